@@ -179,30 +179,30 @@ def pooled_sd(X, eligible, kind="within"):
     ``"total"``: the standard deviation (ddof=1) of all observed values of those rows.
     Returns ``(sd, dof)``; ``sd`` is NaN when ``dof`` is 0.
     """
-    sum_squares, dof = pooled_sd_parts(X, eligible, kind)
-    return finish_pooled_sd(sum_squares, dof)
+    parts = pooled_sd_parts(X, eligible, kind)
+    if kind == "within":
+        return finish_pooled_sd(*parts)
+    return finish_pooled_sd(*combine_total_parts([parts]))
 
 
 def pooled_sd_parts(X, eligible, kind="within"):
     """Sufficient sums for :func:`pooled_sd` on one block of rows.
 
-    ``"within"`` gives ``(sum of squared deviations, sum of (n_i - 1))`` which add across
+    ``"within"`` gives ``(sum of squared deviations, sum of (n_i - 1))``, which add across
     blocks; ``"total"`` gives ``(count, sum, sum of squares about the block mean)`` for the
-    pairwise (Chan et al.) combination done by :func:`combine_total_parts`.
+    pairwise (Chan et al.) combination of :func:`combine_total_parts`.
     """
     rows = X[eligible]
     observed = ~np.isnan(rows)
-    counts = observed.sum(axis=1)
     if kind == "within":
-        with np.errstate(invalid="ignore"):
-            means = np.nansum(rows, axis=1) / counts
+        counts = observed.sum(axis=1)
+        means = np.where(observed, rows, 0.0).sum(axis=1) / np.maximum(counts, 1)
         deviations = np.where(observed, rows - means[:, None], 0.0)
         return float((deviations**2).sum()), int((counts - 1).clip(min=0).sum())
     values = rows[observed]
     if values.size == 0:
-        return (0, 0.0, 0.0), 0
-    centre = values.mean()
-    return (values.size, float(values.sum()), float(((values - centre) ** 2).sum())), 0
+        return 0, 0.0, 0.0
+    return values.size, float(values.sum()), float(((values - values.mean()) ** 2).sum())
 
 
 def combine_total_parts(parts):

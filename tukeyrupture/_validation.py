@@ -1,0 +1,58 @@
+"""Input checks shared by the detectors: dtypes, finiteness of parameters, labels."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+
+def is_dask_array(X) -> bool:
+    """True for a ``dask.array.Array`` (checked without importing dask)."""
+    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "map_blocks")
+
+
+def check_numeric_input(X, name="X"):
+    """Reject non-numeric data with a message that names ``name``.
+
+    DataFrames are returned unchanged (scikit-learn reads their column names); object
+    arrays are converted to float; string arrays raise ``TypeError``.
+    """
+    if isinstance(X, pd.DataFrame):
+        bad = [col for col, dtype in X.dtypes.items() if not _is_numeric_dtype(dtype)]
+        if bad:
+            raise TypeError(
+                f"`{name}` must hold numeric session scores; columns {bad[:5]} are not numeric."
+            )
+        return X
+    if is_dask_array(X) or hasattr(X, "tocsr"):
+        return X
+    array = np.asarray(X)
+    if array.dtype.kind in "USV":
+        raise TypeError(
+            f"`{name}` must hold numeric session scores; got an array of dtype {array.dtype}."
+        )
+    if array.dtype.kind == "O":
+        try:
+            return array.astype(np.float64)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"`{name}` must hold numeric session scores; {error}") from None
+    return X
+
+
+def _is_numeric_dtype(dtype) -> bool:
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
+
+
+def check_finite(name, value):
+    """Raise ``ValueError`` if a numeric parameter is infinite (sklearn's intervals allow it)."""
+    if isinstance(value, (int, float, np.number)) and not math.isfinite(value):
+        raise ValueError(f"`{name}` must be a finite number; got {value!r}.")
+
+
+def row_and_column_labels(X, n_series, n_sessions):
+    """A DataFrame's index and columns, else ``0..n_series-1`` and sessions ``1..n``."""
+    if isinstance(X, pd.DataFrame):
+        return np.asarray(X.index, dtype=object), np.asarray(X.columns, dtype=object)
+    return np.arange(n_series), np.arange(1, n_sessions + 1)
