@@ -1,0 +1,263 @@
+"""Command-line interface: ``tukeyrupture <command> ...``.
+
+Each command is a pair of functions: ``_add_<name>_parser(subparsers)`` declares its
+arguments and sets ``run=_run_<name>``; ``_run_<name>(args) -> int`` reads, calls the
+library, prints or writes, and returns the exit code. A new command adds its two functions
+and one entry in ``_COMMANDS``. ``main`` turns :class:`CommandError`, ``ValueError``,
+``TypeError`` and ``OSError`` raised by a command into a one-line message on stderr,
+``<prog> <command>: error: <message>``, and exit code 2 (no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PROG = "tukeyrupture"
+EXIT_OK = 0
+EXIT_ERROR = 2
+
+
+class CommandError(Exception):
+    """A user error found by a command (missing file, column, ...): printed in one line."""
+
+
+def _read_csv(path: str) -> pd.DataFrame:
+    """Read a CSV file, with one-line errors for a missing or unreadable file."""
+    file = Path(path)
+    if not file.exists():
+        raise CommandError(f"file not found: {path}")
+    if file.is_dir():
+        raise CommandError(f"{path} is a directory, not a CSV file")
+    try:
+        return pd.read_csv(file)
+    except pd.errors.EmptyDataError:
+        raise CommandError(f"{path} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise CommandError(f"cannot read {path} as CSV: {first_line}") from None
+
+
+def _check_columns(data: pd.DataFrame, source: str, columns: dict[str, str]) -> None:
+    """``columns`` maps an option (``--series``) to the column name it gave."""
+    missing = [f"{name!r} ({option})" for option, name in columns.items() if name not in data]
+    if missing:
+        available = ", ".join(repr(str(c)) for c in data.columns)
+        raise CommandError(
+            f"{source} has no column {', '.join(missing)}; its columns are: {available}"
+        )
+
+
+def _print_table(frame: pd.DataFrame, empty_message: str) -> None:
+    if frame.empty:
+        print(empty_message)
+        return
+    print(frame.to_string(index=False, float_format=lambda value: f"{value:.2f}"))
+
+
+# --------------------------------------------------------------------------- detect
+
+
+def _pooled_sd_value(text: str) -> str | float:
+    """``--pooled-sd``: ``within``, ``total`` or a number."""
+    if text in ("within", "total"):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected 'within', 'total' or a number; got {text!r}"
+        ) from None
+
+
+def _add_detect_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "detect",
+        help="detect alliance ruptures in a long CSV file (or the bundled demo data)",
+        description=(
+            "Detect alliance ruptures with Tukey's control charts, as the study defined "
+            "them. FILE.csv has one row per series and session. Prints one row per "
+            "rupture (central session) and a one-line summary."
+        ),
+    )
+    parser.add_argument("file", nargs="?", metavar="FILE.csv", help="long-format CSV file")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="use the bundled synthetic data (tukeyrupture.datasets.load_alliance)",
+    )
+    parser.add_argument("--series", metavar="COL", help="column with the series (person) id")
+    parser.add_argument("--session", metavar="COL", help="column with the session number")
+    parser.add_argument("--value", metavar="COL", help="column with the alliance score")
+    parser.add_argument(
+        "--iqr-multiplier",
+        type=float,
+        default=1.0,
+        metavar="K",
+        help="k of the control limits Q1 - k*IQR (default: 1.0, the study; Tukey: 1.5)",
+    )
+    absolute = parser.add_mutually_exclusive_group()
+    absolute.add_argument(
+        "--absolute-sd-multiplier",
+        type=float,
+        default=2.0,
+        metavar="C",
+        help="c of the absolute criterion, a drop of c pooled SDs (default: 2.0)",
+    )
+    absolute.add_argument(
+        "--no-absolute",
+        action="store_true",
+        help="switch the absolute criterion off (TCC criterion only)",
+    )
+    parser.add_argument(
+        "--pooled-sd",
+        type=_pooled_sd_value,
+        default="within",
+        metavar="S",
+        help=(
+            "SD of the absolute criterion: 'within' (pooled within series, default), "
+            "'total' (SD of all scores) or a number"
+        ),
+    )
+    parser.add_argument(
+        "--min-consecutive",
+        type=int,
+        default=7,
+        metavar="N",
+        help="consecutive observed sessions a series needs to be analysed (default: 7)",
+    )
+    parser.add_argument("--out", metavar="ruptures.csv", help="also write the table as CSV")
+    parser.set_defaults(run=_run_detect)
+
+
+def _detect_input(args) -> tuple[pd.DataFrame, str, dict[str, str]]:
+    """The long data, a name for messages and the column of each option."""
+    options = {"--series": args.series, "--session": args.session, "--value": args.value}
+    if args.demo:
+        if args.file is not None:
+            raise CommandError("give either FILE.csv or --demo, not both")
+        from tukeyrupture.datasets import load_alliance
+
+        defaults = {"--series": "series", "--session": "session", "--value": "score"}
+        columns = {option: options[option] or defaults[option] for option in options}
+        return load_alliance(), "the demo data", columns
+    if args.file is None:
+        raise CommandError("give FILE.csv, or --demo for the bundled data")
+    absent = [option for option, name in options.items() if name is None]
+    if absent:
+        raise CommandError(f"the following arguments are required with FILE.csv: {absent}")
+    return _read_csv(args.file), args.file, options
+
+
+def _detect_summary(result, detector, args) -> str:
+    labels = np.asarray(result.labels)
+    repaired, unrepaired, unresolved = (
+        int(np.count_nonzero(labels == code)) for code in (1, 2, 3)
+    )
+    if detector.absolute_sd_multiplier is None:
+        sd_text = "pooled SD not used (--no-absolute)"
+    elif np.isnan(detector.pooled_sd_):
+        sd_text = "pooled SD not learned (no eligible series)"
+    else:
+        source = "given" if isinstance(args.pooled_sd, float) else args.pooled_sd
+        sd_text = f"pooled SD ({source}) = {detector.pooled_sd_:.3g}"
+    return (
+        f"Summary: {result.n_series} series, {result.n_eligible} eligible and analysed "
+        f"(>= {detector.min_consecutive} consecutive observed sessions), "
+        f"{int(np.count_nonzero(labels.any(axis=1)))} with ruptures; "
+        f"{result.n_ruptures} ruptures ({repaired} repaired, {unrepaired} unrepaired, "
+        f"{unresolved} unresolved); {sd_text}."
+    )
+
+
+def _run_detect(args) -> int:
+    from tukeyrupture import TukeyRuptureDetector, from_long
+
+    data, source, columns = _detect_input(args)
+    _check_columns(data, source, columns)
+    X, series_labels, session_labels = from_long(
+        data, series=columns["--series"], session=columns["--session"], value=columns["--value"]
+    )
+    frame = pd.DataFrame(X, index=pd.Index(series_labels, dtype=object), columns=session_labels)
+    detector = TukeyRuptureDetector(
+        iqr_multiplier=args.iqr_multiplier,
+        absolute_sd_multiplier=None if args.no_absolute else args.absolute_sd_multiplier,
+        pooled_sd=args.pooled_sd,
+        min_consecutive=args.min_consecutive,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        detector.fit(frame)
+    for warning in caught:
+        print(f"{args.prog}: warning: {warning.message}", file=sys.stderr)
+    result = detector.detect(frame)
+    table = result.to_frame()
+    if args.out is not None:
+        table.to_csv(args.out, index=False)
+    _print_table(table, "No ruptures found.")
+    print(_detect_summary(result, detector, args))
+    if args.out is not None:
+        print(f"Rupture table written to {args.out}.")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- main
+
+# One registration per command: each function adds its subparser and sets ``run``.
+_COMMANDS = (_add_detect_parser,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``tukeyrupture`` parser with every registered command."""
+    from tukeyrupture import __version__
+
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Alliance-rupture detection with Tukey's control charts.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for add_parser in _COMMANDS:
+        add_parser(subparsers)
+    for name, subparser in subparsers.choices.items():
+        subparser.set_defaults(prog=subparser.prog, command=name)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``tukeyrupture <command> ...`` and return its exit code.
+
+    Parameters
+    ----------
+    argv : sequence of str or None, default=None
+        The arguments after the program name (None: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    exit_code : int
+        0 on success, 2 on a usage error or a one-line error on stderr.
+
+    Examples
+    --------
+    >>> from tukeyrupture.cli import main
+    >>> main(["detect", "no-such-file.csv", "--series", "id", "--session", "s",
+    ...       "--value", "v"])
+    2
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version and usage errors
+        return exit_.code if isinstance(exit_.code, int) else EXIT_ERROR
+    try:
+        return args.run(args)
+    except (CommandError, ValueError, TypeError, OSError) as error:
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"{args.prog}: error: {message}", file=sys.stderr)
+        return EXIT_ERROR
