@@ -1,11 +1,13 @@
 """Vectorised kernels of Tukey's control-chart rupture rule.
 
 Every function works on a 2-D float array ``X`` of shape ``(n_series, n_sessions)`` with NaN
-for missing sessions and treats all rows at once: rows are sorted once along axis 1 (NaN
-last), order statistics are read with ``np.take_along_axis``, and session masks are plain
-element-wise comparisons (a comparison with NaN is False, which encodes "both sessions
-observed" for free). ``detect_arrays`` drives the kernels over row chunks so that the
-temporaries stay under a fixed byte budget whatever the number of series.
+for missing sessions and treats all rows at once. Rows are sorted once along axis 1 (NaN
+last) and order statistics are gathered from the flattened sorted array through small
+per-count index tables. Session rules are element-wise comparisons, in which NaN compares
+False: that encodes "both sessions observed" for free. ``detect_arrays`` drives the kernels
+over row chunks so that temporaries stay under a fixed byte budget, and evaluates the
+session rules on a transposed copy of each chunk (sessions x series), where every
+comparison runs over one long contiguous row instead of millions of 12-element rows.
 """
 
 from __future__ import annotations
@@ -35,9 +37,14 @@ QUARTILE_METHODS = frozenset({"tukey"}) | NUMPY_QUANTILE_METHODS
 
 NO_RUPTURE, REPAIRED, UNREPAIRED, UNRESOLVED = 0, 1, 2, 3
 
-# Bytes of temporaries allowed per row chunk: small enough to stay in cache-friendly
-# territory, large enough that the per-chunk Python overhead is negligible.
+# Bytes of temporaries allowed per row chunk: small enough to stay cache-friendly, large
+# enough that the per-chunk Python overhead is negligible.
 CHUNK_BYTES = 8 * 2**20
+
+# Multiplying eight 0/1 bytes (read as one little-endian uint64) by this constant gathers
+# them into the top byte, bit j = byte j: a branch-free packbits for short rows.
+_GATHER_BYTES = np.uint64(0x0102040810204080)
+_MAX_BITS = 64
 
 
 class RowSummary(NamedTuple):
@@ -50,17 +57,85 @@ class RowSummary(NamedTuple):
     lower_half_median: np.ndarray
 
 
-def _half_median(sorted_rows, start, size):
-    """Median of ``sorted_rows[i, start[i] : start[i] + size[i]]`` for every row i."""
-    size = np.asarray(size)
-    valid = size > 0
-    first = start + np.maximum(size - 1, 0) // 2
-    second = start + size // 2
-    idx = np.stack([first, second], axis=1)
-    idx = np.where(valid[:, None], idx, 0)
-    pair = np.take_along_axis(sorted_rows, idx, axis=1)
-    middle = (pair[:, 0] + pair[:, 1]) / 2
-    return np.where(valid, middle, np.nan)
+def observed_bits(X):
+    """Observed sessions of each row as the bits of a uint64 (bit t = session t).
+
+    Only for ``n_sessions <= 64``; :func:`eligible_series` falls back to run lengths
+    beyond that.
+    """
+    n_rows, n_cols = X.shape
+    n_words = -(-n_cols // 8)
+    observed = np.zeros((n_rows, n_words * 8), dtype=np.uint8)
+    np.logical_not(np.isnan(X), out=observed[:, :n_cols].view(bool))
+    words = (observed.view("<u8") * _GATHER_BYTES) >> np.uint64(56)
+    bits = words[:, 0].copy()
+    for word in range(1, n_words):
+        bits |= words[:, word] << np.uint64(8 * word)
+    return bits
+
+
+def count_observed(X, bits=None):
+    """Number of observed (non-NaN) sessions per row."""
+    if bits is not None:
+        return np.bitwise_count(bits).astype(np.intp)
+    return np.count_nonzero(~np.isnan(X), axis=1)
+
+
+def longest_observed_run(X):
+    """Length of the longest run of consecutive observed sessions in each row."""
+    if X.shape[1] == 0:
+        return np.zeros(X.shape[0], dtype=np.int32)
+    observed = ~np.isnan(X)
+    running = np.cumsum(observed, axis=1, dtype=np.int32)
+    last_reset = np.maximum.accumulate(np.where(observed, 0, running), axis=1)
+    return (running - last_reset).max(axis=1)
+
+
+def eligible_series(X, min_consecutive, bits=None):
+    """Rows with at least ``min_consecutive`` consecutive observed sessions.
+
+    ``bits`` (from :func:`observed_bits`) gives the fast path for up to 64 sessions: a run
+    of ``m`` ones survives ``m - 1`` shift-and-AND steps, done by doubling.
+    """
+    if min_consecutive > X.shape[1]:
+        return np.zeros(X.shape[0], dtype=bool)
+    if bits is None and X.shape[1] <= _MAX_BITS:
+        bits = observed_bits(X)
+    if bits is None:
+        return longest_observed_run(X) >= min_consecutive
+    covered, runs = 1, bits
+    while covered < min_consecutive:
+        step = min(covered, min_consecutive - covered)
+        runs = runs & (runs >> np.uint64(step))
+        covered += step
+    return runs != 0
+
+
+def _middle_pair(start, size):
+    """Positions of the two middle values of ``sorted[start : start + size]``."""
+    return start + np.maximum(size - 1, 0) // 2, start + size // 2
+
+
+def _hinge_tables(n_sessions, lower_half):
+    """Index pairs of the median, lower hinge, upper hinge and lower half for each count.
+
+    Row ``c`` of each table serves the series with ``c`` observed values: the statistic
+    is the mean of the two sorted values at those positions. ``valid[c]`` is False where
+    the lower half is empty (exclusive halves of one value).
+    """
+    count = np.arange(n_sessions + 1)
+    hinge = (count + 1) // 2
+    lower = hinge if lower_half == "inclusive" else count // 2
+    pairs = np.stack(
+        [
+            np.stack(_middle_pair(0, count), axis=1),
+            np.stack(_middle_pair(0, hinge), axis=1),
+            np.stack(_middle_pair(count - hinge, hinge), axis=1),
+            np.stack(_middle_pair(0, lower), axis=1),
+        ],
+        axis=1,
+    )
+    return pairs, lower > 0
 
 
 def _numpy_quartiles(sorted_rows, n_observed, method):
@@ -77,63 +152,88 @@ def _numpy_quartiles(sorted_rows, n_observed, method):
     return q1, q3
 
 
-def row_summaries(X, *, quartile_method="tukey", lower_half="inclusive"):
+def row_summaries(X, *, quartile_method="tukey", lower_half="inclusive", n_observed=None):
     """Median, quartiles and lower-half median of each row's observed values.
 
-    Tukey's hinges use the inclusive halves (the median belongs to both halves when the
-    count is odd); ``lower_half`` only changes the lower-half median used by the
-    pre-session and repair rules.
+    Tukey's hinges are the medians of the inclusive halves (the median belongs to both
+    halves when the count is odd); ``lower_half`` only changes the lower-half median used
+    by the pre-session and repair rules.
     """
+    n_rows, n_cols = X.shape
+    if n_observed is None:
+        n_observed = count_observed(X)
     sorted_rows = np.sort(X, axis=1)
-    n_observed = np.count_nonzero(~np.isnan(X), axis=1)
-    zeros = np.zeros_like(n_observed)
-    median = _half_median(sorted_rows, zeros, n_observed)
-    hinge_size = (n_observed + 1) // 2
-    lower_size = hinge_size if lower_half == "inclusive" else n_observed // 2
-    lower_half_median = _half_median(sorted_rows, zeros, lower_size)
+    pairs, valid = _hinge_tables(n_cols, lower_half)
+    positions = pairs[n_observed] + (np.arange(n_rows) * n_cols)[:, None, None]
+    values = sorted_rows.reshape(-1)[positions]
+    stats = (values[..., 0] + values[..., 1]) / 2
+    median, lower_hinge, upper_hinge, lower_half_median = stats.T
+    if not valid.all():
+        lower_half_median = np.where(valid[n_observed], lower_half_median, np.nan)
     if quartile_method == "tukey":
-        q1 = _half_median(sorted_rows, zeros, hinge_size)
-        q3 = _half_median(sorted_rows, n_observed - hinge_size, hinge_size)
+        q1, q3 = lower_hinge, upper_hinge
     else:
         q1, q3 = _numpy_quartiles(sorted_rows, n_observed, quartile_method)
     return RowSummary(n_observed, median, q1, q3, lower_half_median)
 
 
-def longest_observed_run(X):
-    """Length of the longest run of consecutive observed sessions in each row."""
-    observed = ~np.isnan(X)
-    running = np.cumsum(observed, axis=1, dtype=np.int32)
-    last_reset = np.maximum.accumulate(np.where(observed, 0, running), axis=1)
-    if X.shape[1] == 0:
-        return np.zeros(X.shape[0], dtype=np.int32)
-    return (running - last_reset).max(axis=1)
-
-
-def eligible_series(X, min_consecutive):
-    """Rows with at least ``min_consecutive`` consecutive observed sessions."""
-    return longest_observed_run(X) >= min_consecutive
-
-
 def tcc_mask(X, q1, iqr, lower_half_median, iqr_multiplier, eligible):
     """TCC criterion: ``x[t] < Q1 - k * IQR`` and ``x[t-1] > LHM`` (column 0 never)."""
     lower_control_limit = q1 - iqr_multiplier * iqr
-    mask = np.zeros(X.shape, dtype=bool)
-    np.logical_and(
-        X[:, 1:] < lower_control_limit[:, None],
-        X[:, :-1] > lower_half_median[:, None],
-        out=mask[:, 1:],
-    )
-    mask &= eligible[:, None]
-    return mask
+    pairs = _tcc_pairs(X.T, lower_control_limit, lower_half_median, eligible)
+    return _sessions_by_series(pairs, first_session=1, dtype=bool)
 
 
 def absolute_mask(X, threshold, eligible):
     """Absolute criterion: a decrease ``x[t-1] - x[t] >= threshold`` (and > 0)."""
-    mask = np.zeros(X.shape, dtype=bool)
-    drop = X[:, :-1] - X[:, 1:]
-    np.logical_and(drop >= threshold, drop > 0, out=mask[:, 1:])
-    mask &= eligible[:, None]
+    pairs = _absolute_pairs(X.T, threshold, eligible)
+    return _sessions_by_series(pairs, first_session=1, dtype=bool)
+
+
+def _tcc_pairs(sessions, lower_control_limit, lower_half_median, eligible):
+    """TCC mask of sessions 1..n-1, from sessions x series values."""
+    limit = np.where(eligible, lower_control_limit, -np.inf)
+    mask = np.less(sessions[1:], limit)
+    mask &= sessions[:-1] > lower_half_median
     return mask
+
+
+def _absolute_pairs(sessions, threshold, eligible):
+    """Absolute-criterion mask of sessions 1..n-1, from sessions x series values."""
+    drop = sessions[:-1] - sessions[1:]
+    mask = np.greater_equal(drop, np.where(eligible, threshold, np.inf))
+    if not threshold > 0:
+        mask &= drop > 0
+    return mask
+
+
+def _sessions_by_series(pairs, first_session, dtype):
+    """Back from sessions x series (covering ``first_session``..) to series x sessions."""
+    n_sessions = pairs.shape[0] + first_session
+    out = np.zeros((pairs.shape[1], n_sessions), dtype=dtype)
+    out[:, first_session:] = pairs.T
+    return out
+
+
+def _repair_codes(sessions, central, lower_half_median):
+    """Label codes of sessions 1..n-1 (sessions x series) given their central mask."""
+    codes = np.full(central.shape, UNRESOLVED, dtype=np.int8)
+    post = sessions[2:]
+    codes[:-1] -= 2 * (post >= lower_half_median).view(np.int8)
+    codes[:-1] -= (post < lower_half_median).view(np.int8)
+    codes *= central
+    return codes
+
+
+def repair_labels(X, central, lower_half_median):
+    """Label each central session: repaired if ``x[t+1] >= LHM``, unrepaired if below,
+    unresolved when t is the last session or ``x[t+1]`` is missing.
+
+    ``central`` is a boolean mask of shape ``(n_series, n_sessions)``.
+    """
+    sessions = np.vstack([np.full((1, X.shape[0]), np.nan), X.T])
+    codes = _repair_codes(sessions, central.T, lower_half_median)
+    return np.ascontiguousarray(codes.T)
 
 
 def session_drop(X):
@@ -158,18 +258,6 @@ def tcc_score(X, q1, iqr, lower_half_median, eligible):
     applies = (X[:, :-1] > lower_half_median[:, None]) & ~np.isnan(current) & eligible[:, None]
     score[:, 1:] = np.where(applies, raw, -np.inf)
     return score
-
-
-def repair_labels(X, central, lower_half_median):
-    """Label each central session: repaired if ``x[t+1] >= LHM``, unrepaired if below,
-    unresolved when t is the last session or ``x[t+1]`` is missing."""
-    post = np.full(X.shape, np.nan)
-    post[:, :-1] = X[:, 1:]
-    labels = np.full(X.shape, UNRESOLVED, dtype=np.int8)
-    labels[post >= lower_half_median[:, None]] = REPAIRED
-    labels[post < lower_half_median[:, None]] = UNREPAIRED
-    labels[~central] = NO_RUPTURE
-    return labels
 
 
 def pooled_sd(X, eligible, kind="within"):
@@ -235,6 +323,22 @@ def row_chunks(n_rows, n_cols, bytes_per_cell=64):
         yield slice(start, min(start + rows_per_chunk, n_rows))
 
 
+_SESSION_OUTPUTS = {
+    "labels": np.int8,
+    "tcc": bool,
+    "absolute": bool,
+    "score": float,
+    "drop": float,
+}
+_SERIES_OUTPUTS = {
+    "eligible": bool,
+    "median": float,
+    "q1": float,
+    "q3": float,
+    "lower_half_median": float,
+}
+
+
 def detect_arrays(
     X,
     *,
@@ -249,49 +353,59 @@ def detect_arrays(
 
     ``absolute_threshold`` is ``absolute_sd_multiplier * pooled_sd`` (None: criterion off).
     ``outputs`` names what to return among ``labels, tcc, absolute, score, drop,
-    eligible, median, q1, q3, lower_half_median``; only those are computed and stored.
+    eligible, median, q1, q3, lower_half_median``; only those are stored.
     """
     n_rows, n_cols = X.shape
     wanted = set(outputs)
-    session_dtypes = {
-        "labels": np.int8,
-        "tcc": bool,
-        "absolute": bool,
-        "score": float,
-        "drop": float,
+    result = {
+        name: np.empty((n_rows, n_cols), dtype)
+        for name, dtype in _SESSION_OUTPUTS.items()
+        if name in wanted
     }
-    series_dtypes = {
-        "eligible": bool,
-        "median": float,
-        "q1": float,
-        "q3": float,
-        "lower_half_median": float,
-    }
-    result = {name: np.empty((n_rows, n_cols), dtype) for name, dtype in session_dtypes.items()}
-    result = {name: value for name, value in result.items() if name in wanted}
     result.update(
-        {name: np.empty(n_rows, dtype) for name, dtype in series_dtypes.items() if name in wanted}
+        {
+            name: np.empty(n_rows, dtype)
+            for name, dtype in _SERIES_OUTPUTS.items()
+            if name in wanted
+        }
     )
     for rows in row_chunks(n_rows, n_cols):
         block = X[rows]
-        summary = row_summaries(block, quartile_method=quartile_method, lower_half=lower_half)
+        bits = observed_bits(block) if n_cols <= _MAX_BITS else None
+        eligible = eligible_series(block, min_consecutive, bits=bits)
+        summary = row_summaries(
+            block,
+            quartile_method=quartile_method,
+            lower_half=lower_half,
+            n_observed=count_observed(block, bits),
+        )
         iqr = summary.q3 - summary.q1
-        eligible = eligible_series(block, min_consecutive)
-        tcc = tcc_mask(block, summary.q1, iqr, summary.lower_half_median, iqr_multiplier, eligible)
-        if absolute_threshold is None:
-            absolute = np.zeros_like(tcc)
-        else:
-            absolute = absolute_mask(block, absolute_threshold, eligible)
-        chunk = {"tcc": tcc, "absolute": absolute, "eligible": eligible}
-        if "labels" in wanted:
-            chunk["labels"] = repair_labels(block, tcc | absolute, summary.lower_half_median)
+        lower_half_median = summary.lower_half_median
+        chunk = {"eligible": eligible, **summary._asdict()}
+        if wanted & {"labels", "tcc", "absolute"}:
+            sessions = np.ascontiguousarray(block.T)
+            lower_control_limit = summary.q1 - iqr_multiplier * iqr
+            tcc = _tcc_pairs(sessions, lower_control_limit, lower_half_median, eligible)
+            central = tcc
+            absolute = None
+            if absolute_threshold is not None:
+                absolute = _absolute_pairs(sessions, absolute_threshold, eligible)
+                central = tcc | absolute
+            if "labels" in wanted:
+                codes = _repair_codes(sessions, central, lower_half_median)
+                chunk["labels"] = _sessions_by_series(codes, 1, np.int8)
+            if "tcc" in wanted:
+                chunk["tcc"] = _sessions_by_series(tcc, 1, bool)
+            if "absolute" in wanted:
+                chunk["absolute"] = (
+                    np.zeros(block.shape, dtype=bool)
+                    if absolute is None
+                    else _sessions_by_series(absolute, 1, bool)
+                )
         if "score" in wanted:
-            chunk["score"] = tcc_score(
-                block, summary.q1, iqr, summary.lower_half_median, eligible
-            )
+            chunk["score"] = tcc_score(block, summary.q1, iqr, lower_half_median, eligible)
         if "drop" in wanted:
             chunk["drop"] = session_drop(block)
-        chunk.update(summary._asdict())
         for name, target in result.items():
             target[rows] = chunk[name]
     return result
