@@ -1,0 +1,400 @@
+"""Alliance series with planted ruptures, and their true labels, for simulation studies."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tukeyrupture import _core
+
+_LABEL_NAMES = np.array(["none", "repaired", "unrepaired", "unresolved"])
+
+# Parameters of simulate_alliance other than the two sizes, with their defaults.
+SIMULATION_DEFAULTS: dict[str, Any] = {
+    "mean": 40.0,
+    "between_sd": 4.0,
+    "within_sd": 2.5,
+    "ar": 0.0,
+    "trend": 0.0,
+    "rupture_rate": 0.05,
+    "depth": 2.0,
+    "repair_rate": 0.5,
+    "missing_rate": 0.0,
+    "scale": None,
+}
+
+
+def _read_only(value):
+    array = np.asarray(value)
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(frozen=True)
+class SimulatedAlliance:
+    """Simulated alliance series and the truth about their planted ruptures.
+
+    Attributes
+    ----------
+    X : ndarray of float, shape (n_series, n_sessions)
+        The observed scores (NaN for missing sessions). Read-only.
+    labels : ndarray of int8, shape (n_series, n_sessions)
+        True label of each session in the detector's coding
+        (:class:`~tukeyrupture.results.RuptureLabel`): 0 none, 1 repaired, 2 unrepaired,
+        3 unresolved. Read-only.
+    central : ndarray of bool, shape (n_series, n_sessions)
+        ``labels != 0``: the true central rupture sessions. Read-only.
+    person_mean : ndarray of float, shape (n_series,)
+        Each person's alliance level before the trend and the ruptures. Read-only.
+    params : dict
+        The keyword arguments of :func:`simulate_alliance` that made the data.
+    """
+
+    X: np.ndarray = field(repr=False)
+    labels: np.ndarray = field(repr=False)
+    central: np.ndarray = field(repr=False)
+    person_mean: np.ndarray = field(repr=False)
+    params: dict = field(repr=False)
+
+    def __post_init__(self):
+        for name in ("X", "labels", "central", "person_mean"):
+            object.__setattr__(self, name, _read_only(getattr(self, name)))
+        object.__setattr__(self, "params", dict(self.params))
+
+    @property
+    def n_series(self) -> int:
+        """Number of series (rows)."""
+        return int(self.X.shape[0])
+
+    @property
+    def n_sessions(self) -> int:
+        """Number of sessions (columns)."""
+        return int(self.X.shape[1])
+
+    @property
+    def n_ruptures(self) -> int:
+        """Number of true central rupture sessions."""
+        return int(np.count_nonzero(self.central))
+
+    def __repr__(self) -> str:
+        return (
+            f"SimulatedAlliance(n_series={self.n_series}, n_sessions={self.n_sessions}, "
+            f"n_ruptures={self.n_ruptures})"
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """The data in long format: one row per series and session.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``series`` (0-based row), ``session`` (1-based), ``score`` (NaN when
+            missing), ``label`` (the true int8 label) and ``rupture`` (``"none"``,
+            ``"repaired"``, ``"unrepaired"`` or ``"unresolved"``). The frame feeds
+            ``from_long(frame, series="series", session="session", value="score")``.
+
+        Examples
+        --------
+        >>> from tukeyrupture.simulate import simulate_alliance
+        >>> sim = simulate_alliance(2, 5, rupture_rate=0.5, scale=(0, 60), random_state=3)
+        >>> sim.to_frame().head(5)
+           series  session  score  label     rupture
+        0       0        1   39.0      0        none
+        1       0        2   42.0      0        none
+        2       0        3   38.0      1    repaired
+        3       0        4   43.0      0        none
+        4       0        5   36.0      3  unresolved
+        """
+        n_series, n_sessions = self.X.shape
+        labels = self.labels.ravel()
+        return pd.DataFrame(
+            {
+                "series": np.repeat(np.arange(n_series), n_sessions),
+                "session": np.tile(np.arange(1, n_sessions + 1), n_series),
+                "score": self.X.ravel(),
+                "label": labels,
+                "rupture": _LABEL_NAMES[labels],
+            }
+        )
+
+
+def _check_integer(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"`{name}` must be an integer; got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum}; got {value}.")
+    return int(value)
+
+
+def _check_real(name, value, *, low=None, high=None, open_low=False, open_high=False):
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"`{name}` must be a real number; got {value!r}.")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"`{name}` must be a finite number; got {value!r}.")
+    too_low = low is not None and (value <= low if open_low else value < low)
+    too_high = high is not None and (value >= high if open_high else value > high)
+    if too_low or too_high:
+        if low is not None and high is not None:
+            left, right = "(" if open_low else "[", ")" if open_high else "]"
+            bounds = f"in {left}{low:g}, {high:g}{right}"
+        else:
+            bounds = f"> {low:g}" if open_low else f">= {low:g}"
+        raise ValueError(f"`{name}` must be {bounds}; got {value:g}.")
+    return value
+
+
+def _check_scale(scale):
+    if scale is None:
+        return None
+    if isinstance(scale, (str, bytes)) or not hasattr(scale, "__len__") or len(scale) != 2:
+        raise TypeError(f"`scale` must be None or a pair (lo, hi); got {scale!r}.")
+    lo = _check_real("scale[0]", scale[0])
+    hi = _check_real("scale[1]", scale[1])
+    if not lo < hi:
+        raise ValueError(f"`scale` must satisfy lo < hi; got {tuple(scale)!r}.")
+    return (lo, hi)
+
+
+def _simulate_alliance_iv(
+    n_series,
+    n_sessions,
+    mean=40.0,
+    between_sd=4.0,
+    within_sd=2.5,
+    ar=0.0,
+    trend=0.0,
+    rupture_rate=0.05,
+    depth=2.0,
+    repair_rate=0.5,
+    missing_rate=0.0,
+    scale=None,
+):
+    """Validate the arguments of :func:`simulate_alliance`; return them normalised."""
+    return {
+        "n_series": _check_integer("n_series", n_series, 1),
+        "n_sessions": _check_integer("n_sessions", n_sessions, 3),
+        "mean": _check_real("mean", mean),
+        "between_sd": _check_real("between_sd", between_sd, low=0),
+        "within_sd": _check_real("within_sd", within_sd, low=0),
+        "ar": _check_real("ar", ar, low=-1, high=1, open_low=True, open_high=True),
+        "trend": _check_real("trend", trend),
+        "rupture_rate": _check_real("rupture_rate", rupture_rate, low=0, high=1),
+        "depth": _check_real("depth", depth, low=0),
+        "repair_rate": _check_real("repair_rate", repair_rate, low=0, high=1),
+        "missing_rate": _check_real("missing_rate", missing_rate, low=0, high=1),
+        "scale": _check_scale(scale),
+    }
+
+
+def simulate_alliance(
+    n_series: int,
+    n_sessions: int,
+    *,
+    mean: float = 40.0,
+    between_sd: float = 4.0,
+    within_sd: float = 2.5,
+    ar: float = 0.0,
+    trend: float = 0.0,
+    rupture_rate: float = 0.05,
+    depth: float = 2.0,
+    repair_rate: float = 0.5,
+    missing_rate: float = 0.0,
+    scale: tuple[float, float] | None = None,
+    random_state: int | np.random.Generator | np.random.SeedSequence | None = None,
+) -> SimulatedAlliance:
+    """Simulate alliance series with planted repaired and unrepaired ruptures.
+
+    Person i has the level ``m_i = mean + between_sd * z_i``; session t (0-based) scores
+
+    ``x[i, t] = m_i + trend * t + e[i, t] - d * (R[i, t] + U[i, 0..t])``,
+
+    where ``e`` is a stationary AR(1) process with coefficient ``ar`` and marginal standard
+    deviation ``within_sd``, ``d = depth * within_sd``, ``R[i, t]`` is 1 at the central
+    session of a repaired rupture and ``U[i, 0..t]`` counts the unrepaired ruptures at or
+    before session t. Everything is drawn for all series at once (loops run over sessions
+    only), so a million series of 20 sessions take about a second.
+
+    Parameters
+    ----------
+    n_series : int
+        Number of series (persons), at least 1.
+    n_sessions : int
+        Number of sessions per series, at least 3.
+    mean : float, default=40.0
+        Mean alliance level over persons.
+    between_sd : float, default=4.0
+        Standard deviation of the person levels.
+    within_sd : float, default=2.5
+        Marginal standard deviation of the session-to-session noise around a person's level
+        (the within-person SD); also the unit of ``depth``.
+    ar : float, default=0.0
+        Lag-1 autocorrelation of the noise, in (-1, 1).
+    trend : float, default=0.0
+        Change of every person's expected score per session, in score points.
+    rupture_rate : float, default=0.05
+        Probability that a candidate session is the central session of a rupture (see
+        Notes), in [0, 1].
+    depth : float, default=2.0
+        Size of the drop at a rupture, in ``within_sd`` units (>= 0).
+    repair_rate : float, default=0.5
+        Probability that a rupture is repaired, in [0, 1].
+    missing_rate : float, default=0.0
+        Probability that a session is missing (NaN), independently of everything else,
+        in [0, 1].
+    scale : (float, float) or None, default=None
+        ``(lo, hi)`` of a questionnaire's total score: scores are rounded to integers and
+        clipped to ``[lo, hi]``. None keeps continuous scores.
+    random_state : int, Generator, SeedSequence or None, default=None
+        Seed of ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    SimulatedAlliance
+        ``X``, the true ``labels`` (detector coding), the ``central`` mask, the person
+        levels and ``params``.
+
+    Raises
+    ------
+    TypeError
+        If a size is not an integer or a parameter is not a real number.
+    ValueError
+        If a parameter is out of range (e.g. ``n_sessions < 3``, ``depth < 0``, a rate
+        outside [0, 1], ``|ar| >= 1``), naming the argument.
+
+    See Also
+    --------
+    tukeyrupture.compare.compare_detectors : Simulation studies over grids of these
+        arguments.
+
+    Notes
+    -----
+    **Where ruptures occur.** Sessions 1 .. n_sessions - 1 (0-based) are candidates, since a
+    rupture is a drop from the preceding session; session 0 never is. Going forward in
+    time, a candidate is a rupture with probability ``rupture_rate`` unless the preceding
+    session is already a rupture: ruptures are never adjacent, so the session after a
+    rupture (its post session) is never itself a central session. Thus ``rupture_rate`` is
+    the rate among sessions whose predecessor is not a rupture; the share of all sessions
+    1 .. n - 1 is about ``rupture_rate / (1 + rupture_rate)``.
+
+    **Repaired and unrepaired.** A repaired rupture lowers only its central session by
+    ``d``: the score returns to the person's level at the next session. An unrepaired
+    rupture lowers the level by ``d`` from its central session to the end of the series (a
+    persistent step); later ruptures drop further from that lowered level.
+
+    **Truth labels** use the detector's coding: the central session gets 1 (repaired) or
+    2 (unrepaired); it gets 3 (unresolved) when it is the last session or the post session
+    is missing, as the detector would label it. A rupture whose central session is missing
+    cannot be observed and has no label (its effect on the level remains).
+
+    **Randomness.** Person levels, noise, ruptures and missingness come from four
+    independent child streams of ``random_state``. With the same seed, changing ``depth``,
+    ``trend`` or ``mean`` keeps the noise and rupture positions (common random numbers),
+    and the first k rows do not depend on ``n_series``.
+
+    ``scale`` rounds and clips after the ruptures are planted, so near the floor of the
+    scale a drop can be smaller than ``d``.
+
+    Examples
+    --------
+    >>> from tukeyrupture.simulate import simulate_alliance
+    >>> sim = simulate_alliance(1000, 20, rupture_rate=0.1, random_state=0)
+    >>> sim
+    SimulatedAlliance(n_series=1000, n_sessions=20, n_ruptures=1701)
+    >>> sim.X.shape, sim.labels.dtype
+    ((1000, 20), dtype('int8'))
+    >>> round(float(sim.X.mean()), 1)
+    37.8
+    >>> simulate_alliance(3, 8, scale=(12, 60), random_state=0).X[0]
+    array([48., 41., 37., 48., 49., 45., 47., 43.])
+    """
+    params = _simulate_alliance_iv(
+        n_series,
+        n_sessions,
+        mean=mean,
+        between_sd=between_sd,
+        within_sd=within_sd,
+        ar=ar,
+        trend=trend,
+        rupture_rate=rupture_rate,
+        depth=depth,
+        repair_rate=repair_rate,
+        missing_rate=missing_rate,
+        scale=scale,
+    )
+    n, m = params["n_series"], params["n_sessions"]
+    level_rng, noise_rng, rupture_rng, missing_rng = np.random.default_rng(random_state).spawn(4)
+
+    person_mean = params["mean"] + params["between_sd"] * level_rng.standard_normal(n)
+
+    X = noise_rng.standard_normal((n, m))
+    ar = params["ar"]
+    if ar != 0.0:
+        X[:, 1:] *= math.sqrt(1.0 - ar * ar)
+        for t in range(1, m):
+            X[:, t] += ar * X[:, t - 1]
+    X *= params["within_sd"]
+    X += person_mean[:, None]
+    if params["trend"] != 0.0:
+        X += params["trend"] * np.arange(m)
+
+    rupture, repaired = _draw_ruptures(rupture_rng, n, m, params)
+    drop = params["depth"] * params["within_sd"]
+    if drop > 0:
+        shift = np.zeros(n)
+        for t in range(1, m):
+            shift += drop * (rupture[:, t] & ~repaired[:, t])
+            X[:, t] -= shift + drop * repaired[:, t]
+
+    if params["scale"] is not None:
+        np.rint(X, out=X)
+        np.clip(X, *params["scale"], out=X)
+
+    if params["missing_rate"] > 0:
+        missing = missing_rng.random((n, m), dtype=np.float32) < params["missing_rate"]
+        X[missing] = np.nan
+
+    labels = _true_labels(X, rupture, repaired)
+    return SimulatedAlliance(
+        X=X,
+        labels=labels,
+        central=labels != _core.NO_RUPTURE,
+        person_mean=person_mean,
+        params=params,
+    )
+
+
+def _draw_ruptures(rng, n, m, params):
+    """Boolean ``(n, m)`` masks of the planted central sessions and of the repaired ones.
+
+    One uniform per candidate session decides both: ``u < rate`` plants a rupture and
+    ``u < rate * repair_rate`` makes it repaired (given ``u < rate``, ``u / rate`` is
+    uniform, so repairs are independent of everything else).
+    """
+    rupture = np.zeros((n, m), dtype=bool)
+    repaired = np.zeros((n, m), dtype=bool)
+    rate = params["rupture_rate"]
+    if rate == 0.0:
+        return rupture, repaired
+    uniform = rng.random((n, m - 1), dtype=np.float32)
+    rupture[:, 1:] = uniform < rate
+    repaired[:, 1:] = uniform < rate * params["repair_rate"]
+    for t in range(2, m):
+        rupture[:, t] &= ~rupture[:, t - 1]
+    repaired &= rupture
+    return rupture, repaired
+
+
+def _true_labels(X, rupture, repaired):
+    """Detector-coded truth: unresolved at the last session or before a missing session."""
+    labels = np.where(repaired, _core.REPAIRED, _core.UNREPAIRED).astype(np.int8)
+    post_missing = np.ones(X.shape, dtype=bool)
+    post_missing[:, :-1] = np.isnan(X[:, 1:])
+    labels[post_missing] = _core.UNRESOLVED
+    labels[~rupture | np.isnan(X)] = _core.NO_RUPTURE
+    return labels
