@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import validate_data
 
 
 def is_dask_array(X) -> bool:
@@ -56,3 +57,18 @@ def row_and_column_labels(X, n_series, n_sessions):
     if isinstance(X, pd.DataFrame):
         return np.asarray(X.index, dtype=object), np.asarray(X.columns, dtype=object)
     return np.arange(n_series), np.arange(1, n_sessions + 1)
+
+
+def validate_series_array(estimator, X, **options):
+    """``validate_data`` with messages that say the argument is ``X`` and what it should be.
+
+    scikit-learn's own wording (e.g. "1 feature(s)", "X has 3 features, but ...") is kept
+    after the prefix, so its estimator checks still recognise the errors.
+    """
+    try:
+        return validate_data(estimator, check_numeric_input(X), **options)
+    except ValueError as error:
+        raise ValueError(
+            f"Invalid `X`: expected a 2-D array of shape (n_series, n_sessions) holding "
+            f"finite numbers or NaN (for one series use x.reshape(1, -1)). {error}"
+        ) from None

@@ -8,14 +8,14 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from tukeyrupture import _core
 from tukeyrupture._validation import (
     check_finite,
-    check_numeric_input,
     is_dask_array,
     row_and_column_labels,
+    validate_series_array,
 )
 from tukeyrupture.results import RuptureResult
 
@@ -186,7 +186,7 @@ class TukeyRuptureDetector(TransformerMixin, BaseEstimator):
 
             X = _dask.check_dask_input(self, X, reset=True)
         else:
-            X = validate_data(self, check_numeric_input(X), **self._validation_options())
+            X = validate_series_array(self, X, **self._validation_options())
         self.pooled_sd_ = self._learn_pooled_sd(X)
         return self
 
@@ -216,7 +216,7 @@ class TukeyRuptureDetector(TransformerMixin, BaseEstimator):
                 "there are no degrees of freedom. pooled_sd_ is NaN and predict raises for "
                 "eligible series; pass pooled_sd=<float> or absolute_sd_multiplier=None.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         return sd
 
@@ -241,7 +241,7 @@ class TukeyRuptureDetector(TransformerMixin, BaseEstimator):
             return _dask.check_dask_input(self, X, reset=False)
         # ensure_min_features=1 so that a wrong session count is reported as a mismatch
         options = {**self._validation_options(), "ensure_min_features": 1}
-        return validate_data(self, check_numeric_input(X), reset=False, **options)
+        return validate_series_array(self, X, reset=False, **options)
 
     def _run(self, X, outputs, needs_absolute=True):
         """Run the kernels on a validated array; refuse when the SD is unknown but needed."""
