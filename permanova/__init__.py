@@ -1,0 +1,14 @@
+"""Permutation ANOVA for between, within and mixed designs, with the methods of R's permuco."""
+
+from permanova.api import aovperm, mixed, oneway_between, oneway_within, posthoc
+from permanova.results import AovPermResult, PosthocResult
+
+__all__ = [
+    "AovPermResult",
+    "PosthocResult",
+    "aovperm",
+    "mixed",
+    "oneway_between",
+    "oneway_within",
+    "posthoc",
+]

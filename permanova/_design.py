@@ -1,0 +1,204 @@
+"""Model matrices for factorial ANOVA: sum-to-zero coding, effects, bases and strata.
+
+Everything here is pure numpy/scipy. A :class:`Design` holds the outcome, the fixed-effect
+model matrix (intercept first, then one block of columns per effect, as R's
+``model.matrix`` with ``contr.sum``), the ``assign`` map from columns to effects and, for
+repeated measures, the sum-coded subject matrix used to build the error strata of
+``Error(subject/within)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+import scipy.linalg
+
+# Relative tolerance of the rank decisions (R's ``qr`` uses 1e-7 as well).
+RANK_TOL = 1e-7
+
+
+@dataclass(frozen=True)
+class Design:
+    """A coded factorial design (internal).
+
+    Attributes
+    ----------
+    y : ndarray of shape (n,)
+        The outcome, in the row order of the data.
+    X : ndarray of shape (n, p)
+        Fixed-effect model matrix: intercept, then the sum-coded columns of every effect.
+    assign : ndarray of shape (p,)
+        Effect of each column: 0 for the intercept, ``i`` for ``effects[i - 1]``.
+    effects : tuple of str
+        Effect names in model order (main effects, then two-way interactions, ...).
+    effect_factors : tuple of tuple of str
+        The factors of each effect.
+    between, within : tuple of str
+        Between-subjects and within-subject factors.
+    subject_matrix : ndarray of shape (n, n_subjects - 1) or None
+        Sum-coded subject indicators (repeated-measures designs only).
+    group_codes : ndarray of shape (n,) or None
+        Cell of the single between factor (one-way between designs only).
+    """
+
+    y: np.ndarray
+    X: np.ndarray
+    assign: np.ndarray
+    effects: tuple
+    effect_factors: tuple
+    between: tuple
+    within: tuple
+    subject_matrix: np.ndarray | None
+    group_codes: np.ndarray | None
+
+    @property
+    def n(self) -> int:
+        return self.y.shape[0]
+
+    @property
+    def repeated(self) -> bool:
+        return len(self.within) > 0
+
+    @property
+    def oneway_between(self) -> bool:
+        return len(self.between) == 1 and not self.within
+
+    def columns(self, effect_index: int) -> np.ndarray:
+        """Boolean mask of the model-matrix columns of effect ``effect_index`` (1-based)."""
+        return self.assign == effect_index
+
+    def within_part(self, effect_index: int) -> int:
+        """Index (1-based) of the effect made of the within factors of an effect, 0 if none.
+
+        This is the stratum of the effect under ``Error(subject/within)``: ``type`` -> 0
+        (subjects), ``cond`` and ``type:cond`` -> ``cond``.
+        """
+        factors = self.effect_factors[effect_index - 1]
+        part = tuple(f for f in factors if f in self.within)
+        if not part:
+            return 0
+        return self.effect_factors.index(part) + 1
+
+    def table_order(self) -> list[int]:
+        """Effect indices (1-based) in the order of the output table.
+
+        Between designs keep the model order. Repeated-measures designs group the effects
+        by stratum, as permuco does: between-subjects effects first, then each within
+        effect followed by its interactions with between factors.
+        """
+        indices = list(range(1, len(self.effects) + 1))
+        if not self.repeated:
+            return indices
+        return sorted(
+            indices,
+            key=lambda i: (self.within_part(i), len(self.effect_factors[i - 1])),
+        )
+
+
+def sum_coding(codes: np.ndarray, n_levels: int) -> np.ndarray:
+    """Sum-to-zero (deviation) coding of integer level codes: ``n_levels - 1`` columns.
+
+    Level ``j < n_levels - 1`` is the unit vector ``e_j``; the last level is all ``-1``
+    (R's ``contr.sum``).
+    """
+    coded = np.zeros((codes.shape[0], n_levels - 1))
+    rows = np.flatnonzero(codes < n_levels - 1)
+    coded[rows, codes[rows]] = 1.0
+    coded[codes == n_levels - 1, :] = -1.0
+    return coded
+
+
+def row_kronecker(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise Kronecker (Khatri-Rao) product; the columns of ``a`` vary fastest.
+
+    An empty ``b`` returns ``a`` (as permuco's ``khatrirao``).
+    """
+    if b.shape[1] == 0:
+        return a
+    return (b[:, :, None] * a[:, None, :]).reshape(a.shape[0], -1)
+
+
+def effect_terms(factors: list[str]) -> list[tuple[str, ...]]:
+    """Terms of the full factorial in R's order: main effects, then 2-way, 3-way, ..."""
+    return [
+        combo for order in range(1, len(factors) + 1) for combo in combinations(factors, order)
+    ]
+
+
+def build_design(
+    y: np.ndarray,
+    codes: dict[str, np.ndarray],
+    n_levels: dict[str, int],
+    between: list[str],
+    within: list[str],
+    subject_codes: np.ndarray | None,
+) -> Design:
+    """Code a full-factorial design of ``between + within`` factors (sum-to-zero coding)."""
+    factors = list(between) + list(within)
+    main = {f: sum_coding(codes[f], n_levels[f]) for f in factors}
+    n = y.shape[0]
+    blocks = [np.ones((n, 1))]
+    assign = [0]
+    terms = effect_terms(factors)
+    for index, term in enumerate(terms, start=1):
+        block = main[term[0]]
+        for factor in term[1:]:
+            block = row_kronecker(block, main[factor])
+        blocks.append(block)
+        assign.extend([index] * block.shape[1])
+    subject_matrix = None
+    if within:
+        n_subjects = int(subject_codes.max()) + 1
+        subject_matrix = sum_coding(subject_codes, n_subjects)
+    group_codes = codes[between[0]] if (len(between) == 1 and not within) else None
+    return Design(
+        y=np.asarray(y, dtype=np.float64),
+        X=np.hstack(blocks),
+        assign=np.asarray(assign),
+        effects=tuple(":".join(term) for term in terms),
+        effect_factors=tuple(terms),
+        between=tuple(between),
+        within=tuple(within),
+        subject_matrix=subject_matrix,
+        group_codes=group_codes,
+    )
+
+
+def orthonormal_basis(a: np.ndarray, tol: float = RANK_TOL) -> np.ndarray:
+    """Orthonormal basis of the column space of ``a`` by pivoted QR (rank-revealing).
+
+    Columns whose pivot is below ``tol`` times the largest column norm of ``a`` are
+    treated as linearly dependent, so the number of columns returned is the rank.
+    """
+    n, k = a.shape
+    if k == 0:
+        return np.zeros((n, 0))
+    scale = np.sqrt((a * a).sum(axis=0)).max()
+    if scale == 0.0:
+        return np.zeros((n, 0))
+    q, r, _ = scipy.linalg.qr(a, mode="economic", pivoting=True)
+    rank = int(np.count_nonzero(np.abs(np.diag(r)) > tol * scale))
+    return q[:, :rank]
+
+
+def residualize(basis: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Residuals of ``a`` (vector or matrix) after projection on an orthonormal basis."""
+    return a - basis @ (basis.T @ a)
+
+
+def complement_basis(a: np.ndarray, tol: float = RANK_TOL) -> np.ndarray:
+    """Orthonormal basis (n x (n - rank)) of the orthogonal complement of ``col(a)``.
+
+    The trailing columns of the complete Householder QR of ``a``, as R's
+    ``qr.Q(qr(a), complete = TRUE)[, -(1:rank)]``.
+    """
+    n, k = a.shape
+    rank = orthonormal_basis(a, tol).shape[1]
+    # Without pivoting when a has full column rank, so that the basis is the one R builds.
+    if rank == k:
+        q, _ = scipy.linalg.qr(a, mode="full")
+    else:
+        q, _, _ = scipy.linalg.qr(a, mode="full", pivoting=True)
+    return q[:, rank:n]

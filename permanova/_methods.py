@@ -1,0 +1,415 @@
+"""The permutation methods of permuco, one function per method, and the observed table.
+
+Each method turns a :class:`~permanova._design.Design` into one *kernel* per effect: the
+quantities, built once by QR, that give the F statistic of a whole batch of permutations
+from one thin matrix product. Two kernel kinds cover all methods:
+
+* :class:`VectorKernel` -- the method permutes a vector ``u`` (the outcome, residuals or
+  rotated residuals). With ``A = u[P] @ basis`` (``P`` a batch of permutations), the
+  numerator sum of squares is ``||A[:, :k]||^2`` and the denominator either
+  ``const - ||A[:, :k_res]||^2`` (a residual whose squared norm is permutation-invariant)
+  or ``||A[:, k:]||^2`` (an error stratum of a repeated-measures design).
+* :class:`DesignKernel` -- the method permutes the rows of the tested columns of the
+  design (dekker, draper_stoneman). With ``S = source[P]`` and ``A = Q_D' S``, the
+  numerator is ``c' (G0 - A'A)^+ c`` with ``c = S' ry`` and ``G0 = source' source``:
+  stacked ``k x k`` problems, never an ``n x n`` matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from permanova._design import (
+    Design,
+    complement_basis,
+    orthonormal_basis,
+    residualize,
+    row_kronecker,
+)
+
+BETWEEN_METHODS = (
+    "freedman_lane",
+    "manly",
+    "ter_braak",
+    "kennedy",
+    "huh_jhun",
+    "dekker",
+    "draper_stoneman",
+)
+WITHIN_METHODS = (
+    "rd_kheradpajouh_renaud",
+    "rde_kheradpajouh_renaud",
+    "rd_replic_kheradpajouh_renaud",
+)
+#: permuco's spellings (lower-cased) accepted as aliases.
+ALIASES = {"terbraak": "ter_braak"}
+#: Methods that permute the rows of the design rather than a vector.
+DESIGN_PERMUTING = ("dekker", "draper_stoneman")
+#: Eigenvalues of a permuted Gram matrix below this fraction of its largest diagonal
+#: entry are treated as zero (a permuted design that lost rank).
+_GRAM_TOL = 1e-11
+
+
+@dataclass(frozen=True)
+class VectorKernel:
+    """F of one effect for methods that permute a vector (see module docstring)."""
+
+    unit_key: str
+    u: np.ndarray
+    basis: np.ndarray
+    k_num: int
+    residual_denominator: bool
+    const: float
+    k_res: int
+    df_num: float
+    df_den: float
+    observed: float | None = None
+
+    def statistics(self, perms: np.ndarray) -> np.ndarray:
+        a = self.u[perms] @ self.basis
+        num_part = a[:, : self.k_num]
+        num = np.einsum("ij,ij->i", num_part, num_part)
+        if self.residual_denominator:
+            res = a[:, : self.k_res]
+            den = self.const - np.einsum("ij,ij->i", res, res)
+        else:
+            err = a[:, self.k_num :]
+            den = np.einsum("ij,ij->i", err, err)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (num / self.df_num) / (den / self.df_den)
+
+
+@dataclass(frozen=True)
+class DesignKernel:
+    """F of one effect for methods that permute rows of the design (see module docstring)."""
+
+    unit_key: str
+    source: np.ndarray
+    reduced_basis: np.ndarray
+    ry: np.ndarray
+    gram: np.ndarray
+    const: float
+    df_num: float
+    df_den: float
+
+    def statistics(self, perms: np.ndarray) -> np.ndarray:
+        permuted = self.source[perms]  # (b, n, k)
+        c = np.einsum("bnk,n->bk", permuted, self.ry)
+        a = np.einsum("nr,bnk->brk", self.reduced_basis, permuted)
+        gram = self.gram - np.einsum("brk,brl->bkl", a, a)
+        eigval, eigvec = np.linalg.eigh(gram)
+        scale = max(float(np.max(np.diag(self.gram))), np.finfo(float).tiny)
+        keep = eigval > _GRAM_TOL * scale
+        proj = np.einsum("bkj,bk->bj", eigvec, c)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            num = np.where(keep, proj * proj / np.where(keep, eigval, 1.0), 0.0).sum(axis=1)
+            den = self.const - num
+            return (num / self.df_num) / (den / self.df_den)
+
+
+# --------------------------------------------------------------------------------------
+# observed tables
+# --------------------------------------------------------------------------------------
+def _f_pvalue(f, df1, df2):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return stats.f.sf(f, df1, df2)
+
+
+def observed_table(design: Design) -> dict:
+    """Parametric ANOVA of the design: per effect df, df_error, SS, SS_error, F, p.
+
+    Between designs: type III sums of squares, ``SS = ||P_{R_D X} y||^2`` with ``D`` the
+    model without the effect, against the residual of the full model. Repeated measures:
+    the error term of an effect is its ``Error(subject/within)`` stratum (permuco's
+    ``effect_anova_rnd``).
+    """
+    y = design.y
+    out = {key: [] for key in ("df", "df_error", "SS", "SS_error", "F", "p_parametric")}
+    if design.repeated:
+        for i in range(1, len(design.effects) + 1):
+            parts = _rm_parts(design, i)
+            ss = float(np.sum((parts["q_rdx"].T @ y) ** 2))
+            sse = float(np.sum((parts["q_rdz"].T @ y) ** 2))
+            _append(out, parts["q_rdx"].shape[1], parts["q_rdz"].shape[1], ss, sse)
+        return out
+    q_full = orthonormal_basis(design.X)
+    resid = residualize(q_full, y)
+    sse = float(resid @ resid)
+    df_error = design.n - q_full.shape[1]
+    for i in range(1, len(design.effects) + 1):
+        _, q_rdx = _between_parts(design, i)
+        ss = float(np.sum((q_rdx.T @ y) ** 2))
+        _append(out, q_rdx.shape[1], df_error, ss, sse)
+    return out
+
+
+def _append(out, df, df_error, ss, sse):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = (ss / df) / (sse / df_error) if df_error > 0 else np.nan
+    out["df"].append(df)
+    out["df_error"].append(df_error)
+    out["SS"].append(ss)
+    out["SS_error"].append(sse)
+    out["F"].append(float(f))
+    out["p_parametric"].append(float(_f_pvalue(f, df, df_error)))
+
+
+# --------------------------------------------------------------------------------------
+# between-subjects methods
+# --------------------------------------------------------------------------------------
+def _between_parts(design: Design, i: int):
+    """Bases of the reduced model ``D`` (without effect i) and of ``R_D X_i``."""
+    cols = design.columns(i)
+    q_d = orthonormal_basis(design.X[:, ~cols])
+    q_rdx = orthonormal_basis(residualize(q_d, design.X[:, cols]))
+    return q_d, q_rdx
+
+
+def _residual_kernel(design, u, q_rdx, q_d, observed=None):
+    df_den = design.n - (q_d.shape[1] + q_rdx.shape[1])
+    return VectorKernel(
+        unit_key="obs",
+        u=u,
+        basis=np.hstack([q_rdx, q_d]),
+        k_num=q_rdx.shape[1],
+        residual_denominator=True,
+        const=float(u @ u),
+        k_res=q_rdx.shape[1] + q_d.shape[1],
+        df_num=q_rdx.shape[1],
+        df_den=df_den,
+        observed=observed,
+    )
+
+
+def freedman_lane(design: Design, **_) -> list:
+    """Permute the residuals of the reduced model: ``y* = P R_D y``."""
+    kernels = []
+    for i in range(1, len(design.effects) + 1):
+        q_d, q_rdx = _between_parts(design, i)
+        kernels.append(_residual_kernel(design, residualize(q_d, design.y), q_rdx, q_d))
+    return kernels
+
+
+def manly(design: Design, **_) -> list:
+    """Permute the (centred) outcome: ``y* = P y``."""
+    u = design.y - design.y.mean()
+    kernels = []
+    for i in range(1, len(design.effects) + 1):
+        q_d, q_rdx = _between_parts(design, i)
+        kernels.append(_residual_kernel(design, u, q_rdx, q_d))
+    return kernels
+
+
+def ter_braak(design: Design, **_) -> list:
+    """Permute the residuals of the full model, ``y* = P R_full y``.
+
+    As permuco 1.1.3: the permuted statistics are the F of ``y*`` itself, compared with the
+    observed F of ``y`` (the identity of ``y*`` gives the F of the residuals, about 0).
+    """
+    q_full = orthonormal_basis(design.X)
+    u = residualize(q_full, design.y)
+    y = design.y
+    kernels = []
+    for i in range(1, len(design.effects) + 1):
+        q_d, q_rdx = _between_parts(design, i)
+        df_den = design.n - q_full.shape[1]
+        f_obs = (np.sum((q_rdx.T @ y) ** 2) / q_rdx.shape[1]) / (float(u @ u) / df_den)
+        kernels.append(_residual_kernel(design, u, q_rdx, q_d, observed=float(f_obs)))
+    return kernels
+
+
+def kennedy(design: Design, **_) -> list:
+    """Permute ``R_D y`` and test it against ``R_D X`` alone (no nuisance columns)."""
+    kernels = []
+    for i in range(1, len(design.effects) + 1):
+        q_d, q_rdx = _between_parts(design, i)
+        u = residualize(q_d, design.y)
+        kernels.append(
+            VectorKernel(
+                unit_key="obs",
+                u=u,
+                basis=q_rdx,
+                k_num=q_rdx.shape[1],
+                residual_denominator=True,
+                const=float(u @ u),
+                k_res=q_rdx.shape[1],
+                df_num=q_rdx.shape[1],
+                df_den=design.n - q_d.shape[1] - q_rdx.shape[1],
+            )
+        )
+    return kernels
+
+
+def huh_jhun_rotation(design: Design, i: int, raw: np.ndarray) -> np.ndarray:
+    """permuco's ``V`` for effect ``i`` from an ``n x n`` random matrix ``raw``.
+
+    ``V = Omega Q_c'``: ``Q_c`` (n x m) is an orthonormal basis of the complement of the
+    reduced model ``D`` (complete QR), ``m = n - rank(D)``, and ``Omega`` is the Q factor
+    of the leading ``m x m`` block of ``raw`` with the signs of R's diagonal made positive.
+    """
+    q_c = complement_basis(design.X[:, ~design.columns(i)])
+    m = q_c.shape[1]
+    q, r = np.linalg.qr(raw[:m, :m])
+    signs = np.sign(np.diag(r))
+    signs[signs == 0] = 1.0
+    omega = q * signs
+    return omega @ q_c.T
+
+
+def huh_jhun(design: Design, *, rotations: dict, **_) -> list:
+    """Rotate ``R_D`` into ``n - rank(D)`` coordinates, ``V y``, and permute those."""
+    kernels = []
+    q_full_rank = orthonormal_basis(design.X).shape[1]
+    for i, name in enumerate(design.effects, start=1):
+        v = rotations[name]
+        u = v @ design.y
+        q_vx = orthonormal_basis(v @ design.X[:, design.columns(i)])
+        kernels.append(
+            VectorKernel(
+                unit_key=name,
+                u=u,
+                basis=q_vx,
+                k_num=q_vx.shape[1],
+                residual_denominator=True,
+                const=float(u @ u),
+                k_res=q_vx.shape[1],
+                df_num=q_vx.shape[1],
+                df_den=design.n - q_full_rank,
+            )
+        )
+    return kernels
+
+
+def _design_kernel(design: Design, i: int, permute_residualised: bool) -> DesignKernel:
+    q_d, q_rdx = _between_parts(design, i)
+    x = design.X[:, design.columns(i)]
+    source = residualize(q_d, x) if permute_residualised else x
+    ry = residualize(q_d, design.y)
+    return DesignKernel(
+        unit_key="obs",
+        source=np.ascontiguousarray(source),
+        reduced_basis=q_d,
+        ry=ry,
+        gram=source.T @ source,
+        const=float(ry @ ry),
+        df_num=q_rdx.shape[1],
+        df_den=design.n - q_d.shape[1] - q_rdx.shape[1],
+    )
+
+
+def dekker(design: Design, **_) -> list:
+    """Permute the rows of ``R_D X`` and residualise them again on ``D``."""
+    return [_design_kernel(design, i, True) for i in range(1, len(design.effects) + 1)]
+
+
+def draper_stoneman(design: Design, **_) -> list:
+    """Permute the rows of the tested columns ``X`` of the design."""
+    return [_design_kernel(design, i, False) for i in range(1, len(design.effects) + 1)]
+
+
+# --------------------------------------------------------------------------------------
+# repeated-measures methods (Kherad-Pajouh & Renaud)
+# --------------------------------------------------------------------------------------
+def _stratum_columns(design: Design, within_index: int) -> np.ndarray:
+    """Columns of the within effect ``within_index`` (0: the intercept)."""
+    return design.X[:, design.assign == within_index]
+
+
+def _rm_parts(design: Design, i: int) -> dict:
+    """Reduced model, effect and error-stratum bases of effect ``i`` (Rd)."""
+    cols = design.columns(i)
+    q_full = orthonormal_basis(design.X)
+    z = row_kronecker(design.subject_matrix, _stratum_columns(design, design.within_part(i)))
+    z = residualize(q_full, z)
+    q_d = orthonormal_basis(design.X[:, ~cols])
+    q_rdx = orthonormal_basis(residualize(q_d, design.X[:, cols]))
+    q_rdz = orthonormal_basis(residualize(q_d, z))
+    return {"q_d": q_d, "q_rdx": q_rdx, "q_rdz": q_rdz, "z": z, "q_full": q_full}
+
+
+def _stratum_kernel(u, q_num, q_den) -> VectorKernel:
+    return VectorKernel(
+        unit_key="obs",
+        u=u,
+        basis=np.hstack([q_num, q_den]),
+        k_num=q_num.shape[1],
+        residual_denominator=False,
+        const=0.0,
+        k_res=0,
+        df_num=q_num.shape[1],
+        df_den=q_den.shape[1],
+    )
+
+
+def rd_kheradpajouh_renaud(design: Design, **_) -> list:
+    """Permute ``R_D y``; F is the ratio of its projections on ``R_D X`` and ``R_D Z``."""
+    kernels = []
+    for i in range(1, len(design.effects) + 1):
+        p = _rm_parts(design, i)
+        u = residualize(p["q_d"], design.y)
+        kernels.append(_stratum_kernel(u, p["q_rdx"], p["q_rdz"]))
+    return kernels
+
+
+def rde_kheradpajouh_renaud(design: Design, **_) -> list:
+    """As Rd, with the other random strata ``E`` added to the reduced model."""
+    within_parts = {design.within_part(j) for j in range(1, len(design.effects) + 1)}
+    kernels = []
+    for i in range(1, len(design.effects) + 1):
+        p = _rm_parts(design, i)
+        others = sorted(within_parts - {design.within_part(i)})
+        e_cols = design.X[:, np.isin(design.assign, others)]
+        e = row_kronecker(design.subject_matrix, e_cols)
+        e = residualize(p["q_full"], e)
+        e = residualize(orthonormal_basis(p["z"]), e)
+        cols = design.columns(i)
+        q_de = orthonormal_basis(np.hstack([design.X[:, ~cols], e]))
+        q_rdex = orthonormal_basis(residualize(q_de, design.X[:, cols]))
+        q_rdez = orthonormal_basis(residualize(q_de, p["z"]))
+        u = residualize(q_de, design.y)
+        kernels.append(_stratum_kernel(u, q_rdex, q_rdez))
+    return kernels
+
+
+def rd_replic_kheradpajouh_renaud(design: Design, **_) -> list:
+    """Rd applied to the fit of the permuted residuals on the subject-by-cell model.
+
+    permuco projects ``P R_D y`` on ``[M_gr, Z_id * M_gr]`` (``M_gr``: intercept and the
+    purely between and purely within effects) before taking the Rd ratio, which pools
+    replicated observations of a subject in a cell. With one observation per subject and
+    within cell (required here) that model is saturated and the method equals Rd.
+    """
+    selected = [0] + [
+        j
+        for j in range(1, len(design.effects) + 1)
+        if set(design.effect_factors[j - 1]) <= set(design.between)
+        or set(design.effect_factors[j - 1]) <= set(design.within)
+    ]
+    m_gr = design.X[:, np.isin(design.assign, selected)]
+    q_gr = orthonormal_basis(np.hstack([m_gr, row_kronecker(design.subject_matrix, m_gr)]))
+    kernels = []
+    for i in range(1, len(design.effects) + 1):
+        p = _rm_parts(design, i)
+        u = residualize(p["q_d"], design.y)
+        w_num = q_gr @ (q_gr.T @ p["q_rdx"])
+        w_den = q_gr @ (q_gr.T @ p["q_rdz"])
+        kernel = _stratum_kernel(u, w_num, w_den)
+        kernels.append(kernel)
+    return kernels
+
+
+METHODS = {
+    "freedman_lane": freedman_lane,
+    "manly": manly,
+    "ter_braak": ter_braak,
+    "kennedy": kennedy,
+    "huh_jhun": huh_jhun,
+    "dekker": dekker,
+    "draper_stoneman": draper_stoneman,
+    "rd_kheradpajouh_renaud": rd_kheradpajouh_renaud,
+    "rde_kheradpajouh_renaud": rde_kheradpajouh_renaud,
+    "rd_replic_kheradpajouh_renaud": rd_replic_kheradpajouh_renaud,
+}

@@ -1,0 +1,683 @@
+"""Public functions: :func:`aovperm`, the one-way and mixed shortcuts, and :func:`posthoc`."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from permanova import _engine, _permutations, _validation
+from permanova._design import Design, build_design, orthonormal_basis
+from permanova._methods import DESIGN_PERMUTING, METHODS, huh_jhun_rotation, observed_table
+from permanova.results import TABLE_COLUMNS, AovPermResult, PosthocResult
+
+#: Default number of permutations per batch (one random block).
+DEFAULT_BATCH = _permutations.BLOCK_SIZE
+
+
+def aovperm(
+    data: pd.DataFrame,
+    dv: str,
+    *,
+    subject: str | None = None,
+    between: str | list[str] | None = None,
+    within: str | list[str] | None = None,
+    method: str | None = None,
+    n_resamples: int = 10_000,
+    permutations: np.ndarray | Mapping[str, np.ndarray] | None = None,
+    exact: bool | str = "auto",
+    random_state: int | np.random.Generator | np.random.SeedSequence | None = None,
+    alternative: str = "greater",
+    return_null: bool = False,
+    progress: bool = False,
+    batch_size: int | None = None,
+    rotation: np.ndarray | Mapping[str, np.ndarray] | None = None,
+) -> AovPermResult:
+    """Permutation ANOVA with the methods of R's permuco.
+
+    Factorial between-subjects, within-subject (repeated measures) and mixed designs, with
+    sum-to-zero coding and type III sums of squares: each effect is tested against the
+    full model without it. For designs with a within factor, the error term of an effect
+    is its ``Error(subject/within)`` stratum (the subjects for between-subjects effects,
+    the subject-by-within interaction for within effects and their interactions).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long format: one row per observation. It is not modified.
+    dv : str
+        Numeric outcome column.
+    subject : str, optional
+        Subject identifier; required with ``within``. Each subject must belong to one
+        between group and have exactly one observation per within cell.
+    between, within : str or list of str, optional
+        Between-subjects and within-subject factors (full factorial of all listed
+        factors). At least one factor is needed.
+    method : str, optional
+        Between-subjects designs: ``"freedman_lane"`` (default), ``"manly"``,
+        ``"ter_braak"``, ``"kennedy"``, ``"huh_jhun"``, ``"dekker"``,
+        ``"draper_stoneman"``. Designs with a within factor: ``"rd_kheradpajouh_renaud"``
+        (default), ``"rde_kheradpajouh_renaud"``, ``"rd_replic_kheradpajouh_renaud"``.
+        Case-insensitive; permuco's spellings (``"terBraak"``,
+        ``"Rd_kheradPajouh_renaud"``, ...) are accepted.
+    n_resamples : int, default=10_000
+        Number of random permutations (Monte-Carlo). Ignored with ``permutations``.
+    permutations : array-like of int of shape (B, n_units), or dict, optional
+        Permutations to use instead of random ones: 0-based index vectors applied by
+        gathering (the permuted vector is ``v[p]``), one per row, identity *not* included.
+        The units are the rows of ``data`` for every method except ``huh_jhun``, whose
+        units are the ``n - rank(D)`` rotated residuals of each effect (``D``: the model
+        without the effect); when the effects of a ``huh_jhun`` run have different numbers
+        of units, give a dict ``{effect: (B, n_units) array}``. A permuco matrix ``P``
+        (one permutation per column, 1-based, identity first) maps to ``P[:, 1:].T - 1``.
+    exact : {"auto", True, False}, default="auto"
+        ``"auto"`` enumerates every distinct permutation when there are at most
+        ``n_resamples`` of them; ``True`` always enumerates (``ValueError`` above
+        ``10**7``); ``False`` never does. For one-way between designs the distinct
+        permutations are the distinct group assignments, ``n! / prod(n_g!)``; otherwise
+        all ``n_units!`` permutations.
+    random_state : int, numpy.random.Generator or SeedSequence, optional
+        Seed of the random permutations (and of the ``huh_jhun`` rotation).
+    alternative : {"greater", "less"}, default="greater"
+        ``"greater"`` counts ``F_b >= F_obs`` (the usual F test), ``"less"`` counts
+        ``F_b <= F_obs``.
+    return_null : bool, default=False
+        Keep the F of every permutation in ``null_distribution``.
+    progress : bool, default=False
+        Show a tqdm progress bar (needs the ``progress`` extra).
+    batch_size : int, optional
+        Permutations evaluated per matrix product (memory ``O(batch_size * n)``); the
+        results do not depend on it. Default 4096.
+    rotation : ndarray or dict, optional
+        ``huh_jhun`` only. Either the ``n x n`` random matrix given to permuco as
+        ``rnd_rotation`` (the rotation of each effect is then derived from it as permuco
+        does), or the ``(n - rank(D)) x n`` matrix ``V`` itself (rows orthonormal and
+        orthogonal to the reduced model ``D``), or a dict ``{effect: V}``. Default: an
+        ``n x n`` standard normal matrix drawn from ``random_state``.
+
+    Returns
+    -------
+    AovPermResult
+        ``.table`` with ``df, df_error, SS, SS_error, F, p_parametric, p_permutation`` per
+        effect.
+
+    Raises
+    ------
+    TypeError
+        Wrong types (a non-numeric outcome, a non-integer permutation matrix, ...).
+    ValueError
+        Missing columns, missing values, a factor with one level, an unbalanced
+        repeated-measures design, an unknown or inapplicable method, a bad permutation
+        matrix, ``n_resamples < 1``, ``exact=True`` with too many permutations.
+
+    See Also
+    --------
+    oneway_between, oneway_within, mixed, posthoc
+
+    Notes
+    -----
+    With ``D`` the model without the tested effect, ``X`` the effect's columns,
+    ``R_A``/``H_A`` the residual/hat projections on ``col(A)`` and ``P`` a permutation:
+
+    * freedman_lane: ``y* = P R_D y``; manly: ``y* = P y``; ter_braak:
+      ``y* = P R_full y + H_full y``; then ``F = (||H_{R_D X} y*||^2 / df) /
+      (||R_full y*||^2 / df_error)``.
+    * kennedy: ``y* = P R_D y``, ``F`` from ``H_{R_D X} y*`` against ``R_{R_D X} y*``.
+    * huh_jhun: ``V`` rotates ``R_D`` into ``n - rank(D)`` coordinates; ``P`` permutes
+      ``V y`` and ``F`` compares ``H_{VX}`` with ``R_{VX}``.
+    * dekker / draper_stoneman: ``P`` permutes the rows of ``R_D X`` / ``X``; ``F`` of
+      ``R_D y`` on ``R_D (P R_D X)`` / ``R_D (P X)``.
+    * rd_kheradpajouh_renaud: ``y* = P R_D y``, ``F = (||H_{R_D X} y*||^2 / df) /
+      (||H_{R_D Z} y*||^2 / df_error)`` with ``Z`` the subject-by-stratum columns;
+      rde_ adds the other strata to ``D``; rd_replic_ first projects ``y*`` on the
+      subject-by-cell model (identical to Rd with one observation per cell).
+
+    The p-value counts the observed statistic as one permutation:
+    ``p = (1 + #{F_b >= F_obs}) / (1 + B)``; exact runs give ``#{F_b >= F_obs} / N``
+    over all ``N`` distinct permutations (identity included). Ties are counted with a
+    relative tolerance: ``F_b >= F_obs * (1 - 1e-12)``. ``F_obs`` is the method's own
+    statistic at the identity (equal to the table's ``F`` up to rounding).
+
+    References
+    ----------
+    Frossard, J. & Renaud, O. (2021). Permutation tests for regression, ANOVA, and
+    comparison of signals: the permuco package. *Journal of Statistical Software*, 99(15).
+    Kherad-Pajouh, S. & Renaud, O. (2015). A general permutation approach for analyzing
+    repeated measures ANOVA and mixed-model designs. *Statistical Papers*, 56, 947-967.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> import permanova
+    >>> rng = np.random.default_rng(0)
+    >>> data = pd.DataFrame({"group": np.repeat(["a", "b", "c"], 6),
+    ...                      "y": rng.normal(size=18) + np.repeat([0.0, 1.0, 2.5], 6)})
+    >>> res = permanova.aovperm(data, "y", between="group", n_resamples=2000,
+    ...                         random_state=1)
+    >>> res.table[["df", "df_error", "F", "p_permutation"]].round(4)
+            df  df_error       F  p_permutation
+    effect
+    group    2        15  5.7266         0.0175
+    """
+    cols = _validation.check_data(data, dv, subject, between, within)
+    design = build_design(
+        cols.y, cols.codes, cols.n_levels, cols.between, cols.within, cols.subject_codes
+    )
+    method = _validation.check_method(method, design.repeated)
+    n_resamples = _validation.check_positive_int(n_resamples, "n_resamples")
+    exact = _validation.check_exact(exact)
+    alternative = _validation.check_alternative(alternative)
+    return_null = _validation.check_bool(return_null, "return_null")
+    progress = _validation.check_bool(progress, "progress")
+    batch_size = (
+        DEFAULT_BATCH
+        if batch_size is None
+        else _validation.check_positive_int(batch_size, "batch_size")
+    )
+    rng = _validation.check_random_state(random_state)
+    if permutations is not None and exact is True:
+        raise ValueError("`exact=True` cannot be combined with user-given `permutations`.")
+    if rotation is not None and method != "huh_jhun":
+        raise ValueError(f"`rotation` applies to method 'huh_jhun' only; got method {method!r}.")
+    _check_error_df(design)
+
+    rotations = _rotations(design, rotation, rng) if method == "huh_jhun" else None
+    kernels = METHODS[method](design, rotations=rotations)
+    unit_sizes = {k.unit_key: _units(k) for k in kernels}
+    observed = _engine.observed_statistics(kernels, unit_sizes)
+
+    batches, total, is_exact = _permutation_source(
+        design, method, unit_sizes, permutations, exact, n_resamples, rng
+    )
+    out = _engine.run(
+        kernels,
+        _permutations.rebatch(batches, batch_size),
+        observed,
+        total,
+        alternative=alternative,
+        return_null=return_null,
+        progress=progress,
+    )
+    with np.errstate(invalid="ignore"):
+        if is_exact:
+            pvalues = out.counts / total
+        else:
+            pvalues = (1.0 + out.counts) / (1.0 + total)
+    pvalues = np.where(np.isnan(observed), np.nan, pvalues)
+    if np.isnan(observed).any():
+        warnings.warn(
+            "the F statistic is undefined (0/0) for some effects (constant outcome or a "
+            "perfect fit); their p-values are NaN.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+    parametric = observed_table(design)
+    order = [i - 1 for i in design.table_order()]
+    table = pd.DataFrame(
+        {key: np.asarray(parametric[key])[order] for key in TABLE_COLUMNS[:-1]},
+        index=pd.Index([design.effects[i] for i in order], name="effect"),
+    )
+    table["df"] = table["df"].astype(np.int64)
+    table["df_error"] = table["df_error"].astype(np.int64)
+    table["p_permutation"] = pvalues[order]
+    null = out.null[:, order] if out.null is not None else None
+    return AovPermResult(
+        table=table,
+        n_resamples=int(total),
+        exact=bool(is_exact),
+        method=method,
+        alternative=alternative,
+        null_distribution=null,
+    )
+
+
+def _check_error_df(design: Design) -> None:
+    rank = orthonormal_basis(design.X).shape[1]
+    if not design.repeated and design.n - rank < 1:
+        raise ValueError(
+            f"the design leaves no residual degrees of freedom ({design.n} rows for "
+            f"{rank} parameters); every cell needs replicates."
+        )
+
+
+def _units(kernel) -> int:
+    return kernel.u.shape[0] if hasattr(kernel, "u") else kernel.source.shape[0]
+
+
+def _rotations(design: Design, rotation, rng: np.random.Generator) -> dict:
+    """``{effect: V}`` for huh_jhun, from a user matrix/dict or a random ``n x n`` draw."""
+    n = design.n
+    if rotation is None:
+        raw = rng.standard_normal((n, n))
+        return {name: huh_jhun_rotation(design, i, raw) for i, name in _enum(design)}
+    if isinstance(rotation, Mapping):
+        unknown = sorted(set(rotation) - set(design.effects))
+        missing = [e for e in design.effects if e not in rotation]
+        if unknown or missing:
+            raise ValueError(
+                f"`rotation` as a dict needs one matrix per effect {list(design.effects)}; "
+                f"unknown: {unknown}, missing: {missing}."
+            )
+        return {name: _check_v(design, i, rotation[name], name) for i, name in _enum(design)}
+    array = _as_float_matrix(rotation, "rotation")
+    if array.shape == (n, n):
+        return {name: huh_jhun_rotation(design, i, array) for i, name in _enum(design)}
+    return {name: _check_v(design, i, array, name) for i, name in _enum(design)}
+
+
+def _enum(design):
+    return enumerate(design.effects, start=1)
+
+
+def _as_float_matrix(value, name) -> np.ndarray:
+    array = np.asarray(value)
+    if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+        raise TypeError(f"`{name}` must be a real numeric matrix; got dtype {array.dtype}.")
+    array = array.astype(np.float64)
+    if array.ndim != 2 or not np.isfinite(array).all():
+        raise ValueError(f"`{name}` must be a finite 2-D matrix; got shape {array.shape}.")
+    return array
+
+
+def _check_v(design: Design, i: int, value, effect: str) -> np.ndarray:
+    v = _as_float_matrix(value, "rotation")
+    reduced = design.X[:, ~design.columns(i)]
+    m = design.n - orthonormal_basis(reduced).shape[1]
+    if v.shape != (m, design.n):
+        raise ValueError(
+            f"`rotation` for effect {effect!r} must be the raw {design.n} x {design.n} "
+            f"matrix or V of shape ({m}, {design.n}); got {v.shape}."
+        )
+    scale = max(1.0, float(np.abs(v).max()))
+    if not np.allclose(v @ v.T, np.eye(m), atol=1e-8 * scale) or not np.allclose(
+        v @ reduced, 0.0, atol=1e-8 * scale * max(1.0, np.abs(reduced).max())
+    ):
+        raise ValueError(
+            f"`rotation` V for effect {effect!r} must have orthonormal rows orthogonal to the "
+            "model without that effect."
+        )
+    return v
+
+
+def _user_matrices(permutations, unit_sizes: dict, method: str) -> dict:
+    if isinstance(permutations, Mapping):
+        if method != "huh_jhun":
+            raise TypeError(
+                "`permutations` must be a (B, n) integer array; a dict is accepted only for "
+                "method 'huh_jhun' (one matrix per effect)."
+            )
+        unknown = sorted(set(permutations) - set(unit_sizes))
+        missing = [k for k in unit_sizes if k not in permutations]
+        if unknown or missing:
+            raise ValueError(
+                f"`permutations` as a dict needs one matrix per effect {list(unit_sizes)}; "
+                f"unknown: {unknown}, missing: {missing}."
+            )
+        out = {
+            k: _permutations.check_permutation_matrix(
+                permutations[k], unit_sizes[k], f"permutations[{k!r}]"
+            )
+            for k in unit_sizes
+        }
+    else:
+        sizes = set(unit_sizes.values())
+        if len(sizes) > 1:
+            raise ValueError(
+                "with method 'huh_jhun' the effects have different numbers of units "
+                f"{unit_sizes}; give `permutations` as a dict {{effect: (B, n_units)}}."
+            )
+        shared = _permutations.check_permutation_matrix(permutations, sizes.pop())
+        out = dict.fromkeys(unit_sizes, shared)
+    lengths = {m.shape[0] for m in out.values()}
+    if len(lengths) > 1:
+        raise ValueError(
+            f"every matrix in `permutations` needs the same number of rows; got {lengths}."
+        )
+    return out
+
+
+def _permutation_source(design, method, unit_sizes, permutations, exact, n_resamples, rng):
+    """(blocks iterator, number of permutations, exact?)."""
+    if permutations is not None:
+        matrices = _user_matrices(permutations, unit_sizes, method)
+        total = next(iter(matrices.values())).shape[0]
+        return _permutations.user_blocks(matrices), total, False
+    assignments = design.oneway_between and method != "huh_jhun"
+    sizes = set(unit_sizes.values())
+    if assignments:
+        count = _permutations.count_assignments(np.bincount(design.group_codes))
+    elif len(sizes) == 1:
+        count = _permutations.count_permutations(next(iter(sizes)))
+    else:
+        count = None  # huh_jhun with effects of different sizes: no common enumeration
+    if exact is True:
+        if count is None:
+            raise ValueError(
+                "`exact=True` is not available for method 'huh_jhun' when the effects have "
+                f"different numbers of rotated units {unit_sizes}."
+            )
+        if count > _permutations.MAX_EXACT:
+            raise ValueError(
+                f"`exact=True` would enumerate {count:.3g} permutations, more than the limit "
+                f"of {_permutations.MAX_EXACT:.0e}; use exact=False (Monte-Carlo) instead."
+            )
+    enumerate_all = exact is True or (
+        exact == "auto" and count is not None and count <= n_resamples
+    )
+    if not enumerate_all:
+        return _permutations.random_blocks(rng, unit_sizes, n_resamples), n_resamples, False
+    if assignments:
+        kind = "design" if method in DESIGN_PERMUTING else "vector"
+        blocks = _permutations.all_assignments(design.group_codes, kind)
+    else:
+        blocks = _permutations.all_permutations(next(iter(sizes)))
+    keys = list(unit_sizes)
+    return ({k: block for k in keys} for block in blocks), int(count), True
+
+
+# --------------------------------------------------------------------------------------
+# convenience wrappers
+# --------------------------------------------------------------------------------------
+_SHARED_DOC = """
+    Same keyword arguments as :func:`aovperm` (``method``, ``n_resamples``,
+    ``permutations``, ``exact``, ``random_state``, ``alternative``, ``return_null``,
+    ``progress``, ``batch_size``, ``rotation``); returns an :class:`AovPermResult`.
+"""
+
+
+def oneway_between(data: pd.DataFrame, dv: str, between: str, **kwargs) -> AovPermResult:
+    """One-way between-subjects permutation ANOVA (one factor, independent groups).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long format, one row per observation.
+    dv : str
+        Numeric outcome column.
+    between : str
+        The grouping factor.
+    **kwargs
+        Keyword arguments of :func:`aovperm` (``method``, ``n_resamples``,
+        ``permutations``, ``exact``, ``random_state``, ``alternative``, ``return_null``,
+        ``progress``, ``batch_size``, ``rotation``).
+
+    Returns
+    -------
+    AovPermResult
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import permanova
+    >>> data = pd.DataFrame({"g": ["a"] * 4 + ["b"] * 4,
+    ...                      "y": [1.0, 2.1, 2.9, 4.2, 4.8, 5.1, 6.0, 7.2]})
+    >>> res = permanova.oneway_between(data, "y", "g")
+    >>> res.exact, res.n_resamples
+    (True, 70)
+    >>> round(float(res.table.loc["g", "p_permutation"]), 4)
+    0.0286
+    """
+    _reject(kwargs, ("between", "within", "subject"))
+    if not isinstance(between, str):
+        raise TypeError(f"`between` must be one column name; got {between!r}.")
+    return aovperm(data, dv, between=between, **kwargs)
+
+
+def oneway_within(
+    data: pd.DataFrame, dv: str, within: str, *, subject: str, **kwargs
+) -> AovPermResult:
+    """One-way repeated-measures permutation ANOVA.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long format, one row per subject and level of ``within``.
+    dv : str
+        Numeric outcome column.
+    within : str
+        The within-subject factor.
+    subject : str
+        Subject identifier.
+    **kwargs
+        Keyword arguments of :func:`aovperm`.
+
+    Returns
+    -------
+    AovPermResult
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> import permanova
+    >>> rng = np.random.default_rng(3)
+    >>> data = pd.DataFrame({"s": np.repeat(np.arange(8), 3),
+    ...                      "t": np.tile(["t1", "t2", "t3"], 8)})
+    >>> data["y"] = rng.normal(size=24) + np.tile([0.0, 1.0, 2.0], 8)
+    >>> res = permanova.oneway_within(data, "y", "t", subject="s", random_state=0,
+    ...                               n_resamples=999)
+    >>> res.table[["df", "df_error"]]
+            df  df_error
+    effect
+    t        2        14
+    """
+    _reject(kwargs, ("between", "within", "subject"))
+    if not isinstance(within, str):
+        raise TypeError(f"`within` must be one column name; got {within!r}.")
+    return aovperm(data, dv, subject=subject, within=within, **kwargs)
+
+
+def mixed(
+    data: pd.DataFrame,
+    dv: str,
+    *,
+    subject: str,
+    between: str | list[str],
+    within: str | list[str],
+    **kwargs,
+) -> AovPermResult:
+    """Mixed (between x within) permutation ANOVA.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long format, one row per subject and within cell.
+    dv : str
+        Numeric outcome column.
+    subject : str
+        Subject identifier; each subject belongs to one between group.
+    between, within : str or list of str
+        Between-subjects and within-subject factors (both required).
+    **kwargs
+        Keyword arguments of :func:`aovperm`.
+
+    Returns
+    -------
+    AovPermResult
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> import permanova
+    >>> rng = np.random.default_rng(7)
+    >>> data = pd.DataFrame({"s": np.repeat(np.arange(10), 2),
+    ...                      "grp": np.repeat(["x", "y"], 10),
+    ...                      "time": np.tile(["pre", "post"], 10)})
+    >>> data["y"] = rng.normal(size=20)
+    >>> res = permanova.mixed(data, "y", subject="s", between="grp", within="time",
+    ...                       random_state=0, n_resamples=499)
+    >>> list(res.table.index)
+    ['grp', 'time', 'grp:time']
+    >>> res.table["df_error"].tolist()
+    [8, 8, 8]
+    """
+    _reject(kwargs, ("between", "within", "subject"))
+    if between is None or within is None:
+        raise ValueError("`mixed` needs both `between` and `within` factors.")
+    return aovperm(data, dv, subject=subject, between=between, within=within, **kwargs)
+
+
+def _reject(kwargs, names) -> None:
+    for name in names:
+        if name in kwargs:
+            raise TypeError(f"`{name}` is given twice.")
+
+
+# --------------------------------------------------------------------------------------
+# post hoc
+# --------------------------------------------------------------------------------------
+def posthoc(
+    data: pd.DataFrame,
+    dv: str,
+    factor: str,
+    *,
+    subject: str | None = None,
+    by: str | list[str] | None = None,
+    paired: bool | None = None,
+    method: str | None = None,
+    n_resamples: int = 10_000,
+    exact: bool | str = "auto",
+    random_state: int | np.random.Generator | np.random.SeedSequence | None = None,
+    batch_size: int | None = None,
+    progress: bool = False,
+) -> PosthocResult:
+    """Pairwise permutation tests between the levels of a factor, Holm-adjusted.
+
+    Every pair of levels of ``factor`` is compared (within every level combination of
+    ``by``, to follow up an interaction) by a permutation ANOVA of the two-level subset:
+    a between-subjects test for independent groups, a one-way repeated-measures test for
+    paired levels. The one-df F is the square of the t statistic, so the p-values are
+    two-sided. The permutation p-values of all comparisons are then adjusted together
+    with Holm's method (``statsmodels.stats.multitest.multipletests``).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long format. It is not modified.
+    dv : str
+        Numeric outcome column.
+    factor : str
+        The factor whose levels are compared.
+    subject : str, optional
+        Subject identifier; needed for paired comparisons.
+    by : str or list of str, optional
+        Factors within whose levels the comparisons are made.
+    paired : bool, optional
+        Whether the levels of ``factor`` are repeated measures. Default: True when
+        ``subject`` is given and subjects are observed at several levels of ``factor``.
+    method : str, optional
+        Permutation method (default ``"freedman_lane"`` for independent groups,
+        ``"rd_kheradpajouh_renaud"`` for paired levels).
+    n_resamples, exact, random_state, batch_size, progress
+        As in :func:`aovperm`; each comparison gets its own child of the random
+        generator, so the table is reproducible.
+
+    Returns
+    -------
+    PosthocResult
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> import permanova
+    >>> rng = np.random.default_rng(0)
+    >>> data = pd.DataFrame({"g": np.repeat(["a", "b", "c"], 5),
+    ...                      "y": rng.normal(size=15) + np.repeat([0.0, 0.2, 3.0], 5)})
+    >>> res = permanova.posthoc(data, "y", "g", random_state=0, n_resamples=999)
+    >>> res.table[["level_1", "level_2"]].to_records(index=False).tolist()
+    [('a', 'b'), ('a', 'c'), ('b', 'c')]
+    >>> bool(res.table["p_holm"].iloc[1] < 0.05)
+    True
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    data = _validation.check_frame(data)
+    if not isinstance(factor, str):
+        raise TypeError(f"`factor` must be a column name; got {factor!r}.")
+    by = _validation.as_name_list(by, "by")
+    if factor in by:
+        raise ValueError(f"`factor` {factor!r} cannot also be in `by`.")
+    roles = {"dv": [dv], "factor": [factor], "by": by}
+    if subject is not None:
+        roles["subject"] = [subject]
+    _validation.check_columns(data, roles)
+    for name in [factor, *by]:
+        na = data[name].isna().to_numpy()
+        if na.any():
+            raise ValueError(
+                f"factor {name!r} has missing values in rows "
+                f"{_validation._show_rows(data.index, na)}."
+            )
+    if paired is None:
+        paired = bool(
+            subject is not None and data.groupby(subject, sort=False)[factor].nunique().max() > 1
+        )
+    paired = _validation.check_bool(paired, "paired")
+    if paired and subject is None:
+        raise ValueError("`subject` is required for paired comparisons (`paired=True`).")
+    rng = _validation.check_random_state(random_state)
+    levels = _validation._factor_codes(data[factor], "factor")[1]
+    if len(levels) < 2:
+        raise ValueError(f"`factor` {factor!r} must have at least 2 levels; got {levels!r}.")
+
+    if by:
+        by_groups = list(data.groupby(by, sort=True, observed=True).groups.items())
+    else:
+        by_groups = [(None, data.index)]
+    rows = []
+    for key, index in by_groups:
+        subset = data.loc[index]
+        present = [lev for lev in levels if (subset[factor] == lev).any()]
+        for level_1, level_2 in combinations(present, 2):
+            pair = subset[subset[factor].isin([level_1, level_2])]
+            child = rng.spawn(1)[0]
+            kwargs = dict(
+                method=method,
+                n_resamples=n_resamples,
+                exact=exact,
+                random_state=child,
+                batch_size=batch_size,
+                progress=progress,
+            )
+            if paired:
+                res = aovperm(pair, dv, subject=subject, within=factor, **kwargs)
+            else:
+                res = aovperm(pair, dv, between=factor, **kwargs)
+            row = res.table.iloc[0]
+            y1 = pair.loc[pair[factor] == level_1, dv].to_numpy(dtype=float)
+            y2 = pair.loc[pair[factor] == level_2, dv].to_numpy(dtype=float)
+            record = {}
+            if by:
+                key_tuple = key if isinstance(key, tuple) else (key,)
+                record.update(dict(zip(by, key_tuple)))
+            record.update(
+                level_1=level_1,
+                level_2=level_2,
+                n_1=y1.size,
+                n_2=y2.size,
+                mean_1=y1.mean(),
+                mean_2=y2.mean(),
+                difference=y1.mean() - y2.mean(),
+                F=row["F"],
+                df_error=int(row["df_error"]),
+                p_parametric=row["p_parametric"],
+                p_permutation=row["p_permutation"],
+                exact=res.exact,
+                n_resamples=res.n_resamples,
+            )
+            rows.append(record)
+    table = pd.DataFrame(rows)
+    if len(table):
+        table["p_holm"] = multipletests(table["p_permutation"].to_numpy(), method="holm")[1]
+    chosen = _validation.check_method(method, paired)
+    return PosthocResult(
+        table=table,
+        factor=factor,
+        by=by,
+        paired=paired,
+        method=chosen,
+        n_resamples=_validation.check_positive_int(n_resamples, "n_resamples"),
+    )

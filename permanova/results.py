@@ -1,0 +1,110 @@
+"""Result containers: :class:`AovPermResult` and :class:`PosthocResult` (frozen)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+TABLE_COLUMNS = ("df", "df_error", "SS", "SS_error", "F", "p_parametric", "p_permutation")
+
+
+@dataclass(frozen=True)
+class AovPermResult:
+    """Result of :func:`permanova.aovperm`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per effect (index: effect name such as ``"type"``, ``"cond"`` or
+        ``"type:cond"``) with columns ``df, df_error, SS, SS_error, F, p_parametric,
+        p_permutation``. ``df_error``/``SS_error`` are the residual of the full model for
+        between-subjects designs and the effect's error stratum for designs with a within
+        factor.
+    n_resamples : int
+        Number of permutations evaluated: ``B`` for Monte-Carlo runs and user matrices (the
+        observed statistic is counted on top), ``N`` (all distinct permutations, identity
+        included) for exact runs.
+    exact : bool
+        Whether every distinct permutation was enumerated.
+    method : str
+        The permutation method used.
+    alternative : str
+        ``"greater"`` or ``"less"``.
+    null_distribution : ndarray of shape (n_resamples, n_effects) or None
+        The method's F for every permutation (columns in the order of ``table``), when
+        ``return_null=True``; read-only.
+    """
+
+    table: pd.DataFrame
+    n_resamples: int
+    exact: bool
+    method: str
+    alternative: str = "greater"
+    null_distribution: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if self.null_distribution is not None:
+            self.null_distribution.flags.writeable = False
+
+    def to_frame(self) -> pd.DataFrame:
+        """A new tidy DataFrame: one row per effect, with the run's settings as columns.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``effect, df, df_error, SS, SS_error, F, p_parametric, p_permutation,
+            method, n_resamples, exact``.
+        """
+        frame = self.table.reset_index().rename(columns={"index": "effect"})
+        frame = frame.rename(columns={frame.columns[0]: "effect"})
+        frame["method"] = self.method
+        frame["n_resamples"] = self.n_resamples
+        frame["exact"] = self.exact
+        return frame
+
+
+@dataclass(frozen=True)
+class PosthocResult:
+    """Result of :func:`permanova.posthoc`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per comparison with columns ``by`` (when comparisons are made within the
+        levels of other factors), ``level_1, level_2, n_1, n_2, mean_1, mean_2,
+        difference, F, df_error, p_parametric, p_permutation, p_holm``. ``F`` is the
+        one-degree-of-freedom F (the square of the t statistic) and the p-values are
+        two-sided; ``p_holm`` adjusts ``p_permutation`` over all rows (Holm).
+    factor : str
+        The factor whose levels are compared.
+    by : list of str
+        The factors within whose levels the comparisons are made (may be empty).
+    paired : bool
+        Whether the comparisons are within subjects.
+    method : str
+        The permutation method used for every comparison.
+    n_resamples : int
+        Number of resamples requested per comparison (``exact`` runs use all permutations).
+    """
+
+    table: pd.DataFrame
+    factor: str
+    by: list
+    paired: bool
+    method: str
+    n_resamples: int
+
+    def to_frame(self) -> pd.DataFrame:
+        """A new tidy DataFrame with one row per comparison (a copy of ``table``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The comparison table plus a ``factor`` and a ``method`` column.
+        """
+        frame = self.table.copy()
+        frame.insert(0, "factor", self.factor)
+        frame["method"] = self.method
+        return frame
