@@ -1,0 +1,315 @@
+"""Bad input to ``permanova.aovperm``: clear errors that name the culprit; frames untouched."""
+
+import copy
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import permanova
+
+BETWEEN_METHODS = [
+    "freedman_lane",
+    "manly",
+    "ter_braak",
+    "kennedy",
+    "huh_jhun",
+    "dekker",
+    "draper_stoneman",
+]
+WITHIN_METHODS = ["rd_kheradpajouh_renaud", "rde_kheradpajouh_renaud"]
+
+
+def _all(*words):
+    """Regex matching a message that contains every one of ``words`` (any order)."""
+    return "(?s)" + "".join(f"(?=.*{re.escape(str(w))})" for w in words)
+
+
+def _between(n_per_group=6, seed=0):
+    rng = np.random.default_rng(seed)
+    groups = np.repeat(["a", "b", "c"], n_per_group)
+    return pd.DataFrame(
+        {
+            "y": rng.normal(size=groups.size),
+            "g": groups,
+            "h": np.tile(["u", "v"], groups.size // 2),
+            "label": [f"r{i}" for i in range(groups.size)],
+        }
+    )
+
+
+def _mixed(seed=0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in range(8):
+        for cond in ("pre", "mid", "post"):
+            rows.append((f"s{s:02d}", "child" if s < 4 else "adult", cond, rng.normal()))
+    return pd.DataFrame(rows, columns=["subject", "type", "cond", "y"])
+
+
+MIXED = {"subject": "subject", "between": "type", "within": "cond"}
+
+
+def _raises(frame, error, match, **kwargs):
+    """aovperm(frame, **kwargs) raises ``error`` matching ``match``; frame left unchanged."""
+    before = copy.deepcopy(frame)
+    kwargs.setdefault("dv", "y")
+    kwargs.setdefault("n_resamples", 19)
+    kwargs.setdefault("random_state", 0)
+    with pytest.raises(error, match=match):
+        permanova.aovperm(frame, **kwargs)
+    pd.testing.assert_frame_equal(frame, before)
+
+
+# --------------------------------------------------------------------------------------------
+# the frame and its columns
+# --------------------------------------------------------------------------------------------
+def test_data_must_be_a_dataframe():
+    with pytest.raises(TypeError, match="data"):
+        permanova.aovperm(_between().to_dict("list"), "y", between="g")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "missing"),
+    [
+        ({"dv": "score", "between": "g"}, "score"),
+        ({"between": "group"}, "group"),
+        ({"between": ["g", "hh"]}, "hh"),
+    ],
+)
+def test_missing_between_columns_are_named(kwargs, missing):
+    _raises(_between(), ValueError, _all(missing), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "missing"),
+    [
+        ({**MIXED, "subject": "id"}, "id"),
+        ({**MIXED, "within": "session"}, "session"),
+        ({**MIXED, "between": "kind"}, "kind"),
+    ],
+)
+def test_missing_repeated_measures_columns_are_named(kwargs, missing):
+    _raises(_mixed(), ValueError, _all(missing), **kwargs)
+
+
+def test_non_numeric_outcome():
+    frame = _between()
+    _raises(frame, TypeError, _all("label"), dv="label", between="g")
+    frame = _between().assign(y=lambda d: d["y"].round(2).astype(str))
+    _raises(frame, TypeError, _all("y"), between="g")
+
+
+def test_nan_in_outcome_names_the_rows():
+    frame = _between()
+    frame.loc[[13, 17], "y"] = np.nan
+    _raises(frame, ValueError, _all("y", "13", "17"), between="g")
+
+
+def test_nan_in_outcome_names_the_index_labels():
+    frame = _between()
+    frame.index = [f"obs{i}" for i in range(len(frame))]
+    frame.loc["obs4", "y"] = np.nan
+    _raises(frame, ValueError, _all("y", "obs4"), between="g")
+
+
+def test_nan_in_between_factor_names_the_rows():
+    frame = _between()
+    frame.loc[11, "g"] = None
+    _raises(frame, ValueError, _all("g", "11"), between="g")
+    frame = _between()
+    frame.loc[14, "h"] = np.nan
+    _raises(frame, ValueError, _all("h", "14"), between=["g", "h"])
+
+
+def test_nan_in_within_factor_and_subject_names_the_rows():
+    frame = _mixed()
+    frame.loc[19, "cond"] = None
+    _raises(frame, ValueError, _all("cond", "19"), **MIXED)
+    frame = _mixed()
+    frame.loc[22, "subject"] = None
+    _raises(frame, ValueError, _all("subject", "22"), **MIXED)
+
+
+def test_factor_with_a_single_level():
+    frame = _between().assign(g="a")
+    _raises(frame, ValueError, _all("g"), between="g")
+    frame = _mixed().assign(cond="pre")
+    _raises(frame, ValueError, _all("cond"), **MIXED)
+
+
+def test_subject_missing_a_within_cell_is_named():
+    frame = _mixed()
+    drop = frame.index[(frame["subject"] == "s03") & (frame["cond"] == "mid")]
+    frame = frame.drop(index=drop)
+    _raises(frame, ValueError, _all("s03"), **MIXED)
+
+
+def test_subject_with_two_rows_in_a_within_cell_is_named():
+    frame = _mixed()
+    frame.loc[frame.index[(frame["subject"] == "s05") & (frame["cond"] == "post")], "cond"] = "pre"
+    # s05 now has two "pre" rows and no "post" row; either complaint must name s05
+    _raises(frame, ValueError, _all("s05"), **MIXED)
+    extra = _mixed()
+    extra = pd.concat([extra, extra[extra["subject"] == "s06"].iloc[[0]]], ignore_index=True)
+    _raises(extra, ValueError, _all("s06"), **MIXED)
+
+
+def test_subject_in_two_between_groups_is_named():
+    frame = _mixed()
+    frame.loc[(frame["subject"] == "s02") & (frame["cond"] == "post"), "type"] = "adult"
+    _raises(frame, ValueError, _all("s02"), **MIXED)
+
+
+def test_within_without_subject():
+    _raises(_mixed(), ValueError, _all("subject"), within="cond")
+
+
+def test_no_factor_at_all():
+    with pytest.raises(ValueError, match="between|within"):
+        permanova.aovperm(_between(), "y")
+
+
+# --------------------------------------------------------------------------------------------
+# methods
+# --------------------------------------------------------------------------------------------
+def test_unknown_method_lists_the_valid_ones():
+    _raises(_between(), ValueError, _all("freedman-lane", *BETWEEN_METHODS), between="g",
+            method="freedman-lane")  # fmt: skip
+    _raises(_mixed(), ValueError, _all("kheradpajouh", *WITHIN_METHODS), method="kheradpajouh",
+            **MIXED)  # fmt: skip
+
+
+@pytest.mark.parametrize("method", WITHIN_METHODS)
+def test_within_method_on_a_between_design(method):
+    _raises(_between(), ValueError, _all(method), between="g", method=method)
+
+
+@pytest.mark.parametrize("method", ["freedman_lane", "manly", "huh_jhun", "dekker"])
+def test_between_method_on_a_repeated_measures_design(method):
+    _raises(_mixed(), ValueError, _all(method), method=method, **MIXED)
+
+
+# --------------------------------------------------------------------------------------------
+# parameters
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("n_resamples", [0, -3])
+def test_n_resamples_below_one(n_resamples):
+    _raises(_between(), ValueError, _all("n_resamples", str(n_resamples)), between="g",
+            n_resamples=n_resamples)  # fmt: skip
+
+
+@pytest.mark.parametrize("n_resamples", [2.5, "1000", None])
+def test_n_resamples_not_an_integer(n_resamples):
+    _raises(_between(), (TypeError, ValueError), _all("n_resamples"), between="g",
+            n_resamples=n_resamples)  # fmt: skip
+
+
+def test_exact_with_an_astronomical_count():
+    # 60 observations in 3 groups of 20: about 5.8e26 distinct group assignments
+    frame = _between(n_per_group=20)
+    _raises(frame, ValueError, _all("exact"), between="g", exact=True)
+    _raises(_mixed(), ValueError, _all("exact"), exact=True, **MIXED)
+
+
+@pytest.mark.parametrize("exact", ["yes", 2, None])
+def test_exact_bad_value(exact):
+    _raises(_between(), (TypeError, ValueError), _all("exact"), between="g", exact=exact)
+
+
+def test_alternative_bad_value():
+    _raises(_between(), ValueError, _all("alternative", "sideways"), between="g",
+            alternative="sideways")  # fmt: skip
+
+
+@pytest.mark.parametrize("batch_size", [0, -1])
+def test_batch_size_bad_value(batch_size):
+    _raises(_between(), ValueError, _all("batch_size"), between="g", batch_size=batch_size)
+
+
+# --------------------------------------------------------------------------------------------
+# user permutation matrices
+# --------------------------------------------------------------------------------------------
+def _random_perms(n_rows, n_units, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.argsort(rng.random((n_rows, n_units)), axis=1)
+
+
+def test_valid_user_permutations_are_accepted():
+    frame = _between()
+    perms = _random_perms(30, len(frame))
+    res = permanova.aovperm(frame, "y", between="g", permutations=perms)
+    assert res.n_resamples == 30
+    assert not res.exact
+
+
+@pytest.mark.parametrize(
+    "perms",
+    [
+        _random_perms(10, 17),  # one unit short
+        _random_perms(10, 19),  # one unit too many
+        _random_perms(10, 18)[0],  # 1-D
+        _random_perms(10, 18)[None],  # 3-D
+        np.empty((0, 18), dtype=np.intp),  # no permutation
+    ],
+    ids=["short", "long", "1d", "3d", "empty"],
+)
+def test_user_permutations_wrong_shape(perms):
+    _raises(_between(), ValueError, _all("permutations"), between="g", permutations=perms)
+
+
+def test_user_permutations_float_dtype():
+    perms = _random_perms(10, 18).astype(float)
+    _raises(_between(), TypeError, _all("permutations"), between="g", permutations=perms)
+
+
+@pytest.mark.parametrize("kind", ["duplicate", "out_of_range", "negative", "one_based"])
+def test_user_permutations_row_not_a_permutation(kind):
+    perms = _random_perms(10, 18)
+    if kind == "duplicate":
+        perms[4, perms[4] == 0] = 1  # index 1 appears twice, 0 never
+    elif kind == "out_of_range":
+        perms[7, perms[7] == 17] = 18
+    elif kind == "negative":
+        perms[2, perms[2] == 0] = -1
+    else:
+        perms = perms + 1  # a permuco column matrix not shifted to 0-based
+    _raises(_between(), ValueError, _all("permutations"), between="g", permutations=perms)
+
+
+def test_user_permutations_repeated_measures_units_are_observations():
+    frame = _mixed()
+    n_subjects = frame["subject"].nunique()
+    # the units are the 24 observations, not the 8 subjects
+    _raises(frame, ValueError, _all("permutations"),
+            permutations=_random_perms(10, n_subjects), **MIXED)  # fmt: skip
+    res = permanova.aovperm(frame, "y", permutations=_random_perms(10, len(frame)), **MIXED)
+    assert res.n_resamples == 10
+
+
+def test_huh_jhun_units_are_the_rotated_residuals():
+    # huh_jhun permutes n - rank(reduced model) = 18 - 1 rotated residuals, not 18 rows
+    frame = _between()
+    _raises(frame, ValueError, _all("permutations"), between="g", method="huh_jhun",
+            permutations=_random_perms(10, len(frame)))  # fmt: skip
+    res = permanova.aovperm(
+        frame, "y", between="g", method="huh_jhun", permutations=_random_perms(10, 17)
+    )
+    assert res.n_resamples == 10
+
+
+# --------------------------------------------------------------------------------------------
+# valid calls leave the frame untouched too
+# --------------------------------------------------------------------------------------------
+def test_valid_calls_do_not_modify_the_frame():
+    frame = _mixed()
+    frame["type"] = pd.Categorical(frame["type"], categories=["child", "adult"])
+    frame.index = frame.index[::-1] + 100
+    before = copy.deepcopy(frame)
+    permanova.aovperm(frame, "y", n_resamples=19, random_state=0, **MIXED)
+    pd.testing.assert_frame_equal(frame, before)
+    between = _between()
+    before = copy.deepcopy(between)
+    permanova.aovperm(between, "y", between=["g", "h"], n_resamples=19, random_state=0)
+    pd.testing.assert_frame_equal(between, before)
