@@ -1,8 +1,10 @@
 """Tests of the bundled demo data."""
 
+import doctest
 import importlib.util
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -60,3 +62,20 @@ def test_generator_reproduces_the_bundled_file(alliance):
     pd.testing.assert_frame_equal(
         made.astype({"score": float}), alliance, check_dtype=False, check_index_type=False
     )
+
+
+def test_getting_started_examples_run(tmp_path, monkeypatch):
+    """The Python examples of docs/getting_started.rst (they use the demo data)."""
+    pytest.importorskip("dask.array")
+    page = Path(__file__).resolve().parents[2] / "docs" / "getting_started.rst"
+    monkeypatch.chdir(tmp_path)  # the page saves a figure
+    outcome = doctest.testfile(
+        str(page),
+        module_relative=False,
+        optionflags=doctest.NORMALIZE_WHITESPACE,
+        verbose=False,
+        report=True,
+    )
+    plt.close("all")
+    assert outcome.attempted > 10
+    assert outcome.failed == 0
