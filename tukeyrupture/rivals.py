@@ -117,7 +117,7 @@ def _pooled_sd_or_warn(X, eligible, kind, name, what):
             f"`{name}` could not be learned: {what} give no degrees of freedom; "
             f"{name}_ is NaN. Pass {name}=<float>.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
     return sd
 

@@ -1,0 +1,213 @@
+"""Tests of simulate_alliance: truth against parameters, seeds, labels, bad input."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tukeyrupture.simulate import SimulatedAlliance, simulate_alliance
+
+
+def _within(estimate, target, standard_error, z=4.0):
+    """``estimate`` is within ``z`` standard errors of ``target``."""
+    return abs(estimate - target) <= z * standard_error
+
+
+def test_shapes_dtypes_and_read_only():
+    sim = simulate_alliance(50, 12, missing_rate=0.1, random_state=0)
+    assert isinstance(sim, SimulatedAlliance)
+    assert sim.X.shape == sim.labels.shape == sim.central.shape == (50, 12)
+    assert sim.X.dtype == np.float64
+    assert sim.labels.dtype == np.int8
+    assert sim.person_mean.shape == (50,)
+    np.testing.assert_array_equal(sim.central, sim.labels != 0)
+    for name in ("X", "labels", "central", "person_mean"):
+        with pytest.raises(ValueError):
+            getattr(sim, name)[0] = 1
+    assert sim.params["n_series"] == 50 and sim.params["missing_rate"] == 0.1
+    assert repr(sim).startswith("SimulatedAlliance(n_series=50, n_sessions=12")
+
+
+def test_rupture_rate_among_candidate_sessions():
+    rate = 0.1
+    sim = simulate_alliance(20_000, 20, rupture_rate=rate, random_state=1)
+    central = sim.central
+    # Candidates: sessions 1.. whose preceding session is not a rupture.
+    candidates = ~central[:, :-1]
+    hits = central[:, 1:][candidates]
+    se = np.sqrt(rate * (1 - rate) / hits.size)
+    assert _within(hits.mean(), rate, se)
+    assert not central[:, 0].any()
+    assert not (central[:, 1:] & central[:, :-1]).any()
+
+
+def test_repair_rate_among_resolved_ruptures():
+    sim = simulate_alliance(20_000, 20, rupture_rate=0.1, repair_rate=0.3, random_state=2)
+    resolved = sim.labels[(sim.labels == 1) | (sim.labels == 2)]
+    share = np.mean(resolved == 1)
+    assert _within(share, 0.3, np.sqrt(0.3 * 0.7 / resolved.size))
+    # Without missing sessions, unresolved ruptures are exactly those at the last session.
+    unresolved = np.argwhere(sim.labels == 3)
+    assert (unresolved[:, 1] == 19).all()
+
+
+def test_depth_of_repaired_ruptures():
+    depth, within_sd = 2.5, 3.0
+    sim = simulate_alliance(
+        20_000, 20, within_sd=within_sd, depth=depth, repair_rate=1.0, random_state=3
+    )
+    rows, cols = np.nonzero(sim.labels == 1)
+    deviation = sim.X[rows, cols] - sim.person_mean[rows]
+    assert _within(deviation.mean(), -depth * within_sd, within_sd / np.sqrt(rows.size))
+    # A repaired rupture returns to the person's level at the next session.
+    after = sim.X[rows, cols + 1] - sim.person_mean[rows]
+    assert _within(after.mean(), 0.0, within_sd / np.sqrt(rows.size))
+
+
+def test_depth_of_unrepaired_ruptures_persists():
+    depth, within_sd = 2.0, 2.5
+    sim = simulate_alliance(
+        20_000, 20, within_sd=within_sd, depth=depth, repair_rate=0.0, random_state=4
+    )
+    rows, cols = np.nonzero(sim.labels == 2)
+    keep = cols < 18
+    rows, cols = rows[keep], cols[keep]
+    step = sim.X[rows, cols + 2] - sim.X[rows, cols - 1]
+    # Another unrepaired rupture at t + 2 adds its depth: expected step = d (1 + rate).
+    expected = -depth * within_sd * (1 + 0.05)
+    assert _within(step.mean(), expected, np.sqrt(2) * within_sd / np.sqrt(rows.size))
+
+
+def test_missing_rate_and_truth_with_missing_sessions():
+    sim = simulate_alliance(5_000, 20, rupture_rate=0.2, missing_rate=0.25, random_state=5)
+    missing = np.isnan(sim.X)
+    assert _within(missing.mean(), 0.25, np.sqrt(0.25 * 0.75 / missing.size))
+    assert not sim.central[missing].any()
+    post_missing = np.ones_like(missing)
+    post_missing[:, :-1] = missing[:, 1:]
+    np.testing.assert_array_equal(sim.labels == 3, sim.central & post_missing)
+
+
+def test_noise_parameters():
+    sim = simulate_alliance(
+        20_000,
+        20,
+        between_sd=5.0,
+        within_sd=2.0,
+        ar=0.5,
+        trend=0.25,
+        rupture_rate=0.0,
+        random_state=6,
+    )
+    assert _within(sim.person_mean.std(ddof=1), 5.0, 5.0 / np.sqrt(2 * 20_000))
+    noise = sim.X - sim.person_mean[:, None] - 0.25 * np.arange(20)
+    assert _within(noise.std(), 2.0, 0.05)
+    lag1 = np.corrcoef(noise[:, :-1].ravel(), noise[:, 1:].ravel())[0, 1]
+    assert _within(lag1, 0.5, 0.01)
+    slope = np.polyfit(np.arange(20), sim.X.mean(axis=0), 1)[0]
+    assert _within(slope, 0.25, 0.01)
+    assert sim.n_ruptures == 0
+
+
+def test_scale_rounds_and_clips():
+    sim = simulate_alliance(500, 10, mean=10.0, between_sd=5.0, scale=(4, 16), random_state=7)
+    assert np.array_equal(sim.X, np.rint(sim.X))
+    assert sim.X.min() == 4 and sim.X.max() == 16
+
+
+def test_reproducible_seeds():
+    a = simulate_alliance(100, 15, missing_rate=0.1, random_state=42)
+    b = simulate_alliance(100, 15, missing_rate=0.1, random_state=42)
+    c = simulate_alliance(100, 15, missing_rate=0.1, random_state=43)
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.labels, b.labels)
+    assert not np.array_equal(a.X, c.X, equal_nan=True)
+    seq = np.random.SeedSequence(42)
+    d = simulate_alliance(100, 15, missing_rate=0.1, random_state=seq)
+    e = simulate_alliance(100, 15, missing_rate=0.1, random_state=np.random.SeedSequence(42))
+    np.testing.assert_array_equal(d.X, e.X)
+
+
+def test_prefix_rows_and_common_random_numbers():
+    small = simulate_alliance(30, 12, rupture_rate=0.2, random_state=9)
+    large = simulate_alliance(80, 12, rupture_rate=0.2, random_state=9)
+    np.testing.assert_array_equal(small.X, large.X[:30])
+    deep = simulate_alliance(30, 12, rupture_rate=0.2, depth=4.0, random_state=9)
+    np.testing.assert_array_equal(small.labels, deep.labels)
+    assert (deep.X <= small.X + 1e-12).all()
+
+
+def test_to_frame_long_format():
+    sim = simulate_alliance(4, 6, rupture_rate=0.3, missing_rate=0.2, random_state=10)
+    frame = sim.to_frame()
+    assert list(frame.columns) == ["series", "session", "score", "label", "rupture"]
+    assert len(frame) == 24 and frame["session"].min() == 1
+    wide = frame.pivot(index="series", columns="session", values="score").to_numpy()
+    np.testing.assert_array_equal(wide, sim.X)
+    names = {0: "none", 1: "repaired", 2: "unrepaired", 3: "unresolved"}
+    assert (frame["rupture"] == frame["label"].map(names)).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_series=st.integers(1, 30),
+    n_sessions=st.integers(3, 15),
+    rupture_rate=st.floats(0, 1),
+    repair_rate=st.floats(0, 1),
+    missing_rate=st.floats(0, 0.9),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_label_invariants(n_series, n_sessions, rupture_rate, repair_rate, missing_rate, seed):
+    sim = simulate_alliance(
+        n_series,
+        n_sessions,
+        rupture_rate=rupture_rate,
+        repair_rate=repair_rate,
+        missing_rate=missing_rate,
+        random_state=seed,
+    )
+    labels, missing = sim.labels, np.isnan(sim.X)
+    assert set(np.unique(labels)) <= {0, 1, 2, 3}
+    assert not labels[:, 0].any()
+    assert not labels[missing].any()
+    assert not (sim.central[:, 1:] & sim.central[:, :-1]).any()
+    assert (labels[:, -1] != 1).all() and (labels[:, -1] != 2).all()
+    if rupture_rate == 0:
+        assert sim.n_ruptures == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"depth": -1}, "depth"),
+        ({"rupture_rate": 1.5}, "rupture_rate"),
+        ({"repair_rate": -0.1}, "repair_rate"),
+        ({"missing_rate": 2.0}, "missing_rate"),
+        ({"n_sessions": 2}, "n_sessions"),
+        ({"n_series": 0}, "n_series"),
+        ({"ar": 1.0}, "ar"),
+        ({"within_sd": -1.0}, "within_sd"),
+        ({"between_sd": float("nan")}, "between_sd"),
+        ({"mean": float("inf")}, "mean"),
+        ({"scale": (10, 5)}, "scale"),
+    ],
+)
+def test_bad_values_name_the_argument(kwargs, name):
+    arguments = {"n_series": 10, "n_sessions": 8, **kwargs}
+    with pytest.raises(ValueError, match=f"`{name}"):
+        simulate_alliance(**arguments)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [({"n_series": 2.5}, "n_series"), ({"depth": "deep"}, "depth"), ({"scale": 5}, "scale")],
+)
+def test_bad_types_name_the_argument(kwargs, name):
+    arguments = {"n_series": 10, "n_sessions": 8, **kwargs}
+    with pytest.raises(TypeError, match=f"`{name}"):
+        simulate_alliance(**arguments)
+
+
+def test_depth_message_wording():
+    with pytest.raises(ValueError, match=r"`depth` must be >= 0; got -1\."):
+        simulate_alliance(10, 8, depth=-1)

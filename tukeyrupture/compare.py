@@ -1,0 +1,487 @@
+"""Simulation studies: rupture detectors compared over grids of simulated conditions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.model_selection import ParameterGrid
+
+from tukeyrupture.detector import TukeyRuptureDetector
+from tukeyrupture.metrics import RuptureScores, rupture_scores
+from tukeyrupture.rivals import (
+    AbsoluteDropDetector,
+    ReliableChangeDetector,
+    RupturesDetector,
+    ShewhartDetector,
+)
+from tukeyrupture.simulate import SIMULATION_DEFAULTS, _simulate_alliance_iv, simulate_alliance
+
+__all__ = [
+    "DETECTORS",
+    "compare_detectors",
+    "make_detector",
+    "plot_comparison",
+    "summarize_comparison",
+]
+
+#: Built-in detectors by name: a factory returning a new, unfitted estimator.
+DETECTORS: dict[str, Callable[[], Any]] = {
+    "tcc": lambda: TukeyRuptureDetector(),
+    "tcc_only": lambda: TukeyRuptureDetector(absolute_sd_multiplier=None),
+    "absolute": lambda: AbsoluteDropDetector(),
+    "shewhart": lambda: ShewhartDetector(),
+    "reliable_change": lambda: ReliableChangeDetector(),
+    "pelt": lambda: RupturesDetector(algorithm="pelt"),
+    "binseg": lambda: RupturesDetector(algorithm="binseg"),
+    "window": lambda: RupturesDetector(algorithm="window"),
+}
+
+#: Sizes used when a condition does not give them.
+DEFAULT_CONDITION: dict[str, Any] = {"n_series": 200, "n_sessions": 20}
+
+#: The grid of ``tukeyrupture compare --demo``: depth x detector.
+DEMO_CONDITIONS: dict[str, list] = {"depth": [0.0, 1.0, 2.0, 3.0, 4.0]}
+DEMO_DETECTORS: tuple[str, ...] = (
+    "tcc",
+    "tcc_only",
+    "absolute",
+    "shewhart",
+    "reliable_change",
+    "pelt",
+)
+DEMO_REPLICATIONS = 20
+
+_BACKENDS = ("serial", "loky", "dask")
+# Score columns of the frame (``n_series`` is already a condition column).
+_SCORE_FIELDS = tuple(name for name in RuptureScores.__dataclass_fields__ if name != "n_series")
+
+
+def make_detector(name: str):
+    """A new estimator of the built-in detector ``name``.
+
+    Parameters
+    ----------
+    name : str
+        One of ``"tcc"`` (``TukeyRuptureDetector()``, the study's rule: TCC or absolute),
+        ``"tcc_only"`` (TCC without the absolute criterion), ``"absolute"``,
+        ``"shewhart"``, ``"reliable_change"``, ``"pelt"``, ``"binseg"``, ``"window"``
+        (the last three need the ``rivals`` extra).
+
+    Returns
+    -------
+    estimator
+        An unfitted estimator with default parameters.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is unknown; the message lists the valid names.
+
+    Examples
+    --------
+    >>> from tukeyrupture.compare import make_detector
+    >>> make_detector("shewhart")
+    ShewhartDetector()
+    """
+    if not isinstance(name, str) or name not in DETECTORS:
+        raise ValueError(f"Unknown detector name {name!r}; valid names are {sorted(DETECTORS)}.")
+    return DETECTORS[name]()
+
+
+def _check_detectors(detectors):
+    if isinstance(detectors, str):
+        detectors = [detectors]
+    if isinstance(detectors, Mapping):
+        pairs = list(detectors.items())
+    elif isinstance(detectors, Iterable):
+        pairs = [(name, make_detector(name)) for name in detectors]
+    else:
+        raise TypeError(
+            "`detectors` must be a dict of name -> estimator or a list of built-in names; "
+            f"got {type(detectors).__name__}."
+        )
+    if not pairs:
+        raise ValueError("`detectors` must name at least one detector.")
+    for name, estimator in pairs:
+        if not isinstance(name, str):
+            raise TypeError(f"`detectors` names must be strings; got {name!r}.")
+        if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
+            raise TypeError(
+                f"`detectors[{name!r}]` must be an estimator with fit and predict; "
+                f"got {estimator!r}."
+            )
+    return pairs
+
+
+def _check_conditions(conditions):
+    if isinstance(conditions, Mapping):
+        grid = {
+            key: list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
+            for key, value in conditions.items()
+        }
+        conditions = list(ParameterGrid(grid)) if grid else [{}]
+    elif isinstance(conditions, Iterable) and not isinstance(conditions, str):
+        conditions = list(conditions)
+    else:
+        raise TypeError(
+            "`conditions` must be a list of dicts of simulate_alliance arguments or a dict "
+            f"of lists; got {type(conditions).__name__}."
+        )
+    if not conditions:
+        raise ValueError("`conditions` must hold at least one condition.")
+    valid = set(DEFAULT_CONDITION) | set(SIMULATION_DEFAULTS)
+    checked = []
+    for condition in conditions:
+        if not isinstance(condition, Mapping):
+            raise TypeError(f"`conditions` must hold dicts; got {condition!r}.")
+        unknown = sorted(set(condition) - valid)
+        if unknown:
+            raise ValueError(
+                f"`conditions` has unknown simulate_alliance arguments {unknown}; valid "
+                f"arguments are {sorted(valid)}."
+            )
+        checked.append(_simulate_alliance_iv(**{**DEFAULT_CONDITION, **condition}))
+    return checked
+
+
+def _compare_detectors_iv(detectors, conditions, n_replications, random_state, backend, tolerance):
+    pairs = _check_detectors(detectors)
+    checked = _check_conditions(conditions)
+    if isinstance(n_replications, bool) or not isinstance(n_replications, Integral):
+        raise TypeError(f"`n_replications` must be an integer; got {n_replications!r}.")
+    if n_replications < 1:
+        raise ValueError(f"`n_replications` must be >= 1; got {n_replications}.")
+    if backend not in _BACKENDS:
+        raise ValueError(f"`backend` must be one of {list(_BACKENDS)}; got {backend!r}.")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, Integral) or tolerance < 0:
+        raise ValueError(f"`tolerance` must be a non-negative integer; got {tolerance!r}.")
+    if not (random_state is None or isinstance(random_state, (Integral, np.random.SeedSequence))):
+        raise TypeError(
+            f"`random_state` must be an int, a numpy SeedSequence or None; got {random_state!r}."
+        )
+    return pairs, checked, int(n_replications), int(tolerance)
+
+
+def _run_cell(cell, condition_index, replication, condition, seed, detectors, tolerance):
+    """Simulate one (condition, replication) cell and score every detector on it."""
+    sim = simulate_alliance(**condition, random_state=seed)
+    rows = []
+    for order, (name, detector) in enumerate(detectors):
+        predicted = clone(detector).fit(sim.X).predict(sim.X)
+        scores = rupture_scores(sim.labels, predicted, tolerance)
+        rows.append(
+            {
+                "condition": condition_index,
+                "replication": replication,
+                "detector": name,
+                "_order": order,
+                **scores.to_dict(),
+            }
+        )
+    return cell, rows
+
+
+def _progress_bar(iterable, total, enabled):
+    if not enabled:
+        return iterable
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return iterable
+    return tqdm(iterable, total=total, desc="compare_detectors", unit="cell")
+
+
+def _run_dask(cells, progress):
+    try:
+        from distributed import as_completed, get_client
+    except ImportError as error:
+        raise ImportError(
+            "`backend='dask'` needs dask.distributed: pip install 'dask[distributed]'."
+        ) from error
+    try:
+        client = get_client()
+    except ValueError:
+        raise ValueError(
+            "`backend='dask'` needs a running dask.distributed Client: create one first, e.g. "
+            "`from distributed import Client; client = Client()` (or connect to a cluster)."
+        ) from None
+    futures = [client.submit(_run_cell, *cell, pure=False) for cell in cells]
+    try:
+        results = [
+            future.result()
+            for future in _progress_bar(as_completed(futures), len(futures), progress)
+        ]
+    finally:
+        client.cancel(futures)
+    return results
+
+
+def _run_loky(cells, progress, n_jobs):
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(
+        n_jobs=-1 if n_jobs is None else n_jobs,
+        backend="loky",
+        return_as="generator_unordered",
+    )
+    tasks = (delayed(_run_cell)(*cell) for cell in cells)
+    return list(_progress_bar(parallel(tasks), len(cells), progress))
+
+
+def compare_detectors(
+    detectors: Mapping[str, Any] | Sequence[str],
+    conditions: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+    n_replications: int = 100,
+    random_state: int | np.random.SeedSequence | None = 0,
+    backend: str = "serial",
+    progress: bool = True,
+    *,
+    tolerance: int = 0,
+    n_jobs: int | None = None,
+) -> pd.DataFrame:
+    """Score rupture detectors on simulated alliance data over a grid of conditions.
+
+    For every condition and replication (a *cell*) one data set is simulated with
+    :func:`~tukeyrupture.simulate.simulate_alliance`; every detector is fitted on that data
+    set and predicts it, and :func:`~tukeyrupture.metrics.rupture_scores` compares its
+    labels with the truth.
+
+    Parameters
+    ----------
+    detectors : dict of str -> estimator, or list of str
+        Estimators by name (any estimator with ``fit`` and ``predict`` returning label
+        arrays; each is cloned per cell), or names of built-in detectors
+        (:func:`make_detector`: ``"tcc"``, ``"tcc_only"``, ``"absolute"``,
+        ``"shewhart"``, ``"reliable_change"``, ``"pelt"``, ``"binseg"``, ``"window"``).
+    conditions : list of dict, or dict of lists
+        Keyword arguments of ``simulate_alliance`` per condition; a dict of lists is
+        expanded to their full grid (``sklearn.model_selection.ParameterGrid`` order).
+        ``n_series`` and ``n_sessions`` default to 200 and 20.
+    n_replications : int, default=100
+        Data sets per condition.
+    random_state : int, SeedSequence or None, default=0
+        Root seed. Cell ``c * n_replications + r`` (condition c, replication r) draws its
+        data from child ``SeedSequence(random_state).spawn(n_cells)[c * n_replications
+        + r]``, so results do not depend on the backend or on the order of execution.
+    backend : {"serial", "loky", "dask"}, default="serial"
+        Where cells run: in this process, in joblib's loky process pool, or on the current
+        ``dask.distributed`` Client (``distributed.get_client()``), so the same call runs
+        on a cluster.
+    progress : bool, default=True
+        Show a tqdm progress bar over cells (when tqdm is installed).
+    tolerance : int, default=0
+        Matching window of ``rupture_scores``.
+    n_jobs : int or None, default=None
+        Number of loky workers (None: all CPUs); ignored by the other backends.
+
+    Returns
+    -------
+    DataFrame
+        One row per condition x detector x replication (sorted in that order) with
+        columns ``condition`` (index of the condition), ``replication``, ``detector``,
+        the simulation parameters of the condition (``n_series``, ``n_sessions``,
+        ``mean``, ..., ``scale``) and every field of
+        :class:`~tukeyrupture.metrics.RuptureScores` (``precision``, ``recall``, ``f1``,
+        ``sensitivity``, ``specificity``, ``false_positive_rate``,
+        ``repair_agreement``, counts). Identical for every backend given the seed.
+
+    Raises
+    ------
+    ValueError
+        For an unknown detector name, an unknown or invalid simulation argument (naming
+        it), an unknown backend, or ``backend="dask"`` without a running Client.
+
+    Notes
+    -----
+    Detectors that learn from data (the pooled SD of ``"tcc"`` and ``"absolute"``, the SD
+    of ``"reliable_change"``, the penalty of ``"pelt"``) are fitted on the simulated
+    replicate itself, ruptures included, as the study fitted its pooled SD on its own
+    sample. Ratios without a denominator (e.g. precision when nothing is flagged) are NaN.
+
+    Examples
+    --------
+    >>> from tukeyrupture.compare import compare_detectors
+    >>> frame = compare_detectors(
+    ...     ["tcc", "shewhart"], {"depth": [1.0, 3.0]}, n_replications=3, progress=False
+    ... )
+    >>> frame.shape
+    (12, 27)
+    >>> frame.groupby(["detector", "depth"])["recall"].mean().round(2)
+    detector  depth
+    shewhart  1.0      0.02
+              3.0      0.25
+    tcc       1.0      0.10
+              3.0      0.49
+    Name: recall, dtype: float64
+    """
+    pairs, checked, n_replications, tolerance = _compare_detectors_iv(
+        detectors, conditions, n_replications, random_state, backend, tolerance
+    )
+    root = (
+        random_state
+        if isinstance(random_state, np.random.SeedSequence)
+        else np.random.SeedSequence(random_state)
+    )
+    seeds = root.spawn(len(checked) * n_replications)
+    cells = [
+        (
+            index * n_replications + replication,
+            index,
+            replication,
+            condition,
+            seeds[index * n_replications + replication],
+            pairs,
+            tolerance,
+        )
+        for index, condition in enumerate(checked)
+        for replication in range(n_replications)
+    ]
+    if backend == "serial":
+        results = [_run_cell(*cell) for cell in _progress_bar(cells, len(cells), progress)]
+    elif backend == "loky":
+        results = _run_loky(cells, progress, n_jobs)
+    else:
+        results = _run_dask(cells, progress)
+    rows = [row for _, cell_rows in sorted(results, key=lambda item: item[0]) for row in cell_rows]
+    frame = pd.DataFrame(rows).drop(columns="n_series")
+    parameters = pd.DataFrame(checked)
+    parameters["scale"] = pd.Series([c["scale"] for c in checked], dtype=object)
+    parameters.insert(0, "condition", np.arange(len(checked)))
+    frame = frame.merge(parameters, on="condition", how="left")
+    frame = frame.sort_values(["condition", "_order", "replication"], kind="stable")
+    columns = ["condition", "replication", "detector", *parameters.columns[1:], *_SCORE_FIELDS]
+    return frame[columns].reset_index(drop=True)
+
+
+def _check_columns(frame, **columns):
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"`frame` must be a DataFrame; got {type(frame).__name__}.")
+    for argument, column in columns.items():
+        names = [column] if isinstance(column, str) else list(column)
+        for name in names:
+            if name not in frame.columns:
+                raise ValueError(
+                    f"`{argument}`: column {name!r} is not in the frame; its columns are "
+                    f"{list(frame.columns)}."
+                )
+
+
+def summarize_comparison(
+    frame: pd.DataFrame,
+    by: str | Sequence[str] = "depth",
+    metrics: Sequence[str] = ("recall", "precision", "false_positive_rate", "specificity"),
+) -> pd.DataFrame:
+    """Mean of each metric over replications, per detector and value of ``by``.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Output of :func:`compare_detectors`.
+    by : str or list of str, default="depth"
+        Condition columns to group by (besides ``detector``).
+    metrics : list of str
+        Metric columns to average (NaN values are skipped).
+
+    Returns
+    -------
+    DataFrame
+        Index ``(detector, *by)`` in the frame's detector order; one column per metric.
+
+    Examples
+    --------
+    >>> from tukeyrupture.compare import compare_detectors, summarize_comparison
+    >>> frame = compare_detectors(["tcc"], {"depth": [0.0, 4.0]}, 2, progress=False)
+    >>> summarize_comparison(frame, metrics=["recall"]).round(2)
+                    recall
+    detector depth
+    tcc      0.0      0.03
+             4.0      0.73
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    metrics = list(metrics)
+    _check_columns(frame, by=by, metrics=metrics, detector="detector")
+    order = pd.Categorical(frame["detector"], categories=frame["detector"].unique())
+    return (
+        frame.groupby([order, *[frame[c] for c in by]], observed=True)[metrics]
+        .mean()
+        .rename_axis(["detector", *by])
+    )
+
+
+def plot_comparison(
+    frame: pd.DataFrame,
+    x: str = "depth",
+    metric: str = "recall",
+    *,
+    ax=None,
+    hue: str = "detector",
+    confidence: float = 0.95,
+):
+    """Curves of a metric against a condition parameter, one line per detector.
+
+    Each point is the mean over replications (NaN skipped), with a band of the
+    ``confidence`` t-interval of that mean.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Output of :func:`compare_detectors`; filter it first when other condition
+        parameters vary as well (their replications are pooled otherwise).
+    x : str, default="depth"
+        Condition column on the horizontal axis.
+    metric : str, default="recall"
+        Metric column on the vertical axis.
+    ax : matplotlib Axes or None, default=None
+        Where to draw; None draws on a new figure.
+    hue : str, default="detector"
+        Column with one line per value.
+    confidence : float, default=0.95
+        Level of the band, in (0, 1).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+
+    Examples
+    --------
+    >>> from tukeyrupture.compare import compare_detectors, plot_comparison
+    >>> frame = compare_detectors(["tcc", "shewhart"], {"depth": [1.0, 3.0]}, 3, progress=False)
+    >>> ax = plot_comparison(frame, x="depth", metric="recall")
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['tcc', 'shewhart']
+    """
+    from scipy import stats
+
+    _check_columns(frame, x=x, metric=metric, hue=hue)
+    if not 0 < confidence < 1:
+        raise ValueError(f"`confidence` must be in (0, 1); got {confidence!r}.")
+    if not pd.api.types.is_numeric_dtype(frame[metric]):
+        raise TypeError(f"`metric` column {metric!r} must be numeric.")
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(6, 4))
+    summary = frame.groupby([hue, x], sort=False)[metric].agg(["mean", "std", "count"])
+    for name in frame[hue].unique():
+        part = summary.loc[name].sort_index()
+        positions = part.index.to_numpy(dtype=float)
+        count = part["count"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            quantile = stats.t.ppf((1 + confidence) / 2, np.maximum(count - 1, 1))
+            half = np.where(count > 1, quantile * part["std"] / np.sqrt(count), np.nan)
+        mean = part["mean"].to_numpy(dtype=float)
+        (line,) = ax.plot(positions, mean, marker="o", label=str(name))
+        ax.fill_between(
+            positions, mean - half, mean + half, color=line.get_color(), alpha=0.2, linewidth=0
+        )
+    ax.set_xlabel(x)
+    ax.set_ylabel(metric)
+    ax.legend(title=hue, fontsize="small")
+    ax.grid(True, alpha=0.3)
+    return ax
