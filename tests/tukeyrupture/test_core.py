@@ -196,7 +196,8 @@ def test_row_summaries_vs_oracle(X, method, half):
         want = oracle.series_stats(row, quartile_method=method, lower_half=lower_half)
         assert summary.n_observed[i] == np.count_nonzero(~np.isnan(row))
         for name in ("median", "q1", "q3", "lower_half_median"):
-            np.testing.assert_equal(getattr(summary, name)[i], want[name], err_msg=name)
+            got = getattr(summary, name)[i]
+            assert got == want[name] or (np.isnan(got) and np.isnan(want[name])), name
 
 
 @settings(max_examples=100, deadline=None)
