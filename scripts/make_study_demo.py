@@ -28,7 +28,7 @@ session): for the rupture sequences that the study's detector (``TukeyRuptureDet
 k = 1, absolute criterion 2 pooled SD) finds in the alliance data, the sessions are "coded"
 like audio recordings with the CIRS and the TABBS: ``positive_child_involvement`` (4 items
 scored 0 to 5, sum 0 to 20) and ``positive_therapist_behavior`` (7 items scored 0 to 4, sum
-0 to 28). About a third of the sequences lack the recording of one session, as in the study.
+0 to 28). About a fifth of the sequences lack the recording of one session, as in the study.
 The planted effects: during therapists' ruptures both behaviours dip at the central session
 and, after repaired ruptures only, come back at the post session; during children's ruptures
 they rise slightly from the pre to the central session (as the study found) and do not
@@ -66,7 +66,7 @@ SCALES = {
 TREND = (0.035, 0.03)  # mean and SD across persons of the slope (item units per session)
 ITEM_SPREAD = 0.5  # SD of the item difficulties around the person's level
 AR = 0.85
-CODED_SHARE = 0.67
+CODED_SHARE = 0.8
 BEHAVIOURS = {
     # name: (number of items, highest item score)
     "positive_child_involvement": (4, 5),

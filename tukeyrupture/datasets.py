@@ -5,11 +5,12 @@ Every loader returns a new pandas DataFrame, so callers may modify it freely.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 
 import pandas as pd
 
-__all__ = ["load_alliance"]
+__all__ = ["StudyDemo", "load_alliance", "load_study_demo"]
 
 
 def _read_csv(name: str, dtype: dict[str, str]) -> pd.DataFrame:
@@ -56,3 +57,61 @@ def load_alliance() -> pd.DataFrame:
     ((300, 20), 'C001', array([ 1, 20]))
     """
     return _read_csv("alliance.csv", {"series": "str", "session": "int64", "score": "float64"})
+
+
+@dataclass(frozen=True)
+class StudyDemo:
+    """The synthetic study of :func:`load_study_demo`: ``alliance`` and ``codes`` frames."""
+
+    alliance: pd.DataFrame
+    codes: pd.DataFrame
+
+
+def load_study_demo() -> StudyDemo:
+    """Synthetic study data: item-level alliance of 89 dyads and coded behaviour (demo).
+
+    The data are **synthetic**, made by ``scripts/make_study_demo.py`` with a fixed seed
+    in the layout :func:`tukeyrupture.study.run_study` reads; they imitate the design of
+    the clinical study it reproduces, never its numbers. 89 child-therapist dyads
+    (``"D01"`` ... ``"D89"``) with 10 to 16 sessions: children answer a TASC-like scale
+    (12 items scored 1 to 4, scored as the sum), therapists a WAI-S-like scale (12 items
+    scored 1 to 7, scored as the mean). Items, sessions and whole series are missing so that
+    70 child and 56 therapist series have the 7 consecutive sessions needed; alliance
+    drops are planted in some series. The codes cover the sessions of the rupture
+    sequences the study's detector finds, some with a session missing (no recording).
+
+    Returns
+    -------
+    StudyDemo
+        A frozen dataclass with two new DataFrames:
+
+        ``alliance``
+            One row per dyad, informant and attended session: ``dyad`` (str),
+            ``informant`` (``"child"`` or ``"therapist"``), ``session`` (int, from 1) and
+            ``item_1`` ... ``item_12`` (float, NaN for a missing answer).
+        ``codes``
+            One row per dyad, informant and coded session: ``dyad``, ``informant``,
+            ``session``, ``positive_child_involvement`` (0-20, like the CIRS positive
+            subscale) and ``positive_therapist_behavior`` (0-28, like the TABBS positive
+            subscale).
+
+    See Also
+    --------
+    tukeyrupture.study.run_study : Analyse the data as the study did.
+
+    Examples
+    --------
+    >>> from tukeyrupture.datasets import load_study_demo
+    >>> demo = load_study_demo()
+    >>> demo.alliance["dyad"].nunique(), sorted(demo.alliance["informant"].unique())
+    (89, ['child', 'therapist'])
+    >>> list(demo.codes.columns)
+    ['dyad', 'informant', 'session', 'positive_child_involvement', 'positive_therapist_behavior']
+    """
+    keys = {"dyad": "str", "informant": "str", "session": "int64"}
+    items = {f"item_{j}": "float64" for j in range(1, 13)}
+    codes = {"positive_child_involvement": "float64", "positive_therapist_behavior": "float64"}
+    return StudyDemo(
+        alliance=_read_csv("study_alliance.csv", {**keys, **items}),
+        codes=_read_csv("study_codes.csv", {**keys, **codes}),
+    )

@@ -1,0 +1,746 @@
+"""The clinical study's analysis, end to end: detection, rupture sequences, ANOVAs, report.
+
+:func:`run_study` reproduces the analysis of the study on alliance ruptures in child
+psychotherapy that this package was written for (see the "Reproducing the study" page):
+per informant (children and therapists), alliance totals from item scores, Tukey's
+control-chart rupture rule, rupture sequences (pre-rupture, central and post-rupture
+session), and permutation ANOVAs of the coded in-session behaviour during these sequences.
+It returns a :class:`StudyReport` with the study's Tables 1-3 and Figures 1-8, which
+:meth:`StudyReport.save` writes as CSV and PNG files and one self-contained HTML report.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tukeyrupture import _study_tables as tables
+from tukeyrupture.detector import TukeyRuptureDetector
+
+__all__ = ["BEHAVIOURS", "INFORMANTS", "SCALES", "StudyReport", "run_study"]
+
+INFORMANTS = ("child", "therapist")
+ITEMS = tuple(f"item_{j}" for j in range(1, 13))
+KEYS = ("dyad", "informant", "session")
+
+
+@dataclass(frozen=True)
+class Scale:
+    """An alliance questionnaire: item range and how items make a total score."""
+
+    name: str
+    low: float
+    high: float
+    statistic: str
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """A coded in-session behaviour scale."""
+
+    label: str
+    low: float
+    high: float
+
+
+SCALES = {
+    "child": Scale("TASC-like, 12 items scored 1-4, total = item sum (12-48)", 1, 4, "sum"),
+    "therapist": Scale("WAI-S-like, 12 items scored 1-7, total = item mean (1-7)", 1, 7, "mean"),
+}
+BEHAVIOURS = {
+    "positive_child_involvement": Behaviour("Positive child involvement", 0, 20),
+    "positive_therapist_behavior": Behaviour("Positive therapist behavior", 0, 28),
+}
+
+
+def _rows(index, limit=5) -> str:
+    labels = [item.item() if hasattr(item, "item") else item for item in index[:limit]]
+    more = f" (and {len(index) - limit} more)" if len(index) > limit else ""
+    return f"{labels}{more}"
+
+
+def _check_frame(data, name, columns):
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"`{name}` must be a pandas DataFrame; got {type(data).__name__}.")
+    missing = [column for column in columns if column not in data.columns]
+    if missing:
+        raise ValueError(
+            f"`{name}` has no column(s) {missing}; it needs {list(columns)} "
+            f"(available: {list(data.columns)})."
+        )
+    if data.empty:
+        raise ValueError(f"`{name}` has no rows.")
+    missing_keys = data.index[data[list(KEYS)].isna().any(axis=1)]
+    if len(missing_keys):
+        raise ValueError(
+            f"`{name}` has a missing dyad, informant or session in rows {_rows(missing_keys)}."
+        )
+
+
+def _check_informants(data, name):
+    informant = data["informant"].astype(str)
+    unknown = ~informant.isin(INFORMANTS)
+    if unknown.any():
+        values = sorted(set(informant[unknown]))
+        raise ValueError(
+            f"`{name}['informant']` must be 'child' or 'therapist'; got {values[:5]} in rows "
+            f"{_rows(data.index[unknown.to_numpy()])}."
+        )
+    return informant
+
+
+def _check_sessions(data, name):
+    session = data["session"]
+    numeric = pd.to_numeric(session, errors="coerce")
+    bad = numeric.isna() | (numeric != np.round(numeric)) | pd.api.types.is_bool_dtype(session)
+    if bool(np.any(bad)):
+        raise ValueError(
+            f"`{name}['session']` must hold whole session numbers; got "
+            f"{list(session[bad.to_numpy()][:3])} in rows {_rows(data.index[bad.to_numpy()])}."
+        )
+    return numeric.astype("int64")
+
+
+def _numeric_columns(data, name, columns):
+    """The columns as float, or TypeError naming the column and the non-numeric rows."""
+    values = {}
+    for column in columns:
+        raw = data[column]
+        if pd.api.types.is_bool_dtype(raw):
+            raise TypeError(f"`{name}['{column}']` must be numeric; got booleans.")
+        numeric = pd.to_numeric(raw, errors="coerce")
+        bad = numeric.isna() & raw.notna()
+        if bad.any():
+            raise TypeError(
+                f"`{name}['{column}']` must be numeric; got {list(raw[bad][:3])} in rows "
+                f"{_rows(data.index[bad.to_numpy()])}."
+            )
+        values[column] = numeric.astype("float64")
+    frame = pd.DataFrame(values, index=data.index)
+    infinite = np.isinf(frame.to_numpy()).any(axis=1)
+    if infinite.any():
+        raise ValueError(f"`{name}` has infinite values in rows {_rows(data.index[infinite])}.")
+    return frame
+
+
+def _check_range(frame, name, low, high, mask, what):
+    values = frame[mask]
+    outside = (values < low) | (values > high)
+    rows = outside.any(axis=1)
+    if rows.any():
+        first = values.index[rows.to_numpy()][0]
+        column = outside.columns[outside.loc[first].to_numpy()][0]
+        raise ValueError(
+            f"`{name}` has {what} outside {low:g}..{high:g} in rows "
+            f"{_rows(values.index[rows.to_numpy()])}; e.g. row {first!r} has {column} = "
+            f"{values.loc[first, column]:g}."
+        )
+
+
+def _check_duplicates(frame, name):
+    duplicated = frame.duplicated(list(KEYS), keep=False)
+    if duplicated.any():
+        raise ValueError(
+            f"`{name}` has more than one row for the same (dyad, informant, session): rows "
+            f"{_rows(frame.index[duplicated.to_numpy()])}."
+        )
+
+
+def check_alliance(alliance) -> pd.DataFrame:
+    """Validated copy of the item-level alliance data with float items and int sessions."""
+    name = "alliance"
+    _check_frame(alliance, name, (*KEYS, *ITEMS))
+    informant = _check_informants(alliance, name)
+    session = _check_sessions(alliance, name)
+    items = _numeric_columns(alliance, name, ITEMS)
+    for who, scale in SCALES.items():
+        _check_range(
+            items, name, scale.low, scale.high, (informant == who).to_numpy(), f"{who} items"
+        )
+    clean = pd.concat(
+        [
+            pd.DataFrame(
+                {"dyad": alliance["dyad"].astype(str), "informant": informant, "session": session},
+                index=alliance.index,
+            ),
+            items,
+        ],
+        axis=1,
+    )
+    _check_duplicates(clean, name)
+    return clean
+
+
+def check_codes(codes, alliance: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Validated copy of the codes and notes about code rows that match no alliance row."""
+    name = "codes"
+    _check_frame(codes, name, (*KEYS, *BEHAVIOURS))
+    informant = _check_informants(codes, name)
+    session = _check_sessions(codes, name)
+    values = _numeric_columns(codes, name, tuple(BEHAVIOURS))
+    for column, behaviour in BEHAVIOURS.items():
+        _check_range(
+            values[[column]],
+            name,
+            behaviour.low,
+            behaviour.high,
+            np.ones(len(values), dtype=bool),
+            f"{column} scores",
+        )
+    clean = pd.concat(
+        [
+            pd.DataFrame(
+                {"dyad": codes["dyad"].astype(str), "informant": informant, "session": session},
+                index=codes.index,
+            ),
+            values,
+        ],
+        axis=1,
+    )
+    _check_duplicates(clean, name)
+    unknown = ~clean["dyad"].isin(set(alliance["dyad"]))
+    if unknown.any():
+        raise ValueError(
+            f"`codes` has dyads that are not in the alliance data: "
+            f"{sorted(set(clean.loc[unknown, 'dyad']))[:5]} in rows "
+            f"{_rows(clean.index[unknown.to_numpy()])}."
+        )
+    known = pd.MultiIndex.from_frame(alliance[list(KEYS)])
+    matched = pd.MultiIndex.from_frame(clean[list(KEYS)]).isin(known)
+    notes = []
+    if not matched.all():
+        rows = clean.index[~matched]
+        notes.append(
+            f"{len(rows)} code row(s) refer to sessions with no alliance row for that dyad and "
+            f"informant (rows {_rows(rows)}); they are kept and used only where they are the "
+            "session of a rupture sequence (e.g. the post session of an unresolved rupture)."
+        )
+    return clean, notes
+
+
+# ---------------------------------------------------------------------------------------
+# The report
+# ---------------------------------------------------------------------------------------
+
+TABLE_NAMES = (
+    "table1",
+    "alliance_summary",
+    "sequences",
+    "central_sessions",
+    "accordance",
+    "anova",
+    "posthoc",
+)
+FIGURE_NAMES = tuple(f"figure{number}" for number in range(1, 9))
+
+
+@dataclass(frozen=True)
+class StudyReport:
+    """Everything :func:`run_study` computed: the study's tables, figures and settings.
+
+    Tables are pandas DataFrames (change a copy, not the report's own); figures are
+    matplotlib Figures. Percentages are in percent, rounded to one decimal.
+
+    Attributes
+    ----------
+    table1 : DataFrame
+        The study's Table 1, indexed by informant (``"child"``, ``"therapist"``):
+        ``series_total`` (series with any alliance row), ``series_analysed`` (eligible:
+        at least ``min_consecutive`` consecutive sessions), ``series_with_ruptures`` and
+        its percentage of the analysed series, ``ruptures_total``, ``repaired``,
+        ``unrepaired`` and ``unresolved`` with their percentages of all ruptures, and
+        ``coded`` (sequences whose pre, central and post sessions all have codes).
+    alliance_summary : DataFrame
+        Per informant: scale, series, analysed series, observed sessions of the analysed
+        series, mean and SD of their totals, and the pooled SD used by the absolute
+        criterion.
+    sequences : DataFrame
+        One row per rupture sequence: ``informant, sequence`` (the subject id of the
+        ANOVAs, ``"<informant>:<dyad>:<central session>"``), ``dyad``, the pre, central and
+        post session, ``repair, criterion, drop, score`` (as
+        :meth:`RuptureResult.to_frame`), the alliance score of each of the three sessions,
+        the series' lower-half median and lower control limit, ``coded`` and the coded
+        behaviour of each session (``<behaviour>_<pre|central|post>``).
+    central_sessions : DataFrame
+        Number of central rupture sessions per session number (``session``) for each
+        informant (Figure 3).
+    accordance : DataFrame
+        Dyads with a rupture in either series: the central sessions found in the child's
+        and in the therapist's series and whether both have one.
+    anova : DataFrame
+        Tables 2 and 3: ``informant, behaviour, comparison`` (``"pre vs central"``: one-way
+        within-subject ANOVA; ``"central vs post"``: rupture type x session mixed ANOVA),
+        ``source`` (``Session``, ``Rupture type``, ``Session x Rupture type``, ``Total``),
+        ``n`` (rupture sequences), ``df, df_error, F``, ``p`` (permutation),
+        ``p_parametric``, ``stars`` (``*`` p < .1, ``**`` p < .05), the mean and SD of each
+        cell of the effect (``M_pre, SD_pre, ..., M_post_unrepaired, SD_post_unrepaired``;
+        NaN outside the effect), ``method``, ``n_resamples``, ``random_state`` (the seed
+        given to :func:`permanova.aovperm` for that test) and ``note`` (why a test was not
+        computed, and how many unresolved ruptures the mixed ANOVA excluded).
+    posthoc : DataFrame
+        For each mixed ANOVA whose interaction has p < ``alpha``: a one-way within-subject
+        ANOVA central vs post per rupture type, with Holm-adjusted p-values (``p_holm``).
+    scores : mapping of str to DataFrame
+        Per informant, the alliance totals as a session-indexed frame (index: dyad,
+        columns: session; NaN for a missing session).
+    results : mapping of str to RuptureResult or None
+        Per informant, the detector's output on ``scores[informant]`` (None without data).
+    figures : mapping of str to matplotlib Figure
+        ``"figure1"`` ... ``"figure8"``: control charts of a repaired and of an unrepaired
+        rupture (1, 2), central sessions over treatment (3), behaviour by session type
+        (4: children's ruptures, positive child involvement; 5: children's, positive
+        therapist behavior; 6 and 7: the same for therapists' ruptures), and the rupture
+        type x session interaction (8).
+    captions : mapping of str to str
+        A caption per figure.
+    settings : mapping of str to object
+        The settings used: detector parameters, pooled SD per informant, scoring,
+        ``n_resamples``, ``random_state``, ``alpha``, versions.
+    notes : tuple of str
+        Stated entries about the data: informants without eligible series, code rows that
+        match no alliance row, tests that could not be computed, and so on.
+
+    See Also
+    --------
+    run_study : Make the report.
+    """
+
+    table1: pd.DataFrame
+    alliance_summary: pd.DataFrame
+    sequences: pd.DataFrame
+    central_sessions: pd.DataFrame
+    accordance: pd.DataFrame
+    anova: pd.DataFrame
+    posthoc: pd.DataFrame
+    scores: types.MappingProxyType = field(repr=False)
+    results: types.MappingProxyType = field(repr=False)
+    figures: types.MappingProxyType = field(repr=False)
+    captions: types.MappingProxyType = field(repr=False)
+    settings: types.MappingProxyType = field(repr=False)
+    notes: tuple = ()
+
+    def __repr__(self) -> str:
+        counts = ", ".join(
+            f"{informant}: {row.series_analysed} analysed, {row.ruptures_total} ruptures"
+            for informant, row in self.table1.iterrows()
+        )
+        return f"StudyReport({counts}; {len(self.anova)} ANOVA rows)"
+
+    def formatted_table1(self) -> pd.DataFrame:
+        """Table 1 as printed in the study: counts with percentages as text.
+
+        Returns
+        -------
+        DataFrame
+            One row per informant (``Children``, ``Therapists``) and the columns ``Time
+            series analyzed``, ``Time series with ruptures``, ``Ruptures total``,
+            ``Repaired ruptures``, ``Unrepaired ruptures``, ``Unresolved ruptures``,
+            ``Coded ruptures``; percentages as ``"18.6% (13/70)"``.
+        """
+        rows = {}
+        for informant, row in self.table1.iterrows():
+            label = tables.INFORMANT_LABELS.get(informant, informant)
+            total = int(row["ruptures_total"])
+            rows[label] = {
+                "Time series analyzed": f"{int(row['series_analysed'])}",
+                "Time series with ruptures": _share(
+                    row["series_with_ruptures"], row["series_analysed"]
+                ),
+                "Ruptures total": f"{total}",
+                "Repaired ruptures": _share(row["repaired"], total),
+                "Unrepaired ruptures": _share(row["unrepaired"], total),
+                "Unresolved ruptures": _share(row["unresolved"], total),
+                "Coded ruptures": f"{int(row['coded'])}",
+            }
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame.index.name = "n"
+        return frame
+
+    def save(self, out_dir) -> Path:
+        """Write every table (CSV), every figure (PNG), the settings and ``report.html``.
+
+        Parameters
+        ----------
+        out_dir : str or path-like
+            Folder to write into; created if needed. Existing files of the same names are
+            replaced.
+
+        Returns
+        -------
+        Path
+            The path of ``report.html``: one self-contained file (figures embedded as PNG,
+            no external resources) that opens in any web browser.
+
+        Notes
+        -----
+        Files: ``table1.csv``, ``alliance_summary.csv``, ``sequences.csv``,
+        ``central_sessions.csv``, ``accordance.csv``, ``anova.csv``, ``posthoc.csv``,
+        ``alliance_scores.csv`` (long: informant, dyad, session, alliance),
+        ``settings.json``, ``figure1.png`` ... ``figure8.png`` and ``report.html``.
+        """
+        from tukeyrupture import _report_html, _study_figures
+
+        out = Path(out_dir)
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"`out_dir` must be a folder; {str(out)!r} is a file.")
+        out.mkdir(parents=True, exist_ok=True)
+        for name in TABLE_NAMES:
+            frame = getattr(self, name)
+            frame.to_csv(out / f"{name}.csv", index=name in ("table1", "alliance_summary"))
+        self._long_scores().to_csv(out / "alliance_scores.csv", index=False)
+        (out / "settings.json").write_text(
+            json.dumps(_plain(self.settings), indent=2) + "\n", encoding="utf-8"
+        )
+        images = {}
+        for name, figure in self.figures.items():
+            png = _study_figures.png_bytes(figure)
+            (out / f"{name}.png").write_bytes(png)
+            images[name] = png
+        path = out / "report.html"
+        path.write_text(_report_html.render(self, images), encoding="utf-8")
+        return path
+
+    def _long_scores(self) -> pd.DataFrame:
+        parts = []
+        for informant, wide in self.scores.items():
+            if wide.empty:
+                continue
+            long = wide.rename_axis("dyad").reset_index()
+            long = long.melt(id_vars="dyad", var_name="session", value_name="alliance")
+            long = long.dropna(subset=["alliance"]).assign(informant=informant)
+            parts.append(long.sort_values(["dyad", "session"]))
+        if not parts:
+            return pd.DataFrame(columns=["informant", "dyad", "session", "alliance"])
+        frame = pd.concat(parts, ignore_index=True)
+        return frame[["informant", "dyad", "session", "alliance"]]
+
+
+def _share(part, whole) -> str:
+    part, whole = int(part), int(whole)
+    if whole == 0:
+        return "-"
+    return f"{100.0 * part / whole:.1f}% ({part}/{whole})"
+
+
+def _plain(value):
+    """Settings as JSON-ready builtins."""
+    if isinstance(value, (dict, types.MappingProxyType)):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+# ---------------------------------------------------------------------------------------
+# The pipeline
+# ---------------------------------------------------------------------------------------
+
+
+def _run_study_iv(alliance, codes, detector, n_resamples, random_state, alpha, progress):
+    if detector is None:
+        detector = TukeyRuptureDetector()
+    elif not isinstance(detector, TukeyRuptureDetector):
+        raise TypeError(
+            f"`detector` must be a TukeyRuptureDetector or None; got {type(detector).__name__}."
+        )
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)):
+        raise TypeError(f"`n_resamples` must be a positive integer; got {n_resamples!r}.")
+    if n_resamples < 1:
+        raise ValueError(f"`n_resamples` must be a positive integer; got {n_resamples}.")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)):
+        raise TypeError(f"`alpha` must be a number in (0, 1); got {alpha!r}.")
+    if not 0 < alpha < 1:
+        raise ValueError(f"`alpha` must be a number in (0, 1); got {alpha}.")
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"`progress` must be True or False; got {progress!r}.")
+    clean_alliance = check_alliance(alliance)
+    notes = []
+    clean_codes = None
+    if codes is not None:
+        clean_codes, notes = check_codes(codes, clean_alliance)
+    rng = np.random.default_rng(random_state)
+    return clean_alliance, clean_codes, detector, int(n_resamples), rng, float(alpha), notes
+
+
+class _Progress:
+    """A tqdm bar over the permutation tests (or nothing)."""
+
+    def __init__(self, enabled, total):
+        self.bar = None
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                warnings.warn(
+                    "progress=True needs tqdm (pip install tqdm); running without a bar.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            else:
+                self.bar = tqdm(total=total, desc="permutation tests", unit="test")
+
+    def add(self, count):
+        if self.bar is not None:
+            self.bar.total += count
+            self.bar.refresh()
+
+    def tick(self):
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_study(
+    alliance: pd.DataFrame,
+    codes: pd.DataFrame | None = None,
+    *,
+    detector: TukeyRuptureDetector | None = None,
+    n_resamples: int = 5000,
+    random_state: Any = None,
+    alpha: float = 0.1,
+    progress: bool = False,
+) -> StudyReport:
+    """Run the study's whole analysis on item-level alliance data and coded behaviour.
+
+    For each informant (``"child"``, ``"therapist"``):
+
+    1. alliance totals per session from the 12 item scores, a missing item replaced by the
+       mean of the session's observed items (single person-mean imputation,
+       :func:`tukeyrupture.total_scores`): the item **sum** for children (TASC-like, items
+       1-4) and the item **mean** for therapists (WAI-S-like, items 1-7);
+    2. eligibility: a series is analysed when it has at least ``min_consecutive`` (7)
+       consecutive sessions;
+    3. detection with a clone of ``detector`` fitted on that informant's series, so the
+       pooled SD of the absolute criterion is learned from that informant's eligible
+       series (study: k = 1, absolute criterion 2 pooled SD);
+    4. rupture sequences: pre-rupture, central and post-rupture session of every rupture;
+       a sequence is *coded* when ``codes`` has a row for each of its three sessions;
+    5. for each coded behaviour, with :func:`permanova.aovperm`: a one-way within-subject
+       permutation ANOVA, session pre vs central; a mixed permutation ANOVA rupture type
+       (repaired/unrepaired, between) x session (central/post, within); and, where the
+       interaction has p < ``alpha``, post-hoc one-way ANOVAs central vs post for each
+       rupture type (Holm-adjusted).
+
+    Parameters
+    ----------
+    alliance : DataFrame
+        Item-level alliance data, one row per dyad, informant and session: columns
+        ``dyad``, ``informant`` (``"child"`` or ``"therapist"``), ``session`` (whole
+        numbers; a session without a row is missing) and ``item_1`` ... ``item_12`` (NaN
+        for a missing answer). Not modified.
+    codes : DataFrame or None, default=None
+        Coded in-session behaviour, one row per dyad, informant and coded session: columns
+        ``dyad``, ``informant`` (whose rupture sequence the session was coded for),
+        ``session``, ``positive_child_involvement`` (0-20, e.g. the CIRS positive
+        subscale) and ``positive_therapist_behavior`` (0-28, e.g. the TABBS positive
+        subscale). None: ruptures only, the ANOVA tables hold stated empty rows.
+    detector : TukeyRuptureDetector or None, default=None
+        The rupture rule; None uses ``TukeyRuptureDetector()``, the study's settings. It is
+        cloned and fitted once per informant; the given object is not changed.
+    n_resamples : int, default=5000
+        Monte-Carlo permutations per test (:func:`permanova.aovperm` enumerates all
+        permutations instead when there are at most this many).
+    random_state : None, int or numpy Generator, default=None
+        Seeds the tests: one seed per test slot is drawn from
+        ``numpy.random.default_rng(random_state)`` in a fixed order, passed to
+        ``aovperm`` and recorded in the ``random_state`` column of ``anova`` and
+        ``posthoc``, so each row can be reproduced by a direct ``aovperm`` call.
+    alpha : float, default=0.1
+        Post-hoc tests are run where the interaction's permutation p-value is below
+        ``alpha`` (the study interpreted p < .1 as marginally significant).
+    progress : bool, default=False
+        Show a tqdm progress bar over the permutation tests.
+
+    Returns
+    -------
+    StudyReport
+        Tables 1-3, sequences, figures 1-8, settings and notes; ``.save(out_dir)`` writes
+        them with an HTML report.
+
+    Raises
+    ------
+    TypeError
+        If a frame is not a DataFrame, an item or code column is not numeric (naming the
+        column and rows) or a parameter has the wrong type.
+    ValueError
+        On missing columns, missing keys, informants other than ``"child"`` and
+        ``"therapist"``, non-integer sessions, duplicated (dyad, informant, session) rows,
+        item scores outside the scale (1-4 for children, 1-7 for therapists) or codes
+        outside theirs (naming the rows), codes for dyads that have no alliance data, and
+        invalid parameters.
+
+    See Also
+    --------
+    tukeyrupture.TukeyRuptureDetector : The rupture rule.
+    permanova.aovperm : The permutation ANOVA.
+    tukeyrupture.datasets.load_study_demo : Synthetic data in this layout.
+
+    Notes
+    -----
+    Each rupture sequence is one subject of the ANOVAs, as in the study: a series with
+    two ruptures contributes two subjects (their sessions may even overlap), so the
+    subjects are not independent persons. Unresolved ruptures (the post session is
+    missing from the alliance data) take part in the pre vs central ANOVA when all three
+    sessions are coded, and are excluded from the mixed ANOVA, with their number stated
+    in the row's ``note``. A test needs at least 2 coded sequences (for the mixed ANOVA:
+    2 per rupture type); smaller groups give a row with NaN statistics and the reason.
+    An informant with no data or no eligible series gives zero counts and a note, not an
+    error. Code rows for sessions that have no alliance row are kept (a recording can
+    exist without a questionnaire) and stated in ``notes``.
+
+    Examples
+    --------
+    >>> from tukeyrupture.datasets import load_study_demo
+    >>> from tukeyrupture.study import run_study
+    >>> demo = load_study_demo()
+    >>> report = run_study(demo.alliance, demo.codes, n_resamples=99, random_state=0)
+    >>> report.table1[["series_analysed", "series_with_ruptures", "ruptures_total"]]
+               series_analysed  series_with_ruptures  ruptures_total
+    informant
+    child                   70                    13              14
+    therapist               56                    18              21
+    >>> sorted(report.figures)[:3]
+    ['figure1', 'figure2', 'figure3']
+    """
+    from permanova import aovperm, posthoc
+    from tukeyrupture import __version__, _study_figures
+
+    alliance, codes, detector, n_resamples, rng, alpha, notes = _run_study_iv(
+        alliance, codes, detector, n_resamples, random_state, alpha, progress
+    )
+    behaviours = tuple(BEHAVIOURS)
+    slots = [(i, b) for i in INFORMANTS for b in behaviours]
+    seeds = {
+        slot: [int(s) for s in rng.integers(0, 2**32, size=3, dtype=np.uint64)] for slot in slots
+    }
+
+    detections = {}
+    sequence_frames = []
+    for informant in INFORMANTS:
+        long = tables.alliance_totals(alliance, informant, SCALES[informant].statistic)
+        detection = tables.detect_informant(long, informant, detector)
+        if detection.note:
+            notes.append(detection.note)
+        detections[informant] = detection
+        sequence_frames.append(tables.sequences_frame(detection, codes, behaviours))
+    sequences = pd.concat(
+        [frame for frame in sequence_frames if not frame.empty] or sequence_frames[:1],
+        ignore_index=True,
+    )
+    sequences["coded"] = sequences["coded"].astype(bool)
+    if codes is None:
+        notes.append("No codes given: the in-session behaviour analyses were not run.")
+
+    bar = _Progress(progress, total=2 * len(slots))
+    anova_rows, posthoc_rows = [], []
+    try:
+        for informant, behaviour in slots:
+            own = sequences[sequences["informant"] == informant]
+            oneway_seed, mixed_seed, posthoc_seed = seeds[(informant, behaviour)]
+            anova_rows += tables.oneway_rows(
+                informant,
+                behaviour,
+                tables.oneway_data(own, behaviour),
+                aovperm,
+                n_resamples,
+                oneway_seed,
+                bar.tick,
+            )
+            analysed = own[tables.analysed_mask(own, behaviour)]
+            n_unresolved = int((analysed["repair"] == "unresolved").sum())
+            mixed = tables.mixed_data(own, behaviour)
+            rows = tables.mixed_rows(
+                informant,
+                behaviour,
+                mixed,
+                aovperm,
+                n_resamples,
+                mixed_seed,
+                n_unresolved,
+                bar.tick,
+            )
+            anova_rows += rows
+            interaction = rows[2]["p"]
+            if np.isfinite(interaction) and interaction < alpha:
+                bar.add(1)
+                posthoc_rows += tables.posthoc_rows(
+                    informant, behaviour, mixed, posthoc, n_resamples, posthoc_seed, bar.tick
+                )
+    finally:
+        bar.close()
+    anova = pd.DataFrame(anova_rows, columns=tables.ANOVA_COLUMNS)
+    posthoc = pd.DataFrame(posthoc_rows, columns=tables.POSTHOC_COLUMNS)
+    for frame in (anova, posthoc):
+        for column in ("n", "n_resamples", "random_state"):
+            frame[column] = frame[column].astype("Int64")
+    untested = anova[(anova["source"] != "Total") & anova["p"].isna()]
+    if codes is not None and not untested.empty:
+        notes.append(
+            f"{len(untested)} ANOVA row(s) have no test (see their note column): too few "
+            "coded rupture sequences."
+        )
+
+    table1 = tables.table1(detections, sequences)
+    methods = sorted({m for m in anova["method"].tolist() + posthoc["method"].tolist() if m})
+    settings = {
+        "detector": detector.get_params(),
+        "pooled_sd": {i: detections[i].pooled_sd for i in INFORMANTS},
+        "scoring": {i: SCALES[i].name for i in INFORMANTS},
+        "imputation": "a missing item is replaced by the mean of the session's observed items",
+        "n_resamples": n_resamples,
+        "random_state": random_state
+        if isinstance(random_state, (int, type(None)))
+        else repr(random_state),
+        "alpha": alpha,
+        "min_sequences_per_group": tables.MIN_PER_GROUP,
+        "permutation_method": ", ".join(methods) if methods else "none run",
+        "tukeyrupture_version": __version__,
+        "permanova_version": _permanova_version(),
+    }
+    results = {i: detections[i].result for i in INFORMANTS}
+    scores = {i: detections[i].scores for i in INFORMANTS}
+    figures, captions = _study_figures.build_figures(
+        scores=scores,
+        results=results,
+        sequences=sequences,
+        central=tables.central_sessions(sequences, INFORMANTS),
+        anova=anova,
+    )
+    return StudyReport(
+        table1=table1,
+        alliance_summary=tables.alliance_summary(detections, SCALES),
+        sequences=sequences,
+        central_sessions=tables.central_sessions(sequences, INFORMANTS),
+        accordance=tables.accordance(sequences),
+        anova=anova,
+        posthoc=posthoc,
+        scores=types.MappingProxyType(scores),
+        results=types.MappingProxyType(results),
+        figures=types.MappingProxyType(figures),
+        captions=types.MappingProxyType(captions),
+        settings=types.MappingProxyType(settings),
+        notes=tuple(notes),
+    )
+
+
+def _permanova_version() -> str:
+    try:
+        import permanova
+
+        return str(getattr(permanova, "__version__", "bundled"))
+    except ImportError:  # pragma: no cover
+        return "not installed"
