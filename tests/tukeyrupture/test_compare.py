@@ -1,0 +1,196 @@
+"""Tests of compare_detectors (backends, seeds, grids, errors), its summary and plot."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tukeyrupture.compare import (
+    DETECTORS,
+    compare_detectors,
+    make_detector,
+    plot_comparison,
+    summarize_comparison,
+)
+from tukeyrupture.detector import TukeyRuptureDetector
+from tukeyrupture.metrics import rupture_scores
+from tukeyrupture.simulate import simulate_alliance
+
+pytest.importorskip("ruptures")
+
+SMALL = {"n_series": 60, "n_sessions": 12}
+GRID = [{**SMALL, "depth": 1.0}, {**SMALL, "depth": 3.0, "missing_rate": 0.1}]
+FAST = ["tcc", "shewhart", "reliable_change"]
+
+
+@pytest.fixture(scope="module")
+def serial_frame():
+    return compare_detectors(FAST, GRID, n_replications=3, random_state=11, progress=False)
+
+
+def test_frame_layout(serial_frame):
+    frame = serial_frame
+    assert len(frame) == 2 * 3 * 3
+    assert list(frame.columns[:4]) == ["condition", "replication", "detector", "n_series"]
+    for column in ("depth", "missing_rate", "recall", "precision", "f1", "sensitivity"):
+        assert column in frame.columns
+    for column in ("specificity", "false_positive_rate", "repair_agreement", "n_true"):
+        assert column in frame.columns
+    assert list(frame["detector"].unique()) == FAST
+    first = frame.iloc[:3]
+    assert (first["condition"] == 0).all() and list(first["replication"]) == [0, 1, 2]
+    assert (frame.loc[frame["condition"] == 1, "missing_rate"] == 0.1).all()
+    assert frame[["condition", "detector", "replication"]].duplicated().sum() == 0
+
+
+def test_cells_use_spawned_seeds_and_share_data(serial_frame):
+    seeds = np.random.SeedSequence(11).spawn(6)
+    sim = simulate_alliance(**GRID[1], random_state=seeds[1 * 3 + 2])
+    predicted = TukeyRuptureDetector().fit(sim.X).predict(sim.X)
+    expected = rupture_scores(sim.labels, predicted)
+    row = serial_frame.query("condition == 1 and replication == 2 and detector == 'tcc'")
+    assert row["recall"].item() == pytest.approx(expected.recall)
+    assert row["n_true"].item() == sim.n_ruptures
+    # Every detector saw the same data set in a cell.
+    cell = serial_frame.query("condition == 1 and replication == 2")
+    assert cell["n_true"].nunique() == 1
+
+
+def test_reproducible_and_seed_dependent(serial_frame):
+    again = compare_detectors(FAST, GRID, n_replications=3, random_state=11, progress=False)
+    pd.testing.assert_frame_equal(again, serial_frame)
+    other = compare_detectors(FAST, GRID, n_replications=3, random_state=12, progress=False)
+    assert not other["n_true"].equals(serial_frame["n_true"])
+
+
+def test_loky_equals_serial(serial_frame):
+    frame = compare_detectors(
+        FAST, GRID, n_replications=3, random_state=11, backend="loky", progress=False, n_jobs=2
+    )
+    pd.testing.assert_frame_equal(frame, serial_frame)
+
+
+def test_dask_equals_serial(serial_frame):
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        frame = compare_detectors(
+            FAST, GRID, n_replications=3, random_state=11, backend="dask", progress=False
+        )
+    pd.testing.assert_frame_equal(frame, serial_frame)
+
+
+def test_dask_without_client():
+    pytest.importorskip("distributed")
+    with pytest.raises(ValueError, match="Client"):
+        compare_detectors(["tcc"], [SMALL], n_replications=1, backend="dask", progress=False)
+
+
+def test_recall_rises_with_depth_for_every_detector():
+    names = ["tcc", "tcc_only", "absolute", "shewhart", "reliable_change", "pelt"]
+    frame = compare_detectors(
+        names,
+        {"depth": [0.0, 2.0, 4.0], "n_series": [150], "n_sessions": [16]},
+        n_replications=2,
+        random_state=3,
+        progress=False,
+    )
+    recall = frame.groupby(["detector", "depth"])["recall"].mean().unstack()
+    assert (np.diff(recall.to_numpy(), axis=1) > 0).all(), recall
+
+
+def test_false_positive_rate_on_rupture_free_series():
+    frame = compare_detectors(
+        ["tcc", "tcc_only", "shewhart"],
+        [{"n_series": 300, "n_sessions": 20, "rupture_rate": 0.0}],
+        n_replications=3,
+        random_state=5,
+        progress=False,
+    )
+    assert (frame["n_true"] == 0).all()
+    assert frame["recall"].isna().all()
+    fpr = frame.groupby("detector")["false_positive_rate"].mean()
+    # Normal series: P(x < Q1 - IQR) is about 2 %, and the pre-session must be above the
+    # lower-half median; the absolute criterion (2 pooled SDs) adds about 8 % of sessions.
+    assert 0.005 < fpr["tcc_only"] < 0.04
+    assert 0.03 < fpr["tcc"] < 0.15
+    # Series level: specificity is the share of series without any flag.
+    specificity = frame.groupby("detector")["specificity"].mean()
+    assert specificity["tcc"] < specificity["tcc_only"] < specificity["shewhart"] <= 1
+
+
+def test_custom_detectors_and_dict_grid():
+    frame = compare_detectors(
+        {"k=1.5": TukeyRuptureDetector(iqr_multiplier=1.5), "shewhart": make_detector("shewhart")},
+        {"depth": [1.0, 2.0], "rupture_rate": [0.05, 0.1], "n_series": 40},
+        n_replications=1,
+        progress=False,
+    )
+    assert len(frame) == 4 * 2
+    assert set(frame["detector"]) == {"k=1.5", "shewhart"}
+    assert sorted(frame[["depth", "rupture_rate"]].drop_duplicates().itertuples(index=False)) == [
+        (1.0, 0.05),
+        (1.0, 0.1),
+        (2.0, 0.05),
+        (2.0, 0.1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"detectors": ["tcc", "cusum"]}, ValueError, "cusum"),
+        ({"conditions": [{"depth": -1}]}, ValueError, "`depth`"),
+        ({"conditions": [{"rupture_rate": 1.2}]}, ValueError, "`rupture_rate`"),
+        ({"conditions": [{"missing_rate": -0.5}]}, ValueError, "`missing_rate`"),
+        ({"conditions": [{"n_sessions": 2}]}, ValueError, "`n_sessions`"),
+        ({"conditions": [{"depht": 1.0}]}, ValueError, "depht"),
+        ({"conditions": []}, ValueError, "`conditions`"),
+        ({"n_replications": 0}, ValueError, "`n_replications`"),
+        ({"backend": "spark"}, ValueError, "`backend`"),
+        ({"detectors": {"x": object()}}, TypeError, "detectors"),
+    ],
+)
+def test_bad_input(kwargs, error, match):
+    arguments = {
+        "detectors": ["tcc"],
+        "conditions": [SMALL],
+        "n_replications": 1,
+        "progress": False,
+        **kwargs,
+    }
+    with pytest.raises(error, match=match):
+        compare_detectors(**arguments)
+
+
+def test_registry():
+    assert {"tcc", "absolute", "shewhart", "reliable_change", "pelt"} <= set(DETECTORS)
+    assert make_detector("tcc_only").absolute_sd_multiplier is None
+    assert make_detector("tcc") is not make_detector("tcc")
+    with pytest.raises(ValueError, match="valid names"):
+        make_detector("nope")
+
+
+def test_summary_and_plot(serial_frame):
+    summary = summarize_comparison(serial_frame, by="depth", metrics=["recall", "precision"])
+    assert list(summary.index.names) == ["detector", "depth"]
+    assert list(summary.index.get_level_values(0).unique()) == FAST
+    expected = serial_frame.query("detector == 'shewhart' and depth == 3.0")["recall"].mean()
+    assert summary.loc[("shewhart", 3.0), "recall"] == pytest.approx(expected)
+
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    returned = plot_comparison(serial_frame, x="depth", metric="recall", ax=ax)
+    assert returned is ax
+    assert [line.get_label() for line in ax.get_lines()] == FAST
+    assert len(ax.collections) == len(FAST)
+    assert ax.get_xlabel() == "depth" and ax.get_ylabel() == "recall"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="`metric`"):
+        plot_comparison(serial_frame, metric="accuracy")
+    with pytest.raises(ValueError, match="`confidence`"):
+        plot_comparison(serial_frame, confidence=1.5)
