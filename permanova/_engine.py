@@ -58,11 +58,15 @@ def run(
     alternative: str = "greater",
     return_null: bool = False,
     progress: bool = False,
+    identity=None,
 ) -> EngineOutput:
     """Evaluate every batch of permutations and count the extreme statistics.
 
     ``batches`` yields dicts ``{unit_key: (b, n_units) permutations}``; ``observed`` holds
-    the statistics compared against (one per kernel).
+    the statistics compared against (one per kernel). ``identity``, given for exact
+    enumerations, maps a batch to the mask of its rows that stand for the identity: there,
+    a kernel with a fixed observed statistic (ter Braak's) takes that value, as permuco
+    puts the observed statistic in the identity's slot.
     """
     n_effects = len(kernels)
     counts = np.zeros(n_effects, dtype=np.int64)
@@ -78,6 +82,8 @@ def run(
             b = next(iter(batch.values())).shape[0]
             for j, kernel in enumerate(kernels):
                 f = kernel.statistics(batch[kernel.unit_key])
+                if identity is not None and getattr(kernel, "observed", None) is not None:
+                    f[identity(batch[kernel.unit_key])] = kernel.observed
                 if alternative == "greater":
                     counts[j] += np.count_nonzero(f >= thresholds[j])
                 else:

@@ -127,13 +127,19 @@ def observed_table(design: Design) -> dict:
     ``effect_anova_rnd``).
     """
     y = design.y
+    # sums of squares at the rounding level of y are exact zeros (constant outcome, perfect
+    # fit), so that F is NaN (0/0) or inf rather than a ratio of rounding errors
+    centred = y - y.mean()
+    zero = (64 * design.n * np.finfo(float).eps) ** 2 * max(float(y @ y), 1e-300)
+    if float(centred @ centred) <= zero:
+        zero = np.inf
     out = {key: [] for key in ("df", "df_error", "SS", "SS_error", "F", "p_parametric")}
     if design.repeated:
         for i in range(1, len(design.effects) + 1):
             parts = _rm_parts(design, i)
             ss = float(np.sum((parts["q_rdx"].T @ y) ** 2))
             sse = float(np.sum((parts["q_rdz"].T @ y) ** 2))
-            _append(out, parts["q_rdx"].shape[1], parts["q_rdz"].shape[1], ss, sse)
+            _append(out, parts["q_rdx"].shape[1], parts["q_rdz"].shape[1], ss, sse, zero)
         return out
     q_full = orthonormal_basis(design.X)
     resid = residualize(q_full, y)
@@ -142,13 +148,15 @@ def observed_table(design: Design) -> dict:
     for i in range(1, len(design.effects) + 1):
         _, q_rdx = _between_parts(design, i)
         ss = float(np.sum((q_rdx.T @ y) ** 2))
-        _append(out, q_rdx.shape[1], df_error, ss, sse)
+        _append(out, q_rdx.shape[1], df_error, ss, sse, zero)
     return out
 
 
-def _append(out, df, df_error, ss, sse):
+def _append(out, df, df_error, ss, sse, zero):
+    ss = 0.0 if ss <= zero else ss
+    sse = 0.0 if sse <= zero else sse
     with np.errstate(divide="ignore", invalid="ignore"):
-        f = (ss / df) / (sse / df_error) if df_error > 0 else np.nan
+        f = np.float64(ss / df) / np.float64(sse / df_error) if df_error > 0 else np.nan
     out["df"].append(df)
     out["df_error"].append(df_error)
     out["SS"].append(ss)

@@ -189,7 +189,7 @@ def aovperm(
     unit_sizes = {k.unit_key: _units(k) for k in kernels}
     observed = _engine.observed_statistics(kernels, unit_sizes)
 
-    batches, total, is_exact = _permutation_source(
+    batches, total, is_exact, identity = _permutation_source(
         design, method, unit_sizes, permutations, exact, n_resamples, rng
     )
     out = _engine.run(
@@ -200,14 +200,17 @@ def aovperm(
         alternative=alternative,
         return_null=return_null,
         progress=progress,
+        identity=identity,
     )
     with np.errstate(invalid="ignore"):
         if is_exact:
             pvalues = out.counts / total
         else:
             pvalues = (1.0 + out.counts) / (1.0 + total)
-    pvalues = np.where(np.isnan(observed), np.nan, pvalues)
-    if np.isnan(observed).any():
+    parametric = observed_table(design)
+    undefined = np.isnan(observed) | np.isnan(parametric["F"])
+    pvalues = np.where(undefined, np.nan, pvalues)
+    if undefined.any():
         warnings.warn(
             "the F statistic is undefined (0/0) for some effects (constant outcome or a "
             "perfect fit); their p-values are NaN.",
@@ -215,7 +218,6 @@ def aovperm(
             stacklevel=2,
         )
 
-    parametric = observed_table(design)
     order = [i - 1 for i in design.table_order()]
     table = pd.DataFrame(
         {key: np.asarray(parametric[key])[order] for key in TABLE_COLUMNS[:-1]},
@@ -341,11 +343,11 @@ def _user_matrices(permutations, unit_sizes: dict, method: str) -> dict:
 
 
 def _permutation_source(design, method, unit_sizes, permutations, exact, n_resamples, rng):
-    """(blocks iterator, number of permutations, exact?)."""
+    """(blocks iterator, number of permutations, exact?, identity-mask function or None)."""
     if permutations is not None:
         matrices = _user_matrices(permutations, unit_sizes, method)
         total = next(iter(matrices.values())).shape[0]
-        return _permutations.user_blocks(matrices), total, False
+        return _permutations.user_blocks(matrices), total, False, None
     assignments = design.oneway_between and method != "huh_jhun"
     sizes = set(unit_sizes.values())
     if assignments:
@@ -369,14 +371,23 @@ def _permutation_source(design, method, unit_sizes, permutations, exact, n_resam
         exact == "auto" and count is not None and count <= n_resamples
     )
     if not enumerate_all:
-        return _permutations.random_blocks(rng, unit_sizes, n_resamples), n_resamples, False
+        return _permutations.random_blocks(rng, unit_sizes, n_resamples), n_resamples, False, None
     if assignments:
         kind = "design" if method in DESIGN_PERMUTING else "vector"
         blocks = _permutations.all_assignments(design.group_codes, kind)
+        codes = design.group_codes
+
+        def identity(perms):
+            return (codes[perms] == codes).all(axis=1)
+
     else:
         blocks = _permutations.all_permutations(next(iter(sizes)))
+
+        def identity(perms):
+            return (perms == np.arange(perms.shape[1])).all(axis=1)
+
     keys = list(unit_sizes)
-    return ({k: block for k in keys} for block in blocks), int(count), True
+    return ({k: block for k in keys} for block in blocks), int(count), True, identity
 
 
 # --------------------------------------------------------------------------------------
@@ -624,7 +635,8 @@ def posthoc(
         raise ValueError(f"`factor` {factor!r} must have at least 2 levels; got {levels!r}.")
 
     if by:
-        by_groups = list(data.groupby(by, sort=True, observed=True).groups.items())
+        keys = by[0] if len(by) == 1 else by
+        by_groups = list(data.groupby(keys, sort=True, observed=True).groups.items())
     else:
         by_groups = [(None, data.index)]
     rows = []

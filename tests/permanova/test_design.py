@@ -1,0 +1,117 @@
+"""Sum-to-zero coding, model matrices, bases and strata."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from permanova._design import (
+    build_design,
+    complement_basis,
+    effect_terms,
+    orthonormal_basis,
+    residualize,
+    row_kronecker,
+    sum_coding,
+)
+
+
+def test_sum_coding_matches_contr_sum():
+    coded = sum_coding(np.array([0, 1, 2, 2, 0]), 3)
+    expected = np.array([[1, 0], [0, 1], [-1, -1], [-1, -1], [1, 0]], dtype=float)
+    np.testing.assert_array_equal(coded, expected)
+
+
+def test_row_kronecker_first_factor_fastest_and_empty():
+    a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    b = np.array([[10.0, 20.0], [30.0, 40.0]])
+    out = row_kronecker(a, b)
+    np.testing.assert_array_equal(out[0], [10, 20, 20, 40])
+    assert row_kronecker(a, np.zeros((2, 0))) is a
+
+
+def test_effect_terms_in_r_order():
+    assert effect_terms(["A", "B", "C"]) == [
+        ("A",),
+        ("B",),
+        ("C",),
+        ("A", "B"),
+        ("A", "C"),
+        ("B", "C"),
+        ("A", "B", "C"),
+    ]
+
+
+def _two_way(rng, n_a=2, n_b=3, reps=4):
+    a = np.repeat(np.arange(n_a), n_b * reps)
+    b = np.tile(np.repeat(np.arange(n_b), reps), n_a)
+    y = rng.normal(size=a.size)
+    return build_design(y, {"A": a, "B": b}, {"A": n_a, "B": n_b}, ["A", "B"], [], None)
+
+
+def test_design_columns_and_assign(rng):
+    design = _two_way(rng)
+    assert design.effects == ("A", "B", "A:B")
+    np.testing.assert_array_equal(design.assign, [0, 1, 2, 2, 3, 3])
+    assert design.X.shape == (24, 6)
+    # sum-to-zero: every non-intercept column sums to zero in a balanced design
+    np.testing.assert_allclose(design.X[:, 1:].sum(axis=0), 0.0)
+    assert not design.repeated and not design.oneway_between
+
+
+def test_rm_design_strata(rng):
+    n_s, n_c = 5, 3
+    subject = np.repeat(np.arange(n_s), n_c)
+    group = (subject >= 2).astype(int)
+    cond = np.tile(np.arange(n_c), n_s)
+    design = build_design(
+        rng.normal(size=n_s * n_c),
+        {"g": group, "c": cond},
+        {"g": 2, "c": 3},
+        ["g"],
+        ["c"],
+        subject,
+    )
+    assert design.subject_matrix.shape == (15, n_s - 1)
+    assert design.within_part(1) == 0  # g: subject stratum
+    assert design.within_part(2) == 2  # c
+    assert design.within_part(3) == 2  # g:c -> c stratum
+    assert design.table_order() == [1, 2, 3]
+
+
+def test_table_order_groups_strata(rng):
+    n_s = 8
+    subject = np.repeat(np.arange(n_s), 4)
+    codes = {
+        "g": (subject % 2).astype(int),
+        "c": np.tile([0, 0, 1, 1], n_s),
+        "t": np.tile([0, 1, 0, 1], n_s),
+    }
+    design = build_design(
+        rng.normal(size=32), codes, {"g": 2, "c": 2, "t": 2}, ["g"], ["c", "t"], subject
+    )
+    names = [design.effects[i - 1] for i in design.table_order()]
+    assert names == ["g", "c", "g:c", "t", "g:t", "c:t", "g:c:t"]
+
+
+def test_orthonormal_basis_rank_and_residuals(rng):
+    a = rng.normal(size=(10, 2))
+    a = np.hstack([a, a @ [[1.0], [2.0]]])
+    q = orthonormal_basis(a)
+    assert q.shape == (10, 2)
+    np.testing.assert_allclose(q.T @ q, np.eye(2), atol=1e-12)
+    np.testing.assert_allclose(residualize(q, a), 0.0, atol=1e-12)
+    assert orthonormal_basis(np.zeros((4, 2))).shape == (4, 0)
+    assert orthonormal_basis(np.zeros((4, 0))).shape == (4, 0)
+
+
+@pytest.mark.parametrize("deficient", [False, True])
+def test_complement_basis(rng, deficient):
+    a = rng.normal(size=(8, 3))
+    if deficient:
+        a[:, 2] = a[:, 0] + a[:, 1]
+    c = complement_basis(a)
+    rank = 2 if deficient else 3
+    assert c.shape == (8, 8 - rank)
+    np.testing.assert_allclose(c.T @ c, np.eye(8 - rank), atol=1e-12)
+    np.testing.assert_allclose(c.T @ a, 0.0, atol=1e-12)
