@@ -207,10 +207,137 @@ def _run_detect(args) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- study
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
+    return value
+
+
+def _add_study_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "study",
+        help="run the whole study (Tables 1-3, Figures 1-8) and write an HTML report",
+        description=(
+            "Run the study's analysis: alliance totals, rupture detection per informant "
+            "(children and therapists), rupture sequences and permutation ANOVAs of the "
+            "coded in-session behaviour. Writes CSV tables, PNG figures and one "
+            "self-contained report.html into --out, and prints Table 1."
+        ),
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="use the bundled synthetic study (tukeyrupture.datasets.load_study_demo)",
+    )
+    parser.add_argument(
+        "--alliance",
+        metavar="FILE",
+        help="item-level alliance CSV: dyad, informant, session, item_1 .. item_12",
+    )
+    parser.add_argument(
+        "--codes",
+        metavar="FILE",
+        help=(
+            "coded behaviour CSV: dyad, informant, session, positive_child_involvement, "
+            "positive_therapist_behavior (optional: without it, ruptures only)"
+        ),
+    )
+    parser.add_argument("--out", metavar="DIR", required=True, help="folder for the report")
+    parser.add_argument(
+        "--iqr-multiplier",
+        type=float,
+        default=1.0,
+        metavar="K",
+        help="k of the control limits Q1 - k*IQR (default: 1.0, the study; Tukey: 1.5)",
+    )
+    parser.add_argument(
+        "--n-resamples",
+        type=_positive_int,
+        default=5000,
+        metavar="B",
+        help="permutations per test (default: 5000)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        metavar="S",
+        help="seed of the permutation tests (default: a fresh one, printed and recorded)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
+    parser.set_defaults(run=_run_study)
+
+
+def _study_input(args) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    if args.demo:
+        if args.alliance is not None or args.codes is not None:
+            raise CommandError("give either --demo or --alliance/--codes files, not both")
+        from tukeyrupture.datasets import load_study_demo
+
+        demo = load_study_demo()
+        return demo.alliance, demo.codes
+    if args.alliance is None:
+        raise CommandError("give --alliance FILE (and --codes FILE), or --demo")
+    frames = []
+    for path in (args.alliance, args.codes):
+        if path is None:
+            frames.append(None)
+            continue
+        frame = _read_csv(path)
+        frame.index = pd.RangeIndex(2, len(frame) + 2)  # rows named by their line number
+        frames.append(frame)
+    return frames[0], frames[1]
+
+
+def _run_study(args) -> int:
+    from tukeyrupture import TukeyRuptureDetector
+    from tukeyrupture.study import run_study
+
+    alliance, codes = _study_input(args)
+    if not np.isfinite(args.iqr_multiplier) or args.iqr_multiplier < 0:
+        raise CommandError(
+            f"--iqr-multiplier must be a non-negative number; got {args.iqr_multiplier}"
+        )
+    seed = args.seed
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % 2**32)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {args.out} is a file, not a folder")
+    try:
+        report = run_study(
+            alliance,
+            codes,
+            detector=TukeyRuptureDetector(iqr_multiplier=args.iqr_multiplier),
+            n_resamples=args.n_resamples,
+            random_state=seed,
+            progress=not args.no_progress,
+        )
+    except (ValueError, TypeError) as error:
+        if args.demo:
+            raise
+        raise CommandError(f"{error} (rows are line numbers of the CSV file)") from None
+    path = report.save(out)
+    print("Table 1. Alliance rupture sequences and rupture types")
+    print(report.formatted_table1().to_string())
+    for note in report.notes:
+        print(f"Note: {note}")
+    print(f"Permutation tests: {args.n_resamples} resamples, seed {seed}.")
+    print(f"Report written to {path} (tables as CSV and figures as PNG in {out}).")
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- main
 
 # One registration per command: each function adds its subparser and sets ``run``.
-_COMMANDS = (_add_detect_parser,)
+_COMMANDS = (_add_detect_parser, _add_study_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
