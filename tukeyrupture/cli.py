@@ -11,6 +11,7 @@ and one entry in ``_COMMANDS``. ``main`` turns :class:`CommandError`, ``ValueErr
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -334,10 +335,118 @@ def _run_study(args) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- compare
+
+
+def _add_compare_parser(subparsers) -> None:
+    from tukeyrupture.compare import DEMO_DETECTORS, DETECTORS
+
+    parser = subparsers.add_parser(
+        "compare",
+        help="compare rupture detectors on simulated series (depth x detector)",
+        description=(
+            "Simulate alliance series with planted ruptures at several depths, run every "
+            "detector on each replicate and score it against the truth. Writes "
+            "comparison.csv (one row per depth x detector x replication), sensitivity.png "
+            "(recall against depth) and false_positives.png, and prints the mean scores."
+        ),
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="the built-in grid: depths 0-4 SD, 80 series of 20 sessions, 8 replications",
+    )
+    parser.add_argument("--out", metavar="DIR", required=True, help="output directory")
+    parser.add_argument(
+        "--detectors",
+        nargs="+",
+        metavar="NAME",
+        choices=sorted(DETECTORS),
+        help=f"detectors to compare (default: {' '.join(DEMO_DETECTORS)})",
+    )
+    parser.add_argument(
+        "--depths", nargs="+", type=float, metavar="D", help="rupture depths in within-SD units"
+    )
+    parser.add_argument("--series", type=int, metavar="N", help="series per replicate")
+    parser.add_argument("--replications", type=int, metavar="R", help="replicates per depth")
+    parser.add_argument("--seed", type=int, default=0, help="root seed (default: 0)")
+    parser.add_argument(
+        "--backend",
+        choices=["serial", "loky", "dask"],
+        default="serial",
+        help="where the cells run (default: serial; dask needs a running Client)",
+    )
+    parser.set_defaults(run=_run_compare)
+
+
+def _run_compare(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tukeyrupture.compare import (
+        DEMO_CONDITIONS,
+        DEMO_DETECTORS,
+        DEMO_REPLICATIONS,
+        compare_detectors,
+        plot_comparison,
+        summarize_comparison,
+    )
+
+    if not args.demo and args.depths is None:
+        raise CommandError("give --demo for the built-in grid, or --depths D [D ...]")
+    conditions = dict(DEMO_CONDITIONS)
+    if args.depths is not None:
+        conditions["depth"] = args.depths
+    if args.series is not None:
+        conditions["n_series"] = [args.series]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    frame = compare_detectors(
+        list(args.detectors or DEMO_DETECTORS),
+        conditions,
+        n_replications=DEMO_REPLICATIONS if args.replications is None else args.replications,
+        random_state=args.seed,
+        backend=args.backend,
+        progress=False,
+    )
+    frame.to_csv(out / "comparison.csv", index=False)
+    for metric, name in (("recall", "sensitivity"), ("false_positive_rate", "false_positives")):
+        fig, ax = plt.subplots(figsize=(6.5, 4.2))
+        plot_comparison(frame, x="depth", metric=metric, ax=ax)
+        ax.set_xlabel("rupture depth (within-person SD)")
+        ax.set_ylabel(
+            "recall (share of true ruptures found)"
+            if metric == "recall"
+            else "false-positive rate (per session)"
+        )
+        fig.tight_layout()
+        fig.savefig(out / f"{name}.png", dpi=120)
+        plt.close(fig)
+    summary = summarize_comparison(frame, by="depth", metrics=["recall", "precision"])
+    summary["false_positive_rate"] = summarize_comparison(
+        frame, by="depth", metrics=["false_positive_rate"]
+    )["false_positive_rate"]
+    n_replications = int(frame["replication"].max()) + 1
+    print(
+        f"Compared {frame['detector'].nunique()} detectors on "
+        f"{frame['condition'].nunique()} depths x {n_replications} replications "
+        f"({int(frame['n_series'].iloc[0])} series of {int(frame['n_sessions'].iloc[0])} "
+        "sessions); mean over replications:"
+    )
+    _print_table(summary.reset_index(), "No results.")
+    print(
+        f"Wrote {out / 'comparison.csv'}, {out / 'sensitivity.png'} and "
+        f"{out / 'false_positives.png'}."
+    )
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- main
 
 # One registration per command: each function adds its subparser and sets ``run``.
-_COMMANDS = (_add_detect_parser, _add_study_parser)
+_COMMANDS = (_add_detect_parser, _add_study_parser, _add_compare_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -355,6 +464,15 @@ def build_parser() -> argparse.ArgumentParser:
     for name, subparser in subparsers.choices.items():
         subparser.set_defaults(prog=subparser.prog, command=name)
     return parser
+
+
+def _silence_stdout() -> None:
+    """Send what is left in stdout to devnull, so that exiting does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -384,6 +502,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else EXIT_ERROR
     try:
         return args.run(args)
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        _silence_stdout()
+        return 1
     except (CommandError, ValueError, TypeError, OSError) as error:
         message = " ".join(str(error).split()) or type(error).__name__
         print(f"{args.prog}: error: {message}", file=sys.stderr)

@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 import pytest
 
-from tukeyrupture import TukeyRuptureDetector, from_long
+from tukeyrupture import TukeyRuptureDetector, cli, from_long
 from tukeyrupture.cli import main
 from tukeyrupture.datasets import load_alliance
 
@@ -227,3 +227,12 @@ def test_installed_script_and_module(tmp_path):
     )
     assert failed.returncode == 2
     assert failed.stderr == "tukeyrupture detect: error: file not found: missing.csv\n"
+
+
+def test_broken_pipe_exits_quietly(monkeypatch, capsys):
+    def cut_short(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli, "_run_detect", cut_short)
+    assert main(["detect", "--demo"]) == 1
+    assert capsys.readouterr().err == ""
