@@ -123,8 +123,8 @@ def aovperm(
     ``R_A``/``H_A`` the residual/hat projections on ``col(A)`` and ``P`` a permutation:
 
     * freedman_lane: ``y* = P R_D y``; manly: ``y* = P y``; ter_braak:
-      ``y* = P R_full y + H_full y``; then ``F = (||H_{R_D X} y*||^2 / df) /
-      (||R_full y*||^2 / df_error)``.
+      ``y* = P R_full y`` (compared with the F of ``y``, as permuco 1.1.3); then
+      ``F = (||H_{R_D X} y*||^2 / df) / (||R_full y*||^2 / df_error)``.
     * kennedy: ``y* = P R_D y``, ``F`` from ``H_{R_D X} y*`` against ``R_{R_D X} y*``.
     * huh_jhun: ``V`` rotates ``R_D`` into ``n - rank(D)`` coordinates; ``P`` permutes
       ``V y`` and ``F`` compares ``H_{VX}`` with ``R_{VX}``.
@@ -132,8 +132,9 @@ def aovperm(
       ``R_D y`` on ``R_D (P R_D X)`` / ``R_D (P X)``.
     * rd_kheradpajouh_renaud: ``y* = P R_D y``, ``F = (||H_{R_D X} y*||^2 / df) /
       (||H_{R_D Z} y*||^2 / df_error)`` with ``Z`` the subject-by-stratum columns;
-      rde_ adds the other strata to ``D``; rd_replic_ first projects ``y*`` on the
-      subject-by-cell model (identical to Rd with one observation per cell).
+      ``rde_kheradpajouh_renaud`` adds the other strata to ``D``;
+      ``rd_replic_kheradpajouh_renaud`` first projects ``y*`` on the subject-by-cell
+      model (identical to Rd with one observation per cell).
 
     The p-value counts the observed statistic as one permutation:
     ``p = (1 + #{F_b >= F_obs}) / (1 + B)``; exact runs give ``#{F_b >= F_obs} / N``
