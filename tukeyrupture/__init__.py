@@ -2,9 +2,18 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from tukeyrupture.compare import compare_detectors, plot_comparison, summarize_comparison
 from tukeyrupture.data import from_long, total_scores
 from tukeyrupture.detector import TukeyRuptureDetector
+from tukeyrupture.metrics import make_rupture_scorer, rupture_roc_curve, rupture_scores
 from tukeyrupture.results import RuptureLabel, RuptureResult
+from tukeyrupture.rivals import (
+    AbsoluteDropDetector,
+    ReliableChangeDetector,
+    RupturesDetector,
+    ShewhartDetector,
+)
+from tukeyrupture.simulate import SimulatedAlliance, simulate_alliance
 
 try:
     __version__ = version("tukeyrupture")
@@ -12,10 +21,22 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0.0.0"
 
 __all__ = [
+    "AbsoluteDropDetector",
+    "ReliableChangeDetector",
     "RuptureLabel",
     "RuptureResult",
+    "RupturesDetector",
+    "ShewhartDetector",
+    "SimulatedAlliance",
     "TukeyRuptureDetector",
     "__version__",
+    "compare_detectors",
     "from_long",
+    "make_rupture_scorer",
+    "plot_comparison",
+    "rupture_roc_curve",
+    "rupture_scores",
+    "simulate_alliance",
+    "summarize_comparison",
     "total_scores",
 ]

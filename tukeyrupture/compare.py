@@ -45,7 +45,7 @@ DETECTORS: dict[str, Callable[[], Any]] = {
 DEFAULT_CONDITION: dict[str, Any] = {"n_series": 200, "n_sessions": 20}
 
 #: The grid of ``tukeyrupture compare --demo``: depth x detector.
-DEMO_CONDITIONS: dict[str, list] = {"depth": [0.0, 1.0, 2.0, 3.0, 4.0]}
+DEMO_CONDITIONS: dict[str, list] = {"depth": [0.0, 1.0, 2.0, 3.0, 4.0], "n_series": [80]}
 DEMO_DETECTORS: tuple[str, ...] = (
     "tcc",
     "tcc_only",
@@ -54,7 +54,7 @@ DEMO_DETECTORS: tuple[str, ...] = (
     "reliable_change",
     "pelt",
 )
-DEMO_REPLICATIONS = 20
+DEMO_REPLICATIONS = 8
 
 _BACKENDS = ("serial", "loky", "dask")
 # Score columns of the frame (``n_series`` is already a condition column).

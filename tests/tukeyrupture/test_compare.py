@@ -194,3 +194,33 @@ def test_summary_and_plot(serial_frame):
         plot_comparison(serial_frame, metric="accuracy")
     with pytest.raises(ValueError, match="`confidence`"):
         plot_comparison(serial_frame, confidence=1.5)
+
+
+def test_cli_compare_writes_csv_and_plots(tmp_path, capsys):
+    from tukeyrupture.cli import main
+
+    out = tmp_path / "compare"
+    code = main(
+        [
+            "compare",
+            "--demo",
+            "--out",
+            str(out),
+            "--detectors",
+            "tcc",
+            "shewhart",
+            "--replications",
+            "2",
+            "--series",
+            "30",
+        ]
+    )
+    assert code == 0
+    frame = pd.read_csv(out / "comparison.csv")
+    assert len(frame) == 5 * 2 * 2
+    assert (out / "sensitivity.png").stat().st_size > 0
+    assert (out / "false_positives.png").stat().st_size > 0
+    printed = capsys.readouterr().out
+    assert "Compared 2 detectors on 5 depths x 2 replications" in printed
+    assert main(["compare", "--out", str(out)]) == 2
+    assert "--demo" in capsys.readouterr().err
