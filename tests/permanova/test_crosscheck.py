@@ -407,10 +407,16 @@ def _multiset_count(sizes):
     ("sizes", "seed"),
     [((3, 3, 3), 1), ((3, 4, 3), 2), ((4, 3), 6), ((3, 3, 4), 4), ((2, 2, 2, 3), 5)],
 )
-@pytest.mark.parametrize("method", ["freedman_lane", "manly"])
+@pytest.mark.parametrize(
+    "method", ["freedman_lane", "manly", "kennedy", "dekker", "draper_stoneman"]
+)
 def test_exact_p_equals_scipy_permutation_test(sizes, seed, method):
-    # For a one-way between design the reduced model is the intercept: freedman_lane and
-    # manly both permute (centred) y, which is what scipy's "independent" scheme does; equal
+    # For a one-way between design the reduced model is the intercept: freedman_lane, manly
+    # and kennedy permute the centred outcome and their F is then the one-way F of the
+    # relabelled data; dekker and draper_stoneman permute the rows of the (centred) group
+    # design, which relabels the observations the inverse way: over all distinct group
+    # assignments each gives the null distribution of scipy's "independent" scheme. (ter_braak
+    # permutes the full-model residuals and huh_jhun rotated residuals: other nulls.) Equal
     # group sizes create exact ties (relabelled groups) that must count as ties.
     frame = _oneway_frame(sizes, seed)
     samples = [frame.loc[frame["g"] == f"g{i}", "y"].to_numpy() for i in range(len(sizes))]

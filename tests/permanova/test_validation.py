@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import linalg
 
 import permanova
 
@@ -297,6 +298,29 @@ def test_huh_jhun_units_are_the_rotated_residuals():
         frame, "y", between="g", method="huh_jhun", permutations=_random_perms(10, 17)
     )
     assert res.n_resamples == 10
+
+
+def _helmert_v(n):
+    """(n - 1) x n orthonormal rows orthogonal to the intercept (a valid huh_jhun V)."""
+    return linalg.helmert(n)
+
+
+def test_huh_jhun_user_rotation_is_validated():
+    frame = _between()
+    n = len(frame)
+    ok = permanova.aovperm(
+        frame, "y", between="g", method="huh_jhun", rotation=_helmert_v(n), n_resamples=19
+    )
+    assert ok.n_resamples == 19
+    _raises(frame, ValueError, _all("rotation"), between="g", method="huh_jhun",
+            rotation=np.eye(n - 2, n))  # fmt: skip
+    _raises(frame, ValueError, _all("rotation"), between="g", method="huh_jhun",
+            rotation=2.0 * _helmert_v(n))  # fmt: skip
+    not_orthogonal_to_d = np.eye(n)[: n - 1]  # orthonormal rows, not orthogonal to 1
+    _raises(frame, ValueError, _all("rotation"), between="g", method="huh_jhun",
+            rotation=not_orthogonal_to_d)  # fmt: skip
+    _raises(frame, ValueError, _all("rotation"), between="g", method="freedman_lane",
+            rotation=np.eye(n))  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
