@@ -10,7 +10,9 @@ Oracles:
   stratum analysis computed with statsmodels on orthonormal within-subject contrasts (pingouin
   weights the groups by their size, permuco does not, so pingouin is only an oracle when the
   groups are balanced);
-* exact permutation p-values: ``scipy.stats.permutation_test(..., n_resamples=np.inf)``.
+* exact permutation p-values: ``scipy.stats.permutation_test(..., n_resamples=np.inf)``;
+* posthoc: scipy's t-tests (F = t^2), scipy's exact two-sample permutation test and
+  statsmodels' Holm adjustment.
 """
 
 import itertools
@@ -23,6 +25,7 @@ import pytest
 import statsmodels.formula.api as smf
 from scipy import linalg, stats
 from statsmodels.stats.anova import AnovaRM, anova_lm
+from statsmodels.stats.multitest import multipletests
 
 import permanova
 
@@ -531,3 +534,42 @@ def test_within_user_permutations_match_scipy_samples(method):
     _close(got["F"], ref.statistic, "observed F")
     assert res.n_resamples == perms.shape[0]
     assert got["p_permutation"] == pytest.approx(ref.pvalue, rel=1e-12, abs=0)
+
+
+# --------------------------------------------------------------------------------------------
+# posthoc: pairwise tests vs scipy t-tests / permutation_test, Holm vs statsmodels
+# --------------------------------------------------------------------------------------------
+def test_posthoc_between_pairs_match_scipy_and_holm():
+    frame = _oneway_frame((5, 4, 6), seed=41, shift=4.0)
+    res = permanova.posthoc(frame, "y", "g", exact=True)
+    table = res.table
+    assert len(table) == 3
+    for _, row in table.iterrows():
+        a = frame.loc[frame["g"] == row["level_1"], "y"].to_numpy()
+        b = frame.loc[frame["g"] == row["level_2"], "y"].to_numpy()
+        t = stats.ttest_ind(a, b)
+        _close(row["F"], t.statistic**2, "F = t^2")
+        _close(row["p_parametric"], t.pvalue, "two-sided t-test p")
+        ref = stats.permutation_test(
+            (a, b),
+            _f_oneway_stat,
+            permutation_type="independent",
+            n_resamples=np.inf,
+            vectorized=True,
+            alternative="greater",
+        )
+        assert row["p_permutation"] == pytest.approx(ref.pvalue, rel=1e-12)
+    holm = multipletests(table["p_permutation"].to_numpy(float), method="holm")[1]
+    _close(table["p_holm"].to_numpy(float), holm, "Holm adjustment")
+
+
+def test_posthoc_paired_pairs_match_paired_t_test():
+    frame = _within_frame(7, {"cond": 3}, seed=42)
+    res = permanova.posthoc(frame, "y", "cond", subject="subject", n_resamples=199, random_state=0)
+    assert len(res.table) == 3
+    wide = frame.pivot(index="subject", columns="cond", values="y")
+    for _, row in res.table.iterrows():
+        t = stats.ttest_rel(wide[row["level_1"]], wide[row["level_2"]])
+        _close(row["F"], t.statistic**2, "F = t^2 (paired)")
+        _close(row["p_parametric"], t.pvalue, "two-sided paired t-test p")
+        assert 0 < row["p_permutation"] <= 1
