@@ -216,6 +216,7 @@ def accordance(sequences: pd.DataFrame) -> pd.DataFrame:
         .apply(lambda s: ", ".join(str(int(v)) for v in sorted(s)))
         .unstack("informant")
         .reindex(columns=["child", "therapist"])
+        .astype(object)
     )
     frame = pd.DataFrame(
         {

@@ -60,13 +60,17 @@ BEHAVIOURS = {
 }
 
 
+def _label(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _rows(index, limit=5) -> str:
-    labels = [item.item() if hasattr(item, "item") else item for item in index[:limit]]
+    labels = [_label(item) for item in index[:limit]]
     more = f" (and {len(index) - limit} more)" if len(index) > limit else ""
     return f"{labels}{more}"
 
 
-def _check_frame(data, name, columns):
+def _check_frame(data, name, columns, allow_empty=False):
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"`{name}` must be a pandas DataFrame; got {type(data).__name__}.")
     missing = [column for column in columns if column not in data.columns]
@@ -75,7 +79,7 @@ def _check_frame(data, name, columns):
             f"`{name}` has no column(s) {missing}; it needs {list(columns)} "
             f"(available: {list(data.columns)})."
         )
-    if data.empty:
+    if data.empty and not allow_empty:
         raise ValueError(f"`{name}` has no rows.")
     missing_keys = data.index[data[list(KEYS)].isna().any(axis=1)]
     if len(missing_keys):
@@ -139,7 +143,7 @@ def _check_range(frame, name, low, high, mask, what):
         column = outside.columns[outside.loc[first].to_numpy()][0]
         raise ValueError(
             f"`{name}` has {what} outside {low:g}..{high:g} in rows "
-            f"{_rows(values.index[rows.to_numpy()])}; e.g. row {first!r} has {column} = "
+            f"{_rows(values.index[rows.to_numpy()])}; e.g. row {_label(first)!r} has {column} = "
             f"{values.loc[first, column]:g}."
         )
 
@@ -181,7 +185,7 @@ def check_alliance(alliance) -> pd.DataFrame:
 def check_codes(codes, alliance: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Validated copy of the codes and notes about code rows that match no alliance row."""
     name = "codes"
-    _check_frame(codes, name, (*KEYS, *BEHAVIOURS))
+    _check_frame(codes, name, (*KEYS, *BEHAVIOURS), allow_empty=True)
     informant = _check_informants(codes, name)
     session = _check_sessions(codes, name)
     values = _numeric_columns(codes, name, tuple(BEHAVIOURS))
@@ -215,6 +219,8 @@ def check_codes(codes, alliance: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]
     known = pd.MultiIndex.from_frame(alliance[list(KEYS)])
     matched = pd.MultiIndex.from_frame(clean[list(KEYS)]).isin(known)
     notes = []
+    if clean.empty:
+        notes.append("`codes` has no rows: no rupture sequence is coded.")
     if not matched.all():
         rows = clean.index[~matched]
         notes.append(
@@ -631,6 +637,13 @@ def run_study(
     detections = {}
     sequence_frames = []
     for informant in INFORMANTS:
+        own_items = alliance.loc[alliance["informant"] == informant, list(ITEMS)]
+        unanswered = int(own_items.isna().all(axis=1).sum())
+        if unanswered:
+            notes.append(
+                f"{unanswered} {informant} session row(s) have no item answered; they count "
+                "as missing sessions."
+            )
         long = tables.alliance_totals(alliance, informant, SCALES[informant].statistic)
         detection = tables.detect_informant(long, informant, detector)
         if detection.note:

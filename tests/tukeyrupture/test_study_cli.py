@@ -1,0 +1,146 @@
+"""Tests of ``tukeyrupture study``: demo and file input, printed summary, one-line errors."""
+
+import pandas as pd
+import pytest
+
+from tukeyrupture.cli import main
+from tukeyrupture.datasets import load_study_demo
+
+FAST = ["--n-resamples", "99", "--seed", "1", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("study_input")
+    demo = load_study_demo()
+    alliance, codes = folder / "alliance.csv", folder / "codes.csv"
+    demo.alliance.to_csv(alliance, index=False)
+    demo.codes.to_csv(codes, index=False)
+    return alliance, codes
+
+
+def run(argv, capsys):
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_demo_writes_report_and_prints_table1(tmp_path, capsys):
+    out = tmp_path / "report"
+    code, stdout, stderr = run(["study", "--demo", "--out", str(out), *FAST], capsys)
+    assert code == 0, stderr
+    assert "Table 1" in stdout
+    assert "Children" in stdout and "Therapists" in stdout
+    assert "18.6% (13/70)" in stdout  # the demo's children: 13 of 70 series with ruptures
+    assert f"Report written to {out / 'report.html'}" in stdout
+    assert (out / "report.html").is_file()
+    assert len(list(out.glob("figure*.png"))) == 8
+    settings = (out / "settings.json").read_text()
+    assert '"n_resamples": 99' in settings and '"random_state": 1' in settings
+
+
+def test_files_give_the_same_table1_as_the_demo(files, tmp_path, capsys):
+    alliance, codes = files
+    out_files, out_demo = tmp_path / "files", tmp_path / "demo"
+    argv = ["study", "--alliance", str(alliance), "--codes", str(codes), "--out", str(out_files)]
+    code, _, stderr = run([*argv, *FAST], capsys)
+    assert code == 0, stderr
+    assert run(["study", "--demo", "--out", str(out_demo), *FAST], capsys)[0] == 0
+    for name in ("table1", "anova"):
+        pd.testing.assert_frame_equal(
+            pd.read_csv(out_files / f"{name}.csv"), pd.read_csv(out_demo / f"{name}.csv")
+        )
+
+
+def test_options_reach_the_analysis(tmp_path, capsys):
+    out = tmp_path / "k15"
+    argv = ["study", "--demo", "--out", str(out), "--iqr-multiplier", "1.5", *FAST]
+    assert run(argv, capsys)[0] == 0
+    assert '"iqr_multiplier": 1.5' in (out / "settings.json").read_text()
+
+
+def test_progress_bar_on_stderr(tmp_path, capsys):
+    argv = ["study", "--demo", "--out", str(tmp_path / "p"), "--n-resamples", "9", "--seed", "1"]
+    code, _, stderr = run(argv, capsys)
+    assert code == 0
+    assert "permutation tests" in stderr
+
+
+def _one_line_error(code, stderr, text):
+    assert code == 2
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("tukeyrupture study: error:")
+    assert text in lines[0]
+
+
+def test_bad_item_names_the_line(files, tmp_path, capsys):
+    alliance, codes = files
+    data = pd.read_csv(alliance)
+    data.loc[4, "item_2"] = 9  # line 6 of the file (header is line 1)
+    bad = tmp_path / "bad.csv"
+    data.to_csv(bad, index=False)
+    argv = ["study", "--alliance", str(bad), "--codes", str(codes), "--out", str(tmp_path)]
+    code, _, stderr = run([*argv, *FAST], capsys)
+    _one_line_error(code, stderr, "child items outside 1..4 in rows [6]")
+    assert "line numbers" in stderr
+
+
+@pytest.mark.parametrize(
+    ("edit", "text"),
+    [
+        (
+            lambda d: d.assign(informant=d["informant"].replace("therapist", "clinician")),
+            "got ['clinician']",
+        ),
+        (lambda d: d.astype({"item_1": object}).assign(item_1="x"), "must be numeric"),
+        (lambda d: d.drop(columns="dyad"), "no column(s) ['dyad']"),
+    ],
+)
+def test_bad_alliance_file(files, tmp_path, capsys, edit, text):
+    alliance, codes = files
+    bad = tmp_path / "bad.csv"
+    edit(pd.read_csv(alliance)).to_csv(bad, index=False)
+    argv = ["study", "--alliance", str(bad), "--codes", str(codes), "--out", str(tmp_path / "o")]
+    code, _, stderr = run([*argv, *FAST], capsys)
+    _one_line_error(code, stderr, text)
+
+
+def test_codes_for_unknown_dyad(files, tmp_path, capsys):
+    alliance, codes = files
+    data = pd.read_csv(codes)
+    data.loc[0, "dyad"] = "X1"
+    bad = tmp_path / "codes.csv"
+    data.to_csv(bad, index=False)
+    argv = ["study", "--alliance", str(alliance), "--codes", str(bad), "--out", str(tmp_path)]
+    code, _, stderr = run([*argv, *FAST], capsys)
+    _one_line_error(code, stderr, "dyads that are not in the alliance data: ['X1']")
+
+
+@pytest.mark.parametrize(
+    ("extra", "text"),
+    [
+        (["--demo", "--alliance", "a.csv"], "either --demo or --alliance"),
+        ([], "give --alliance FILE"),
+        (["--alliance", "no-such-file.csv"], "file not found: no-such-file.csv"),
+        (["--demo", "--iqr-multiplier", "-1"], "--iqr-multiplier must be a non-negative"),
+    ],
+)
+def test_usage_errors(tmp_path, capsys, extra, text):
+    code, _, stderr = run(["study", "--out", str(tmp_path / "o"), *extra, *FAST], capsys)
+    _one_line_error(code, stderr, text)
+
+
+def test_out_is_a_file(tmp_path, capsys):
+    target = tmp_path / "file.txt"
+    target.write_text("x")
+    code, _, stderr = run(["study", "--demo", "--out", str(target), *FAST], capsys)
+    _one_line_error(code, stderr, "is a file, not a folder")
+
+
+@pytest.mark.parametrize(
+    "argv", [["study", "--demo"], ["study", "--demo", "--out", "o", "--n-resamples", "0"]]
+)
+def test_argparse_errors_exit_2(argv, capsys):
+    assert main(argv) == 2
+    assert "error:" in capsys.readouterr().err
