@@ -123,49 +123,90 @@ def _within_frame(n_subjects, within_levels, seed, between_sizes=None):
     return frame.iloc[rng.permutation(len(frame))].reset_index(drop=True)
 
 
-def _stratum_oracle(frame, within, between):
-    """Type III ANOVA of a mixed design with one within factor, by orthonormal contrasts.
+def _mixed_frame(between_cells, within_levels, seed):
+    """Repeated-measures frame; ``between_cells`` maps a tuple of between levels (factors
+    "type", "site") to its number of subjects, ``within_levels`` a within factor to its
+    number of levels. Shuffled rows."""
+    rng = np.random.default_rng(seed)
+    names = ["type", "site"][: len(next(iter(between_cells)))]
+    factors = list(within_levels)
+    cells = list(itertools.product(*[range(k) for k in within_levels.values()]))
+    rows = []
+    subject = 0
+    for levels, count in between_cells.items():
+        shift = rng.normal(0.0, 3.0)
+        cell_effect = rng.normal(0.0, 2.0, len(cells))
+        for _ in range(count):
+            base = 40.0 + shift + rng.normal(0.0, 5.0)
+            for c, cell in enumerate(cells):
+                row = {"subject": f"s{subject:02d}", "y": base + cell_effect[c] + rng.normal()}
+                row.update(zip(names, levels, strict=True))
+                row.update((f, f"{f}{level}") for f, level in zip(factors, cell, strict=True))
+                rows.append(row)
+            subject += 1
+    frame = pd.DataFrame(rows)
+    return frame.iloc[rng.permutation(len(frame))].reset_index(drop=True), names
 
-    The subject totals / sqrt(k) carry the between-subjects stratum; each of the k - 1
-    orthonormal within contrasts is regressed on the sum-coded between factors: its intercept
-    is the within effect, its between terms the interactions. Summing over the contrasts gives
-    the univariate (classical, ``Error(subject/within)``) sums of squares.
+
+def _stratum_oracle(frame, within, between):
+    """Type III ANOVA of a repeated-measures design, stratum by stratum, with statsmodels.
+
+    ``within`` and ``between`` are lists of factors. Each subject's cell values (one per
+    within cell) are projected on orthonormal contrasts: for a within effect ``E`` the
+    Kronecker product of Helmert contrasts of the factors in ``E`` and normalised constant
+    vectors of the others (for ``E`` empty: the subject totals / sqrt(n_cells)). Each contrast
+    is regressed on the sum-coded between factors (``anova_lm(typ=3)``): the intercept row is
+    the within effect ``E``, a between term ``T`` the interaction ``T:E`` and the residual
+    the error of the stratum ``subject:E``; sums over the contrasts of ``E`` give the
+    univariate (``Error(subject/within)``) sums of squares. With unbalanced groups this is
+    permuco's convention (unweighted, type III), not pingouin's (weighted).
     """
-    wide = frame.pivot(index="subject", columns=within, values="y")
-    groups = frame.groupby("subject")[between].first().loc[wide.index]
-    k = wide.shape[1]
-    contrasts = linalg.helmert(k).T  # k x (k - 1), orthonormal columns, orthogonal to 1
+    levels = {f: sorted(frame[f].unique()) for f in within}
+    wide = frame.pivot_table(index="subject", columns=within, values="y", aggfunc="first")
+    cells = (
+        pd.MultiIndex.from_product([levels[f] for f in within])
+        if len(within) > 1
+        else pd.Index(levels[within[0]])
+    )
+    wide = wide.reindex(columns=cells)  # C order: the last within factor varies fastest
+    assert not wide.isna().any().any()
     values = wide.to_numpy()
+    groups = frame.groupby("subject")[between].first().loc[wide.index]
+    rhs = " * ".join(f"C({f}, Sum)" for f in between) or "1"
 
     def type3(v):
-        sub = pd.DataFrame({"v": v, "g": groups.to_numpy()})
-        return anova_lm(smf.ols("v ~ C(g, Sum)", data=sub).fit(), typ=3)
+        sub = groups.reset_index(drop=True).assign(v=v)
+        return anova_lm(smf.ols(f"v ~ {rhs}", data=sub).fit(), typ=3)
 
-    t_between = type3(values.sum(axis=1) / np.sqrt(k))
-    per_contrast = [type3(values @ contrasts[:, j]) for j in range(k - 1)]
-    ss = sum(t["sum_sq"] for t in per_contrast)
-    df = sum(t["df"] for t in per_contrast)
-    out = {
-        between: (t_between.loc["C(g, Sum)"], t_between.loc["Residual"]),
-        within: ((ss["Intercept"], df["Intercept"]), (ss["Residual"], df["Residual"])),
-        f"{between}:{within}": (
-            (ss["C(g, Sum)"], df["C(g, Sum)"]),
-            (ss["Residual"], df["Residual"]),
-        ),
-    }
+    def term_name(row_name):
+        if row_name == "Intercept":
+            return ()
+        return tuple(part[2 : part.index(",")] for part in row_name.split(":"))
+
     table = {}
-    for effect, (eff, err) in out.items():
-        ss_eff, df_eff = (eff["sum_sq"], eff["df"]) if isinstance(eff, pd.Series) else eff
-        ss_err, df_err = (err["sum_sq"], err["df"]) if isinstance(err, pd.Series) else err
-        f_value = (ss_eff / df_eff) / (ss_err / df_err)
-        table[effect] = {
-            "df": df_eff,
-            "df_error": df_err,
-            "SS": ss_eff,
-            "SS_error": ss_err,
-            "F": f_value,
-            "p_parametric": stats.f.sf(f_value, df_eff, df_err),
-        }
+    for r in range(len(within) + 1):
+        for subset in itertools.combinations(within, r):
+            contrast = np.ones((1, 1))
+            for f in within:
+                k = len(levels[f])
+                block = linalg.helmert(k).T if f in subset else np.ones((k, 1)) / np.sqrt(k)
+                contrast = np.kron(contrast, block)
+            fits = [type3(values @ contrast[:, j]) for j in range(contrast.shape[1])]
+            ss = sum(t["sum_sq"] for t in fits)
+            df = sum(t["df"] for t in fits)
+            for name in ss.index:
+                if name == "Residual" or (name == "Intercept" and not subset):
+                    continue
+                effect = ":".join(term_name(name) + subset)
+                f_value = (ss[name] / df[name]) / (ss["Residual"] / df["Residual"])
+                table[effect] = {
+                    "df": df[name],
+                    "df_error": df["Residual"],
+                    "SS": ss[name],
+                    "SS_error": ss["Residual"],
+                    "F": f_value,
+                    "p_parametric": stats.f.sf(f_value, df[name], df["Residual"]),
+                }
     return table
 
 
@@ -372,17 +413,59 @@ def test_unbalanced_mixed_matches_type3_strata(sizes):
         n_resamples=49,
         random_state=0,
     )
-    oracle = _stratum_oracle(frame, "cond", "type")
+    oracle = _stratum_oracle(frame, ["cond"], ["type"])
     for effect, expected in oracle.items():
         got = _row(res.table, effect)
         for column, value in expected.items():
             _close(got[column], value, f"{effect} {column}")
 
 
+@pytest.mark.parametrize(
+    ("between_cells", "within_levels"),
+    [
+        ({("t0", "u0"): 3, ("t0", "u1"): 5, ("t1", "u0"): 4, ("t1", "u1"): 2}, {"cond": 3}),
+        ({("t0",): 4, ("t1",): 7}, {"cond": 3, "time": 2}),
+        ({("t0",): 3, ("t1",): 2, ("t2",): 4}, {"cond": 2, "time": 3}),
+    ],
+    ids=["2between_x_1within", "1between_x_2within", "3groups_x_2within"],
+)
+@pytest.mark.parametrize("method", ["rd_kheradpajouh_renaud", "rde_kheradpajouh_renaud"])
+def test_unbalanced_multifactor_mixed_matches_type3_strata(between_cells, within_levels, method):
+    frame, between = _mixed_frame(between_cells, within_levels, seed=26)
+    within = list(within_levels)
+    res = permanova.aovperm(
+        frame,
+        "y",
+        subject="subject",
+        between=between,
+        within=within,
+        method=method,
+        n_resamples=19,
+        random_state=0,
+    )
+    oracle = _stratum_oracle(frame, within, between)
+    assert len(res.table) == len(oracle)
+    for effect, expected in oracle.items():
+        got = _row(res.table, effect)
+        for column, value in expected.items():
+            _close(got[column], value, f"{effect} {column}")
+
+
+def test_stratum_oracle_agrees_with_anovarm_for_two_within_factors():
+    # guards the multi-factor contrasts of the oracle against an independent implementation
+    frame = _within_frame(7, {"cond": 3, "time": 2}, seed=27)
+    oracle = _stratum_oracle(frame, ["cond", "time"], [])
+    rm = AnovaRM(frame, "y", "subject", within=["cond", "time"]).fit().anova_table
+    assert set(oracle) == set(rm.index)
+    for effect, expected in oracle.items():
+        _close(expected["F"], rm.loc[effect, "F Value"], effect)
+        _close(expected["df_error"], rm.loc[effect, "Den DF"], effect)
+
+
 def test_stratum_oracle_agrees_with_pingouin_when_balanced():
     # guards the oracle above: with equal group sizes it must reproduce pingouin
     frame = _within_frame(None, {"cond": 4}, seed=25, between_sizes=[5, 5])
-    oracle = _stratum_oracle(frame, "cond", "type")
+    oracle = _stratum_oracle(frame, ["cond"], ["type"])
     aov = pg.mixed_anova(
         frame, dv="y", within="cond", between="type", subject="subject", correction=False
     ).set_index("Source")
