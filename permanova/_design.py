@@ -166,16 +166,26 @@ def build_design(
     )
 
 
-def orthonormal_basis(a: np.ndarray, tol: float = RANK_TOL) -> np.ndarray:
+def column_scale(a: np.ndarray) -> float:
+    """Largest column norm of ``a`` (0 for an empty matrix)."""
+    if a.size == 0:
+        return 0.0
+    return float(np.sqrt((a * a).sum(axis=0)).max())
+
+
+def orthonormal_basis(a: np.ndarray, tol: float = RANK_TOL, scale: float | None = None):
     """Orthonormal basis of the column space of ``a`` by pivoted QR (rank-revealing).
 
-    Columns whose pivot is below ``tol`` times the largest column norm of ``a`` are
-    treated as linearly dependent, so the number of columns returned is the rank.
+    Columns whose pivot is below ``tol * scale`` are treated as linearly dependent, so
+    the number of columns returned is the rank. ``scale`` defaults to the largest column
+    norm of ``a``; for a residualised matrix pass the norm *before* residualisation, so
+    that a column left with rounding errors only counts as zero.
     """
     n, k = a.shape
     if k == 0:
         return np.zeros((n, 0))
-    scale = np.sqrt((a * a).sum(axis=0)).max()
+    if scale is None:
+        scale = column_scale(a)
     if scale == 0.0:
         return np.zeros((n, 0))
     q, r, _ = scipy.linalg.qr(a, mode="economic", pivoting=True)

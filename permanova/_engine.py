@@ -80,10 +80,19 @@ def run(
     try:
         for batch in batches:
             b = next(iter(batch.values())).shape[0]
+            gathered: dict = {}
             for j, kernel in enumerate(kernels):
-                f = kernel.statistics(batch[kernel.unit_key])
+                perms = batch[kernel.unit_key]
+                if hasattr(kernel, "statistics_of"):
+                    # kernels that permute the same vector share one gather
+                    key = (id(kernel.u), kernel.unit_key)
+                    if key not in gathered:
+                        gathered[key] = kernel.u[perms]
+                    f = kernel.statistics_of(gathered[key])
+                else:
+                    f = kernel.statistics(perms)
                 if identity is not None and getattr(kernel, "observed", None) is not None:
-                    f[identity(batch[kernel.unit_key])] = kernel.observed
+                    f[identity(perms)] = kernel.observed
                 if alternative == "greater":
                     counts[j] += np.count_nonzero(f >= thresholds[j])
                 else:

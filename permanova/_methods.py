@@ -24,6 +24,7 @@ from scipy import stats
 
 from permanova._design import (
     Design,
+    column_scale,
     complement_basis,
     orthonormal_basis,
     residualize,
@@ -51,6 +52,8 @@ DESIGN_PERMUTING = ("dekker", "draper_stoneman")
 #: Eigenvalues of a permuted Gram matrix below this fraction of its largest diagonal
 #: entry are treated as zero (a permuted design that lost rank).
 _GRAM_TOL = 1e-11
+#: Number of floats of a permuted design held at once (32 MiB).
+_DESIGN_CHUNK = 2**22
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,11 @@ class VectorKernel:
     observed: float | None = None
 
     def statistics(self, perms: np.ndarray) -> np.ndarray:
-        a = self.u[perms] @ self.basis
+        return self.statistics_of(self.u[perms])
+
+    def statistics_of(self, permuted: np.ndarray) -> np.ndarray:
+        """F for the permuted vectors ``permuted = u[perms]`` of shape (b, n_units)."""
+        a = permuted @ self.basis
         num_part = a[:, : self.k_num]
         num = np.einsum("ij,ij->i", num_part, num_part)
         if self.residual_denominator:
@@ -78,8 +85,19 @@ class VectorKernel:
         else:
             err = a[:, self.k_num :]
             den = np.einsum("ij,ij->i", err, err)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (num / self.df_num) / (den / self.df_den)
+        return _ratio(
+            num,
+            den,
+            self.df_num,
+            self.df_den,
+            self.norm2,
+            self.u.shape[0],
+            self.residual_denominator,
+        )
+
+    @property
+    def norm2(self) -> float:
+        return float(self.u @ self.u)
 
 
 @dataclass(frozen=True)
@@ -96,6 +114,15 @@ class DesignKernel:
     df_den: float
 
     def statistics(self, perms: np.ndarray) -> np.ndarray:
+        n, k = self.source.shape
+        step = max(1, _DESIGN_CHUNK // (n * k))
+        if perms.shape[0] <= step:
+            return self._statistics(perms)
+        return np.concatenate(
+            [self._statistics(perms[i : i + step]) for i in range(0, perms.shape[0], step)]
+        )
+
+    def _statistics(self, perms: np.ndarray) -> np.ndarray:
         permuted = self.source[perms]  # (b, n, k)
         c = np.einsum("bnk,n->bk", permuted, self.ry)
         a = np.einsum("nr,bnk->brk", self.reduced_basis, permuted)
@@ -106,8 +133,26 @@ class DesignKernel:
         proj = np.einsum("bkj,bk->bj", eigvec, c)
         with np.errstate(divide="ignore", invalid="ignore"):
             num = np.where(keep, proj * proj / np.where(keep, eigval, 1.0), 0.0).sum(axis=1)
-            den = self.const - num
-            return (num / self.df_num) / (den / self.df_den)
+        den = self.const - num
+        return _ratio(num, den, self.df_num, self.df_den, self.const, self.ry.shape[0], True)
+
+
+def _ratio(num, den, df_num, df_den, norm2, n, cancelled):
+    """``(num / df_num) / (den / df_den)`` with sums of squares at rounding level set to 0.
+
+    ``norm2`` is the squared norm of the permuted vector (length ``n``). A numerator below
+    ``(64 n eps)^2 norm2`` is zero; so is a denominator below that (or below
+    ``64 n eps norm2`` when it is obtained by subtraction). Then ``0 / x = 0``,
+    ``0 / 0 = 0`` (a permutation without effect nor error is not extreme) and
+    ``x / 0 = inf``: the statistic never depends on rounding noise.
+    """
+    n_eps = 64 * n * np.finfo(float).eps
+    small = n_eps * n_eps * norm2
+    num = np.where(num <= small, 0.0, num)
+    den = np.where(den <= (n_eps * norm2 if cancelled else small), 0.0, den)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = (num / df_num) / (den / df_den)
+    return np.where(num == 0.0, 0.0, f)
 
 
 # --------------------------------------------------------------------------------------
@@ -171,8 +216,9 @@ def _append(out, df, df_error, ss, sse, zero):
 def _between_parts(design: Design, i: int):
     """Bases of the reduced model ``D`` (without effect i) and of ``R_D X_i``."""
     cols = design.columns(i)
+    x = design.X[:, cols]
     q_d = orthonormal_basis(design.X[:, ~cols])
-    q_rdx = orthonormal_basis(residualize(q_d, design.X[:, cols]))
+    q_rdx = orthonormal_basis(residualize(q_d, x), scale=column_scale(x))
     return q_d, q_rdx
 
 
@@ -274,7 +320,8 @@ def huh_jhun(design: Design, *, rotations: dict, **_) -> list:
     for i, name in enumerate(design.effects, start=1):
         v = rotations[name]
         u = v @ design.y
-        q_vx = orthonormal_basis(v @ design.X[:, design.columns(i)])
+        x = design.X[:, design.columns(i)]
+        q_vx = orthonormal_basis(v @ x, scale=column_scale(x))
         kernels.append(
             VectorKernel(
                 unit_key=name,
@@ -329,13 +376,22 @@ def _stratum_columns(design: Design, within_index: int) -> np.ndarray:
 def _rm_parts(design: Design, i: int) -> dict:
     """Reduced model, effect and error-stratum bases of effect ``i`` (Rd)."""
     cols = design.columns(i)
+    x = design.X[:, cols]
     q_full = orthonormal_basis(design.X)
-    z = row_kronecker(design.subject_matrix, _stratum_columns(design, design.within_part(i)))
-    z = residualize(q_full, z)
+    z_raw = row_kronecker(design.subject_matrix, _stratum_columns(design, design.within_part(i)))
+    z_scale = column_scale(z_raw)
+    z = residualize(q_full, z_raw)
     q_d = orthonormal_basis(design.X[:, ~cols])
-    q_rdx = orthonormal_basis(residualize(q_d, design.X[:, cols]))
-    q_rdz = orthonormal_basis(residualize(q_d, z))
-    return {"q_d": q_d, "q_rdx": q_rdx, "q_rdz": q_rdz, "z": z, "q_full": q_full}
+    q_rdx = orthonormal_basis(residualize(q_d, x), scale=column_scale(x))
+    q_rdz = orthonormal_basis(residualize(q_d, z), scale=z_scale)
+    return {
+        "q_d": q_d,
+        "q_rdx": q_rdx,
+        "q_rdz": q_rdz,
+        "z": z,
+        "z_scale": z_scale,
+        "q_full": q_full,
+    }
 
 
 def _stratum_kernel(u, q_num, q_den) -> VectorKernel:
@@ -371,12 +427,17 @@ def rde_kheradpajouh_renaud(design: Design, **_) -> list:
         others = sorted(within_parts - {design.within_part(i)})
         e_cols = design.X[:, np.isin(design.assign, others)]
         e = row_kronecker(design.subject_matrix, e_cols)
+        e_scale = column_scale(e)
         e = residualize(p["q_full"], e)
-        e = residualize(orthonormal_basis(p["z"]), e)
+        e = residualize(orthonormal_basis(p["z"], scale=p["z_scale"]), e)
         cols = design.columns(i)
-        q_de = orthonormal_basis(np.hstack([design.X[:, ~cols], e]))
-        q_rdex = orthonormal_basis(residualize(q_de, design.X[:, cols]))
-        q_rdez = orthonormal_basis(residualize(q_de, p["z"]))
+        x = design.X[:, cols]
+        reduced = design.X[:, ~cols]
+        q_d = orthonormal_basis(reduced)
+        q_e = orthonormal_basis(residualize(q_d, e), scale=e_scale)
+        q_de = np.hstack([q_d, q_e])
+        q_rdex = orthonormal_basis(residualize(q_de, x), scale=column_scale(x))
+        q_rdez = orthonormal_basis(residualize(q_de, p["z"]), scale=p["z_scale"])
         u = residualize(q_de, design.y)
         kernels.append(_stratum_kernel(u, q_rdex, q_rdez))
     return kernels

@@ -15,6 +15,8 @@ from math import comb
 import numpy as np
 
 BLOCK_SIZE = 4096
+#: Largest number of indices in one random block (16 MiB of ``intp``).
+_BLOCK_CELLS = 2**21
 #: Largest number of permutations that ``exact=True`` agrees to enumerate.
 MAX_EXACT = 10**7
 
@@ -35,26 +37,34 @@ def count_assignments(group_sizes) -> int:
 # --------------------------------------------------------------------------------------
 # random blocks
 # --------------------------------------------------------------------------------------
+def block_rows(unit_sizes: dict) -> int:
+    """Rows of a random block: :data:`BLOCK_SIZE`, fewer for long units (memory bound).
+
+    Depends only on the numbers of units, never on the batch size.
+    """
+    largest = max(unit_sizes.values())
+    return int(min(BLOCK_SIZE, max(16, _BLOCK_CELLS // max(largest, 1))))
+
+
 def random_blocks(
     rng: np.random.Generator, unit_sizes: dict, n_permutations: int
 ) -> Iterator[dict]:
     """Yield dicts ``{key: (b, n_key) int array}`` of uniform random permutations.
 
-    Every block of :data:`BLOCK_SIZE` rows comes from its own child of ``rng`` (spawned in
-    sequence); within a block the keys are drawn in sorted order. The last block is
+    Every block of :func:`block_rows` rows comes from its own child of ``rng`` (spawned
+    in sequence); within a block the keys are drawn in sorted order. The last block is
     truncated to reach ``n_permutations`` rows.
     """
     keys = sorted(unit_sizes)
-    bases = {
-        key: np.tile(np.arange(unit_sizes[key], dtype=np.intp), (BLOCK_SIZE, 1)) for key in keys
-    }
+    rows = block_rows(unit_sizes)
+    bases = {key: np.tile(np.arange(unit_sizes[key], dtype=np.intp), (rows, 1)) for key in keys}
     remaining = n_permutations
     while remaining > 0:
-        size = min(BLOCK_SIZE, remaining)
+        size = min(rows, remaining)
         child = rng.spawn(1)[0]
         block = {}
         for key in keys:
-            base = bases[key] if size == BLOCK_SIZE else bases[key][:size]
+            base = bases[key] if size == rows else bases[key][:size]
             block[key] = child.permuted(base, axis=1)
         remaining -= size
         yield block

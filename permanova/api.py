@@ -14,9 +14,6 @@ from permanova._design import Design, build_design, orthonormal_basis
 from permanova._methods import DESIGN_PERMUTING, METHODS, huh_jhun_rotation, observed_table
 from permanova.results import TABLE_COLUMNS, AovPermResult, PosthocResult
 
-#: Default number of permutations per batch (one random block).
-DEFAULT_BATCH = _permutations.BLOCK_SIZE
-
 
 def aovperm(
     data: pd.DataFrame,
@@ -90,7 +87,8 @@ def aovperm(
         Show a tqdm progress bar (needs the ``progress`` extra).
     batch_size : int, optional
         Permutations evaluated per matrix product (memory ``O(batch_size * n)``); the
-        results do not depend on it. Default 4096.
+        results do not depend on it. Default: one block of random permutations (4096
+        rows, fewer when there are more than 512 units).
     rotation : ndarray or dict, optional
         ``huh_jhun`` only. Either the ``n x n`` random matrix given to permuco as
         ``rnd_rotation`` (the rotation of each effect is then derived from it as permuco
@@ -173,21 +171,21 @@ def aovperm(
     alternative = _validation.check_alternative(alternative)
     return_null = _validation.check_bool(return_null, "return_null")
     progress = _validation.check_bool(progress, "progress")
-    batch_size = (
-        DEFAULT_BATCH
-        if batch_size is None
-        else _validation.check_positive_int(batch_size, "batch_size")
-    )
+    if batch_size is not None:
+        batch_size = _validation.check_positive_int(batch_size, "batch_size")
     rng = _validation.check_random_state(random_state)
     if permutations is not None and exact is True:
         raise ValueError("`exact=True` cannot be combined with user-given `permutations`.")
     if rotation is not None and method != "huh_jhun":
         raise ValueError(f"`rotation` applies to method 'huh_jhun' only; got method {method!r}.")
-    _check_error_df(design)
+    parametric = observed_table(design)
+    _check_error_df(design, parametric)
 
     rotations = _rotations(design, rotation, rng) if method == "huh_jhun" else None
     kernels = METHODS[method](design, rotations=rotations)
     unit_sizes = {k.unit_key: _units(k) for k in kernels}
+    if batch_size is None:
+        batch_size = _permutations.block_rows(unit_sizes)
     observed = _engine.observed_statistics(kernels, unit_sizes)
 
     batches, total, is_exact, identity = _permutation_source(
@@ -208,7 +206,6 @@ def aovperm(
             pvalues = out.counts / total
         else:
             pvalues = (1.0 + out.counts) / (1.0 + total)
-    parametric = observed_table(design)
     undefined = np.isnan(observed) | np.isnan(parametric["F"])
     pvalues = np.where(undefined, np.nan, pvalues)
     if undefined.any():
@@ -238,13 +235,22 @@ def aovperm(
     )
 
 
-def _check_error_df(design: Design) -> None:
-    rank = orthonormal_basis(design.X).shape[1]
-    if not design.repeated and design.n - rank < 1:
+def _check_error_df(design: Design, parametric: dict) -> None:
+    """Every effect needs an error term with at least one degree of freedom."""
+    df_error = np.asarray(parametric["df_error"])
+    if (df_error >= 1).all():
+        return
+    if not design.repeated:
+        rank = orthonormal_basis(design.X).shape[1]
         raise ValueError(
             f"the design leaves no residual degrees of freedom ({design.n} rows for "
             f"{rank} parameters); every cell needs replicates."
         )
+    bad = [design.effects[i] for i in np.flatnonzero(df_error < 1)]
+    raise ValueError(
+        f"the error strata of effects {bad} have no degrees of freedom; a mixed design "
+        "needs at least 2 subjects in some between group for the between effects."
+    )
 
 
 def _units(kernel) -> int:
