@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
-import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,21 @@ import pandas as pd
 from tukeyrupture._study_figures import BEHAVIOUR_LABELS, format_p
 from tukeyrupture._study_tables import INFORMANT_LABELS
 
+SUMMARY_LABELS = {
+    "scale": "Scale",
+    "series": "Series",
+    "series_analysed": "Series analysed",
+    "sessions_observed": "Sessions (analysed series)",
+    "alliance_mean": "Mean alliance",
+    "alliance_sd": "SD",
+    "pooled_sd": "Pooled SD (absolute criterion)",
+}
+ACCORDANCE_LABELS = {
+    "dyad": "Dyad",
+    "child_central_sessions": "Child's central sessions",
+    "therapist_central_sessions": "Therapist's central sessions",
+    "both": "Both",
+}
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
        max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
@@ -22,6 +37,7 @@ table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }
 th, td { padding: 0.3em 0.7em; text-align: right; border-bottom: 1px solid #e3e3e3; }
 th { background: #f3f3f3; }
 td.text, th.text { text-align: left; }
+.wide { overflow-x: auto; }
 caption { caption-side: top; text-align: left; font-weight: bold; padding-bottom: 0.4em; }
 figure { margin: 1.5em 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
@@ -51,22 +67,42 @@ def _number(value, digits=2) -> str:
     return str(value)
 
 
+_NUMBER_LIKE = re.compile(r"^[\d.,%()/ <=p-]*$")
+
+
+def _is_text(column: pd.Series) -> bool:
+    """Left-align words; right-align numbers, counts, percentages and p-values."""
+    if pd.api.types.is_bool_dtype(column):
+        return True
+    if pd.api.types.is_numeric_dtype(column):
+        return False
+    return not column.dropna().astype(str).str.match(_NUMBER_LIKE).all()
+
+
 def _table(frame: pd.DataFrame, caption: str = "", index: bool = False, digits=2) -> str:
     """A DataFrame as an HTML table; numbers right-aligned, text left-aligned."""
     if index:
         frame = frame.reset_index()
+    text_columns = {column: _is_text(frame[column]) for column in frame.columns}
     head = "".join(
-        f'<th class="{"text" if not pd.api.types.is_numeric_dtype(frame[c]) else ""}">'
-        f"{_esc(c)}</th>"
-        for c in frame.columns
+        f'<th class="{"text" if text_columns[c] else "num"}">{_esc(c)}</th>' for c in frame.columns
     )
     body = []
     for row in frame.itertuples(index=False):
         cells = []
         for column, value in zip(frame.columns, row):
-            numeric = pd.api.types.is_numeric_dtype(frame[column])
-            text = _number(value, digits) if numeric else ("" if pd.isna(value) else str(value))
-            cells.append(f'<td class="{"" if numeric else "text"}">{_esc(text)}</td>')
+            numeric = pd.api.types.is_numeric_dtype(frame[column]) and not isinstance(
+                value, (bool, np.bool_)
+            )
+            if isinstance(value, (bool, np.bool_)):
+                text = "yes" if value else "no"
+            elif numeric:
+                text = _number(value, digits)
+            else:
+                text = "" if pd.isna(value) else str(value)
+            cells.append(
+                f'<td class="{"text" if text_columns[column] else "num"}">{_esc(text)}</td>'
+            )
         body.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{_esc(caption)}</caption>" if caption else ""
     return (
@@ -210,7 +246,8 @@ def render(report, images: dict) -> str:
         "percentages of rupture types are of all ruptures. Coded ruptures: sequences whose "
         "pre, central and post sessions were all coded.</p>"
     )
-    summary = report.alliance_summary.rename(index=INFORMANT_LABELS)
+    summary = report.alliance_summary.rename(index=INFORMANT_LABELS, columns=SUMMARY_LABELS)
+    summary.index.name = ""
     parts.append(_table(summary, "Alliance scores of the analysed series", index=True))
 
     parts.append("<h2>Example control charts</h2>")
@@ -228,7 +265,10 @@ def render(report, images: dict) -> str:
     )
     parts.append(
         "<details><summary>Dyads with ruptures</summary>"
-        + _table(report.accordance, "Central rupture sessions per dyad")
+        + _table(
+            report.accordance.rename(columns=ACCORDANCE_LABELS),
+            "Central rupture sessions per dyad",
+        )
         + "</details>"
     )
 
@@ -267,21 +307,29 @@ def render(report, images: dict) -> str:
     parts.append(_figure("figure8", images["figure8"], report.captions["figure8"]))
 
     parts.append('<h2 id="sequences">All rupture sequences</h2>')
-    parts.append(_table(_sequences_display(report.sequences), digits=2))
+    parts.append(
+        '<div class="wide">' + _table(_sequences_display(report.sequences), digits=2) + "</div>"
+    )
 
     parts.append('<h2 id="settings">Settings used</h2>')
-    parts.append(f"<pre>{_esc(json.dumps(_jsonable(settings), indent=2))}</pre>")
+    parts.append(_table(_settings_display(settings), "Settings of this analysis"))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
-def _jsonable(value):
-    if isinstance(value, dict) or hasattr(value, "items"):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
+def _settings_display(settings) -> pd.DataFrame:
+    """Settings as two text columns, nested mappings flattened (``detector: k``)."""
+    rows = []
+    for key, value in settings.items():
+        if hasattr(value, "items"):
+            for inner, item in value.items():
+                rows.append({"Setting": f"{key}: {inner}", "Value": _setting(item)})
+        else:
+            rows.append({"Setting": key, "Value": _setting(value)})
+    return pd.DataFrame(rows)
+
+
+def _setting(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return "NaN" if not np.isfinite(value) else f"{value:.4g}"
+    return "None" if value is None else str(value)

@@ -29,6 +29,7 @@ __all__ = ["BEHAVIOURS", "INFORMANTS", "SCALES", "StudyReport", "run_study"]
 INFORMANTS = ("child", "therapist")
 ITEMS = tuple(f"item_{j}" for j in range(1, 13))
 KEYS = ("dyad", "informant", "session")
+MAX_SESSION_SPAN = 1000
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,15 @@ def _check_sessions(data, name):
             f"`{name}['session']` must hold whole session numbers; got "
             f"{list(session[bad.to_numpy()][:3])} in rows {_rows(data.index[bad.to_numpy()])}."
         )
-    return numeric.astype("int64")
+    session = numeric.astype("int64")
+    span = int(session.max() - session.min()) + 1 if len(session) else 0
+    if span > MAX_SESSION_SPAN:
+        raise ValueError(
+            f"`{name}['session']` runs from {session.min()} to {session.max()}; session "
+            f"numbers must count treatment sessions (at most {MAX_SESSION_SPAN} apart), "
+            "not dates or ids."
+        )
+    return session
 
 
 def _numeric_columns(data, name, columns):
@@ -119,6 +128,8 @@ def _numeric_columns(data, name, columns):
         raw = data[column]
         if pd.api.types.is_bool_dtype(raw):
             raise TypeError(f"`{name}['{column}']` must be numeric; got booleans.")
+        if not pd.api.types.is_numeric_dtype(raw):  # blank text (e.g. " ") is missing
+            raw = raw.mask(raw.astype(str).str.strip().eq("") & raw.notna())
         numeric = pd.to_numeric(raw, errors="coerce")
         bad = numeric.isna() & raw.notna()
         if bad.any():
@@ -753,7 +764,8 @@ def run_study(
 def _permanova_version() -> str:
     try:
         import permanova
+        from tukeyrupture import __version__
 
-        return str(getattr(permanova, "__version__", "bundled"))
+        return str(getattr(permanova, "__version__", __version__))
     except ImportError:  # pragma: no cover
         return "not installed"
