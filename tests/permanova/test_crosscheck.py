@@ -656,3 +656,56 @@ def test_posthoc_paired_pairs_match_paired_t_test():
         _close(row["F"], t.statistic**2, "F = t^2 (paired)")
         _close(row["p_parametric"], t.pvalue, "two-sided paired t-test p")
         assert 0 < row["p_permutation"] <= 1
+
+
+# --------------------------------------------------------------------------------------------
+# exact enumeration vs the same statistic over every permutation given explicitly
+# --------------------------------------------------------------------------------------------
+def _all_but_identity(n):
+    perms = np.array(list(itertools.permutations(range(n))), dtype=np.intp)
+    return perms[1:]  # itertools starts with the identity
+
+
+@pytest.mark.parametrize(
+    ("case", "method"),
+    [
+        ("oneway", "freedman_lane"),
+        ("oneway", "dekker"),
+        ("factorial", "freedman_lane"),
+        ("factorial", "kennedy"),
+        ("factorial", "draper_stoneman"),
+        ("within", "rd_kheradpajouh_renaud"),
+        ("mixed", "rde_kheradpajouh_renaud"),
+    ],
+)
+def test_exact_equals_every_permutation_given_explicitly(case, method):
+    # exact p = #{F_b >= F_obs over all N distinct permutations, identity included} / N must
+    # equal (1 + #{...over the N - 1 others}) / N computed from an explicit matrix of all n!
+    # permutations (for one-way designs each distinct group assignment appears prod(n_g!)
+    # times among the n! permutations, which leaves the fraction unchanged). Not ter_braak:
+    # as in permuco its permuted statistic is the F of the permuted full-model residuals,
+    # which is 0 for every within-group shuffle, while the identity counts with the observed
+    # F, so the identity's class is not uniform over the n! permutations.
+    if case == "oneway":
+        frame = _oneway_frame((3, 2, 2), seed=51)
+        kwargs = {"between": "g"}
+    elif case == "factorial":
+        cells = {("a1", "b1"): 2, ("a1", "b2"): 2, ("a2", "b1"): 2, ("a2", "b2"): 1}
+        frame, factors = _between_frame(cells, seed=52, effects={("a1", "b2"): 15.0})
+        kwargs = {"between": factors}
+    elif case == "within":
+        frame = _within_frame(2, {"cond": 3}, seed=53)
+        kwargs = {"subject": "subject", "within": "cond"}
+    else:
+        frame = _within_frame(None, {"cond": 2}, seed=54, between_sizes=[2, 1])
+        kwargs = {"subject": "subject", "between": "type", "within": "cond"}
+    explicit = permanova.aovperm(
+        frame, "y", method=method, permutations=_all_but_identity(len(frame)), **kwargs
+    )
+    exact = permanova.aovperm(frame, "y", method=method, exact=True, **kwargs)
+    assert exact.exact
+    np.testing.assert_allclose(
+        exact.table["p_permutation"].to_numpy(float),
+        explicit.table.loc[exact.table.index, "p_permutation"].to_numpy(float),
+        rtol=1e-12,
+    )
