@@ -1,0 +1,268 @@
+"""Bad input (SPEC A5, issue 2): each raises ValueError/TypeError naming the argument,
+and no input is ever modified."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tukeyrupture import TukeyRuptureDetector
+
+METHODS = ("predict", "decision_function", "transform", "detect")
+
+
+@pytest.fixture
+def X(rng):
+    X = rng.integers(10, 40, size=(30, 12)).astype(float)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    return X
+
+
+@pytest.fixture
+def fitted(X):
+    return TukeyRuptureDetector().fit(X)
+
+
+def bad_arrays(X):
+    with_inf = X.copy()
+    with_inf[3, 4] = np.inf
+    with_neg_inf = X.copy()
+    with_neg_inf[0, 0] = -np.inf
+    return {
+        "1-D": (X[0].copy(), ValueError, r"2-?D"),
+        "3-D": (X[None].copy(), ValueError, r"dim 3|3-?D|2-?D"),
+        "strings": (X.astype(str), TypeError, r"numeric"),
+        "object with dicts": (
+            np.array([[{"a": 1}, {"b": 2}, 3.0]] * 2, dtype=object),
+            TypeError,
+            r"numeric",
+        ),
+        "inf": (with_inf, ValueError, r"infinity"),
+        "-inf": (with_neg_inf, ValueError, r"infinity"),
+        "complex": (X + 1j, (ValueError, TypeError), r"[Cc]omplex"),
+        "no series": (X[:0].copy(), ValueError, r"0 sample"),
+        "no sessions": (X[:, :0].copy(), ValueError, r"0 feature"),
+    }
+
+
+CASES = list(bad_arrays(np.ones((5, 12))))
+
+
+def assert_names_X(error):
+    message = str(error.value)
+    assert re.search(r"\bX\b", message), message
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_X_at_fit(X, case):
+    bad, error, pattern = bad_arrays(X)[case]
+    copy = bad.copy()
+    with pytest.raises(error, match=pattern) as caught:
+        TukeyRuptureDetector().fit(bad)
+    assert_names_X(caught)
+    np.testing.assert_array_equal(bad, copy)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("case", CASES)
+def test_bad_X_after_fit(fitted, X, case, method):
+    bad, error, pattern = bad_arrays(X)[case]
+    copy = bad.copy()
+    with pytest.raises(error, match=pattern) as caught:
+        getattr(fitted, method)(bad)
+    assert_names_X(caught)
+    np.testing.assert_array_equal(bad, copy)
+
+
+def test_single_session_message_has_feature_wording(X):
+    with pytest.raises(ValueError, match=r"1 feature\(s\)") as caught:
+        TukeyRuptureDetector().fit(X[:, :1])
+    assert_names_X(caught)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("n_sessions", [1, 5, 11, 13])
+def test_different_number_of_sessions_at_predict(fitted, X, method, n_sessions):
+    other = np.ones((4, n_sessions))
+    with pytest.raises(ValueError, match=r"12") as caught:
+        getattr(fitted, method)(other)
+    assert_names_X(caught)
+    assert str(n_sessions) in str(caught.value)
+
+
+def test_non_numeric_dataframe(X):
+    frame = pd.DataFrame(X, columns=[f"s{t}" for t in range(12)])
+    frame["s3"] = frame["s3"].astype(str)
+    copy = frame.copy()
+    with pytest.raises(TypeError, match=r"s3") as caught:
+        TukeyRuptureDetector().fit(frame)
+    assert_names_X(caught)
+    pd.testing.assert_frame_equal(frame, copy)
+
+
+def test_dataframe_with_other_column_names_at_predict(X):
+    columns = [f"s{t}" for t in range(12)]
+    detector = TukeyRuptureDetector().fit(pd.DataFrame(X, columns=columns))
+    with pytest.raises(ValueError, match="feature names"):
+        detector.predict(pd.DataFrame(X, columns=[f"t{t}" for t in range(12)]))
+
+
+BAD_PARAMETERS = [
+    ("iqr_multiplier", -1.0),
+    ("iqr_multiplier", -1e-9),
+    ("iqr_multiplier", np.nan),
+    ("iqr_multiplier", np.inf),
+    ("iqr_multiplier", "1.0"),
+    ("iqr_multiplier", None),
+    ("absolute_sd_multiplier", -2.0),
+    ("absolute_sd_multiplier", np.nan),
+    ("absolute_sd_multiplier", np.inf),
+    ("absolute_sd_multiplier", "2"),
+    ("pooled_sd", -0.5),
+    ("pooled_sd", np.nan),
+    ("pooled_sd", np.inf),
+    ("pooled_sd", -np.inf),
+    ("pooled_sd", "pooled"),
+    ("min_consecutive", -1),
+    ("min_consecutive", 0),
+    ("min_consecutive", 7.5),
+    ("min_consecutive", 7.0),
+    ("min_consecutive", np.nan),
+    ("min_consecutive", np.inf),
+    ("min_consecutive", "7"),
+    ("min_consecutive", None),
+    ("quartile_method", "tukeys"),
+    ("quartile_method", "Linear"),
+    ("quartile_method", None),
+    ("quartile_method", 3),
+    ("lower_half", "both"),
+    ("lower_half", None),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_PARAMETERS)
+def test_bad_parameter_raises_naming_it(X, name, value):
+    copy = X.copy()
+    detector = TukeyRuptureDetector(**{name: value})  # __init__ does not validate
+    assert detector.get_params()[name] is value
+    with pytest.raises((ValueError, TypeError), match=name):
+        detector.fit(X)
+    np.testing.assert_array_equal(X, copy)
+    assert not hasattr(detector, "pooled_sd_")
+
+
+@pytest.mark.parametrize("name", ["iqr_multiplier", "absolute_sd_multiplier", "pooled_sd"])
+def test_numeric_parameters_accept_numpy_scalars_and_ints(X, name):
+    for value in (np.float64(1.5), np.float32(2.0), 3):
+        detector = TukeyRuptureDetector(**{name: value}).fit(X)
+        detector.predict(X)
+
+
+def test_min_consecutive_accepts_numpy_integers(X):
+    detector = TukeyRuptureDetector(min_consecutive=np.int64(3)).fit(X)
+    want = TukeyRuptureDetector(min_consecutive=3).fit(X)
+    np.testing.assert_array_equal(detector.predict(X), want.predict(X))
+
+
+def test_bad_parameter_set_after_fit_raises_on_refit(X):
+    detector = TukeyRuptureDetector().fit(X)
+    detector.set_params(iqr_multiplier=-1.0)
+    with pytest.raises(ValueError, match="iqr_multiplier"):
+        detector.fit(X)
+
+
+def test_all_nan_and_constant_rows_are_valid(X):
+    Y = X.copy()
+    Y[0] = np.nan
+    Y[1] = 25.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        detector = TukeyRuptureDetector().fit(Y)
+        labels = detector.predict(Y)
+    assert not labels[:2].any()
+    result = detector.detect(Y)
+    assert not result.eligible[0] and result.eligible[1]
+    assert np.isnan(result.median[0]) and result.iqr[1] == 0
+
+
+def test_all_nan_array_is_valid_input():
+    Y = np.full((4, 9), np.nan)
+    with pytest.warns(UserWarning, match="pooled_sd"):
+        detector = TukeyRuptureDetector().fit(Y)
+    assert not detector.predict(Y).any()
+    assert (detector.decision_function(Y) == -np.inf).all()
+    assert detector.detect(Y).to_frame().empty
+
+
+# --- inputs are never modified --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"pooled_sd": "total", "quartile_method": "linear"}, {"absolute_sd_multiplier": None}],
+)
+def test_numpy_inputs_unmodified(X, params):
+    inputs = {
+        "float64": X,
+        "float32": X.astype(np.float32),
+        "fortran": np.asfortranarray(X),
+        "integer": np.nan_to_num(X).astype(np.int64),
+        "view": np.hstack([X, X])[:, ::2],
+    }
+    for label, array in inputs.items():
+        copy = array.copy()
+        detector = TukeyRuptureDetector(**params).fit(array)
+        for method in METHODS:
+            getattr(detector, method)(array)
+        detector.detect(array).to_frame()
+        np.testing.assert_array_equal(array, copy, err_msg=label)
+        assert array.dtype == copy.dtype
+
+
+def test_read_only_input_is_accepted(X):
+    X = X.copy()
+    X.flags.writeable = False
+    detector = TukeyRuptureDetector().fit(X)
+    for method in METHODS:
+        getattr(detector, method)(X)
+
+
+def test_dataframe_inputs_unmodified(X):
+    frame = pd.DataFrame(
+        X, index=[f"p{i}" for i in range(X.shape[0])], columns=[f"s{t}" for t in range(12)]
+    )
+    nullable = frame.astype("Float64")
+    for data in (frame, nullable):
+        copy = data.copy()
+        detector = TukeyRuptureDetector().fit(data)
+        for method in METHODS:
+            getattr(detector, method)(data)
+        detector.set_output(transform="pandas").transform(data)
+        detector.detect(data).to_frame()
+        pd.testing.assert_frame_equal(data, copy)
+
+
+def test_list_input_unmodified(X):
+    rows = [[float(v) for v in row] for row in X]
+    copy = [list(row) for row in rows]
+    detector = TukeyRuptureDetector().fit(rows)
+    for method in METHODS:
+        getattr(detector, method)(rows)
+    assert [[np.isnan(v) or v for v in r] for r in rows] == [
+        [np.isnan(v) or v for v in r] for r in copy
+    ]
+
+
+def test_dask_input_unmodified(X):
+    da = pytest.importorskip("dask.array")
+    copy = X.copy()
+    dX = da.from_array(X, chunks=(7, 12))
+    detector = TukeyRuptureDetector().fit(dX)
+    for method in ("predict", "decision_function", "transform"):
+        getattr(detector, method)(dX).compute()
+    detector.detect(dX)
+    np.testing.assert_array_equal(X, copy)
