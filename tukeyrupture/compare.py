@@ -313,10 +313,10 @@ def compare_detectors(
     (12, 27)
     >>> frame.groupby(["detector", "depth"])["recall"].mean().round(2)
     detector  depth
-    shewhart  1.0      0.02
-              3.0      0.25
-    tcc       1.0      0.10
-              3.0      0.49
+    shewhart  1.0      0.01
+              3.0      0.13
+    tcc       1.0      0.24
+              3.0      0.60
     Name: recall, dtype: float64
     """
     pairs, checked, n_replications, tolerance = _compare_detectors_iv(
@@ -399,7 +399,7 @@ def summarize_comparison(
     >>> summarize_comparison(frame, metrics=["recall"]).round(2)
                     recall
     detector depth
-    tcc      0.0      0.03
+    tcc      0.0      0.09
              4.0      0.73
     """
     by = [by] if isinstance(by, str) else list(by)

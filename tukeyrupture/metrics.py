@@ -97,7 +97,7 @@ def _check_labels(name, labels):
     if array.dtype.kind not in "iub":
         if array.dtype.kind != "f" or not np.all(np.isin(array, (0, 1, 2, 3))):
             raise TypeError(f"`{name}` must hold integer labels 0..3; got dtype {array.dtype}.")
-    bad = ~np.isin(array, (0, 1, 2, 3))
+    bad = (array < 0) | (array > 3)
     if bad.any():
         raise ValueError(f"`{name}` must hold labels 0 (none), 1, 2 or 3; got {array[bad][0]!r}.")
     return array.astype(np.int8, copy=False)

@@ -345,11 +345,12 @@ def simulate_alliance(
 
     rupture, repaired = _draw_ruptures(rupture_rng, n, m, params)
     drop = params["depth"] * params["within_sd"]
-    if drop > 0:
-        shift = np.zeros(n)
-        for t in range(1, m):
-            shift += drop * (rupture[:, t] & ~repaired[:, t])
-            X[:, t] -= shift + drop * repaired[:, t]
+    if drop > 0 and params["rupture_rate"] > 0:
+        # Drops in units of d: the running count of unrepaired ruptures (a persistent step)
+        # plus the one-session dip of a repaired rupture.
+        steps = np.cumsum(rupture & ~repaired, axis=1, dtype=np.int16 if m < 2**15 else np.int32)
+        steps += repaired
+        X -= drop * steps
 
     if params["scale"] is not None:
         np.rint(X, out=X)
@@ -392,9 +393,8 @@ def _draw_ruptures(rng, n, m, params):
 
 def _true_labels(X, rupture, repaired):
     """Detector-coded truth: unresolved at the last session or before a missing session."""
-    labels = np.where(repaired, _core.REPAIRED, _core.UNREPAIRED).astype(np.int8)
+    labels = np.where(repaired, np.int8(_core.REPAIRED), np.int8(_core.UNREPAIRED))
     post_missing = np.ones(X.shape, dtype=bool)
-    post_missing[:, :-1] = np.isnan(X[:, 1:])
-    labels[post_missing] = _core.UNRESOLVED
-    labels[~rupture | np.isnan(X)] = _core.NO_RUPTURE
-    return labels
+    np.isnan(X[:, 1:], out=post_missing[:, :-1])
+    np.copyto(labels, np.int8(_core.UNRESOLVED), where=post_missing)
+    return np.where(rupture & ~np.isnan(X), labels, np.int8(_core.NO_RUPTURE))
