@@ -267,3 +267,29 @@ def test_reproducible_for_a_given_random_state(design, random_state):
     # and another seed gives another null distribution (continuous data: no chance equality)
     other = permanova.aovperm(**kwargs, random_state=random_state + 1)
     assert not np.array_equal(other.null_distribution, one.null_distribution)
+
+
+@FAST
+@given(design=any_design(), n_resamples=st.integers(1, 300), random_state=st.integers(0, 10**6))
+def test_p_value_counts_the_null_distribution(design, n_resamples, random_state):
+    kwargs = {
+        **design,
+        "n_resamples": n_resamples,
+        "exact": False,
+        "random_state": random_state,
+        "return_null": True,
+    }
+    greater = permanova.aovperm(**kwargs)
+    less = permanova.aovperm(**kwargs, alternative="less")
+    null = greater.null_distribution
+    np.testing.assert_array_equal(less.null_distribution, null)
+    f_obs = greater.table["F"].to_numpy(float)
+    # exceedances counted with a relative tolerance far below any real difference
+    above = (null >= f_obs * (1 - 1e-9)).sum(axis=0)
+    below = (null <= f_obs * (1 + 1e-9)).sum(axis=0)
+    np.testing.assert_allclose(
+        greater.table["p_permutation"], (1 + above) / (1 + n_resamples), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        less.table["p_permutation"], (1 + below) / (1 + n_resamples), rtol=1e-12
+    )
