@@ -337,3 +337,47 @@ def test_valid_calls_do_not_modify_the_frame():
     before = copy.deepcopy(between)
     permanova.aovperm(between, "y", between=["g", "h"], n_resamples=19, random_state=0)
     pd.testing.assert_frame_equal(between, before)
+
+
+def _dup_index(frame):
+    return frame.set_axis([0] * len(frame))
+
+
+def _multi_index(frame):
+    idx = pd.MultiIndex.from_arrays([np.arange(len(frame)) % 3, np.arange(len(frame))])
+    return frame.set_axis(idx)
+
+
+def _numeric_ids(frame):
+    return frame.assign(
+        subject=frame["subject"].str[1:].astype(int),
+        cond=frame["cond"].map({"pre": 1, "mid": 2, "post": 3}),
+    )
+
+
+def _nullable_dtypes(frame):
+    return frame.astype({"y": "Float64", "subject": "string", "type": "string"})
+
+
+def _unused_category(frame):
+    kind = pd.Categorical(frame["type"], categories=["adult", "child", "unused"])
+    return frame.assign(type=kind)
+
+
+@pytest.mark.parametrize(
+    "variant", [_dup_index, _multi_index, _numeric_ids, _nullable_dtypes, _unused_category]
+)
+def test_frame_variants_give_the_same_table(variant):
+    frame = _mixed(seed=3)
+    ref = permanova.aovperm(frame, "y", n_resamples=99, random_state=0, **MIXED)
+    other = variant(frame)
+    before = copy.deepcopy(other)
+    res = permanova.aovperm(other, "y", n_resamples=99, random_state=0, **MIXED)
+    pd.testing.assert_frame_equal(res.table, ref.table)
+    pd.testing.assert_frame_equal(other, before)
+
+
+def test_pandas_na_in_a_nullable_outcome_names_the_row():
+    frame = _mixed().astype({"y": "Float64"})
+    frame.loc[9, "y"] = pd.NA
+    _raises(frame, ValueError, _all("y", "9"), **MIXED)
