@@ -257,6 +257,7 @@ ANOVA_COLUMNS = [
     ),
     "method",
     "n_resamples",
+    "exact",
     "random_state",
     "note",
 ]
@@ -278,6 +279,7 @@ POSTHOC_COLUMNS = [
     "SD_post",
     "method",
     "n_resamples",
+    "exact",
     "random_state",
     "note",
 ]
@@ -335,6 +337,7 @@ def _long(used, behaviour, roles):
 
 def _row(informant, behaviour, comparison, source, **values):
     row = dict.fromkeys(ANOVA_COLUMNS, np.nan)
+    row["exact"] = None
     row.update(
         informant=informant,
         behaviour=behaviour,
@@ -346,6 +349,11 @@ def _row(informant, behaviour, comparison, source, **values):
     )
     row.update(values)
     return row
+
+
+def _total(informant, behaviour, comparison, n):
+    """The study's "Total" row: the number of sequences minus one."""
+    return _row(informant, behaviour, comparison, "Total", n=n, df=n - 1 if n else np.nan)
 
 
 def _call(aovperm, data, options):
@@ -375,7 +383,10 @@ def oneway_rows(informant, behaviour, data, aovperm, n_resamples, seed, tick):
     if n < MIN_PER_GROUP:
         note = f"not tested: {n} coded rupture sequence(s); at least {MIN_PER_GROUP} are needed"
         tick()
-        return [_row(informant, behaviour, comparison, "Session", note=note, **base)]
+        return [
+            _row(informant, behaviour, comparison, "Session", note=note, **base),
+            _total(informant, behaviour, comparison, n),
+        ]
     options = {
         "subject": "subject",
         "within": "session",
@@ -402,10 +413,11 @@ def oneway_rows(informant, behaviour, data, aovperm, n_resamples, seed, tick):
                 p_parametric=effect["p_parametric"],
                 stars=stars(effect["p_permutation"]),
                 method=str(result.method),
+                exact=bool(result.exact),
                 **base,
             )
         )
-    rows.append(_row(informant, behaviour, comparison, "Total", n=n, df=n - 1))
+    rows.append(_total(informant, behaviour, comparison, n))
     return rows
 
 
@@ -478,9 +490,10 @@ def mixed_rows(informant, behaviour, data, aovperm, n_resamples, seed, n_unresol
                 p_parametric=line["p_parametric"],
                 stars=stars(line["p_permutation"]),
                 method=str(result.method),
+                exact=bool(result.exact),
             )
         rows.append(_row(informant, behaviour, comparison, source, note=note, **values))
-    rows.append(_row(informant, behaviour, comparison, "Total", n=n, df=n - 1))
+    rows.append(_total(informant, behaviour, comparison, n))
     return rows
 
 
@@ -516,6 +529,7 @@ def posthoc_rows(informant, behaviour, data, posthoc, n_resamples, seed, tick):
         m_central, sd_central = _m_sd(part.loc[part["session"] == "central", "value"])
         m_post, sd_post = _m_sd(part.loc[part["session"] == "post", "value"])
         row = dict.fromkeys(POSTHOC_COLUMNS, np.nan)
+        row["exact"] = None
         row.update(
             informant=informant,
             behaviour=behaviour,
@@ -546,6 +560,7 @@ def posthoc_rows(informant, behaviour, data, posthoc, n_resamples, seed, tick):
                 F=line["F"],
                 p=line["p_permutation"],
                 p_holm=line["p_holm"],
+                exact=bool(line["exact"]),
                 stars=stars(line["p_holm"]),
             )
         rows.append(row)

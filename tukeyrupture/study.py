@@ -196,6 +196,14 @@ def check_alliance(alliance) -> pd.DataFrame:
 def check_codes(codes, alliance: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Validated copy of the codes and notes about code rows that match no alliance row."""
     name = "codes"
+    notes = []
+    shared = isinstance(codes, pd.DataFrame) and "informant" not in codes.columns
+    if shared:
+        codes = codes.assign(informant=INFORMANTS[0])
+        notes.append(
+            "`codes` has no informant column: each coded session is used for both the "
+            "children's and the therapists' rupture sequences."
+        )
     _check_frame(codes, name, (*KEYS, *BEHAVIOURS), allow_empty=True)
     informant = _check_informants(codes, name)
     session = _check_sessions(codes, name)
@@ -220,6 +228,8 @@ def check_codes(codes, alliance: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]
         axis=1,
     )
     _check_duplicates(clean, name)
+    if shared:
+        clean = pd.concat([clean.assign(informant=who) for who in INFORMANTS])
     unknown = ~clean["dyad"].isin(set(alliance["dyad"]))
     if unknown.any():
         raise ValueError(
@@ -229,7 +239,6 @@ def check_codes(codes, alliance: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]
         )
     known = pd.MultiIndex.from_frame(alliance[list(KEYS)])
     matched = pd.MultiIndex.from_frame(clean[list(KEYS)]).isin(known)
-    notes = []
     if clean.empty:
         notes.append("`codes` has no rows: no rupture sequence is coded.")
     if not matched.all():
@@ -564,7 +573,8 @@ def run_study(
         ``dyad``, ``informant`` (whose rupture sequence the session was coded for),
         ``session``, ``positive_child_involvement`` (0-20, e.g. the CIRS positive
         subscale) and ``positive_therapist_behavior`` (0-28, e.g. the TABBS positive
-        subscale). None: ruptures only, the ANOVA tables hold stated empty rows.
+        subscale). Without an ``informant`` column each row serves both informants'
+        sequences. None: ruptures only, the ANOVA tables hold stated empty rows.
     detector : TukeyRuptureDetector or None, default=None
         The rupture rule; None uses ``TukeyRuptureDetector()``, the study's settings. It is
         cloned and fitted once per informant; the given object is not changed.

@@ -380,3 +380,25 @@ def test_custom_detector_is_cloned(demo):
     report = run_study(demo.alliance, None, detector=detector, n_resamples=9, random_state=0)
     assert not hasattr(detector, "pooled_sd_")
     assert report.settings["detector"]["iqr_multiplier"] == 1.5
+
+
+LAYOUT = ["Session", "Total", "Rupture type", "Session", "Session x Rupture type", "Total"]
+
+
+def assert_tables_2_3_layout(anova):
+    assert len(anova) == 4 * len(LAYOUT)
+    for _, rows in anova.groupby(["informant", "behaviour"], sort=False):
+        assert rows["source"].tolist() == LAYOUT
+        assert rows["comparison"].tolist() == ["pre vs central"] * 2 + ["central vs post"] * 4
+
+
+def test_anova_layout_with_and_without_tests(demo, report):
+    assert_tables_2_3_layout(report.anova)
+    assert_tables_2_3_layout(run_study(demo.alliance, None, n_resamples=9).anova)
+
+
+def test_codes_without_informant_serve_both(demo):
+    codes = demo.codes[demo.codes["informant"] == "therapist"].drop(columns="informant")
+    report = run_study(demo.alliance, codes, n_resamples=9, random_state=0)
+    assert any("no informant column" in note for note in report.notes)
+    assert report.table1.loc["therapist", "coded"] == 12
