@@ -48,11 +48,18 @@ def _message(ax, text):
 
 
 def _example(scores, results, sequences, repair):
-    """Row position and informant of the first series (children first) with this repair."""
+    """Informant, row position and sequence of an example rupture with this repair.
+
+    Children first (as in the study); among their ruptures, one found by both criteria,
+    else by the TCC criterion, else any; ties go to the first dyad.
+    """
     for informant in ("child", "therapist"):
         own = sequences[(sequences["informant"] == informant) & (sequences["repair"] == repair)]
         if own.empty or results.get(informant) is None:
             continue
+        # prefer a rupture that meets both criteria, then the TCC one: the clearest charts
+        order = own["criterion"].map({"both": 0, "tcc": 1}).fillna(2)
+        own = own.assign(_order=order.to_numpy()).sort_values(["_order", "dyad"], kind="stable")
         dyad = own.iloc[0]["dyad"]
         row = int(np.flatnonzero(np.asarray(scores[informant].index) == dyad)[0])
         return informant, row, own.iloc[0]
