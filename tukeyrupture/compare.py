@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from numbers import Integral
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,9 @@ from tukeyrupture.rivals import (
     ShewhartDetector,
 )
 from tukeyrupture.simulate import SIMULATION_DEFAULTS, _simulate_alliance_iv, simulate_alliance
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "DETECTORS",
@@ -61,7 +64,7 @@ _BACKENDS = ("serial", "loky", "dask")
 _SCORE_FIELDS = tuple(name for name in RuptureScores.__dataclass_fields__ if name != "n_series")
 
 
-def make_detector(name: str):
+def make_detector(name: str) -> Any:
     """A new estimator of the built-in detector ``name``.
 
     Parameters
@@ -418,10 +421,10 @@ def plot_comparison(
     x: str = "depth",
     metric: str = "recall",
     *,
-    ax=None,
+    ax: Axes | None = None,
     hue: str = "detector",
     confidence: float = 0.95,
-):
+) -> Axes:
     """Curves of a metric against a condition parameter, one line per detector.
 
     Each point is the mean over replications (NaN skipped), with a band of the

@@ -7,6 +7,7 @@ of shape ``(n_series, n_sessions)``; any non-zero label is a central rupture ses
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from numbers import Integral
 
@@ -60,6 +61,14 @@ class RuptureScores:
         Number of series, and of series with at least one true rupture.
     tolerance : int
         The matching window in sessions.
+
+    Examples
+    --------
+    >>> from tukeyrupture.metrics import rupture_scores
+    >>> scores = rupture_scores([[0, 1, 0, 0, 2, 0]], [[0, 1, 0, 0, 0, 0]])
+    >>> scores.to_frame()[["precision", "recall", "f1", "n_matched"]].round(3)
+       precision  recall     f1  n_matched
+    0        1.0     0.5  0.667          1
     """
 
     precision: float
@@ -124,7 +133,7 @@ def _offsets(tolerance):
         yield distance
 
 
-def match_ruptures(y_true, y_pred, tolerance=0):
+def _match_ruptures(y_true, y_pred, tolerance=0):
     """Greedy one-to-one matching of true and predicted ruptures within ``tolerance``.
 
     Returns ``(n_matched, n_agreeing)``: the number of matched pairs and of pairs whose
@@ -204,7 +213,7 @@ def rupture_scores(
     0.4
     """
     y_true, y_pred, tolerance = _rupture_scores_iv(y_true, y_pred, tolerance)
-    n_matched, n_agreeing = match_ruptures(y_true, y_pred, tolerance)
+    n_matched, n_agreeing = _match_ruptures(y_true, y_pred, tolerance)
     true_any = (y_true != 0).any(axis=1)
     pred_any = (y_pred != 0).any(axis=1)
     n_true = int(np.count_nonzero(y_true))
@@ -238,7 +247,9 @@ def _rupture_metric(y_true, y_pred, *, metric, tolerance, zero_division):
     return getattr(rupture_scores(y_true, y_pred, tolerance, zero_division=zero_division), metric)
 
 
-def make_rupture_scorer(metric: str, tolerance: int = 0, *, zero_division: float = 0.0):
+def make_rupture_scorer(
+    metric: str, tolerance: int = 0, *, zero_division: float = 0.0
+) -> Callable[..., float]:
     """A scikit-learn scorer from one field of :func:`rupture_scores`.
 
     Parameters
@@ -313,6 +324,18 @@ class RuptureRocCurve:
         the score cannot apply.
     auc : float
         Area under the curve.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tukeyrupture.metrics import RuptureRocCurve
+    >>> roc = RuptureRocCurve(fpr=np.array([0.0, 0.5, 1.0]), tpr=np.array([0.0, 1.0, 1.0]),
+    ...                       thresholds=np.array([np.inf, 2.0, -np.inf]), auc=0.75)
+    >>> roc.to_frame()
+       threshold  fpr  tpr
+    0        inf  0.0  0.0
+    1        2.0  0.5  1.0
+    2       -inf  1.0  1.0
     """
 
     fpr: np.ndarray = field(repr=False)

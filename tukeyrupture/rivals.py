@@ -66,6 +66,14 @@ class _RivalDetector(BaseEstimator):
         -------
         self : estimator
             The fitted detector.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tukeyrupture.rivals import ReliableChangeDetector
+        >>> X = np.array([[40, 41, 40, 42, 41, 30, 41, 40.0], [38, 37, 39, 38, 39, 38, 37, 38]])
+        >>> round(ReliableChangeDetector().fit(X).sd_, 3)
+        2.776
         """
         for name in self._finite_params:
             check_finite(name, getattr(self, name))
@@ -92,7 +100,7 @@ class _RivalDetector(BaseEstimator):
         lower_half_median = _core.row_summaries(block).lower_half_median
         return _core.repair_labels(block, self._central(block), lower_half_median)
 
-    def predict(self, X):
+    def predict(self, X) -> np.ndarray:
         """Label every session: 0 none, 1 repaired, 2 unrepaired, 3 unresolved.
 
         Parameters
@@ -105,6 +113,14 @@ class _RivalDetector(BaseEstimator):
         labels : ndarray of int8, shape (n_series, n_sessions)
             Codes of :class:`~tukeyrupture.results.RuptureLabel` at the central sessions;
             repair by the lower-half-median rule of the series.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tukeyrupture.rivals import ShewhartDetector
+        >>> X = np.array([[40, 41, 40, 42, 41, 30, 33, 34, 41, 42.0]])
+        >>> ShewhartDetector(n_sigma=2).fit(X).predict(X)
+        array([[0, 0, 0, 0, 0, 2, 0, 0, 0, 0]], dtype=int8)
         """
         X = self._check_X(X)
         return self._by_chunks(X, self._labels, np.int8)
@@ -218,7 +234,7 @@ class AbsoluteDropDetector(_RivalDetector):
         score[~self._eligible(block)] = -np.inf
         return score
 
-    def decision_function(self, X):
+    def decision_function(self, X) -> np.ndarray:
         """Drop from the preceding session in pooled SDs, ``(x[t-1] - x[t]) / s``.
 
         ``-inf`` where the criterion cannot apply (ineligible series, session 0, either
@@ -234,6 +250,14 @@ class AbsoluteDropDetector(_RivalDetector):
         -------
         score : ndarray of float, shape (n_series, n_sessions)
             The standardised drop.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tukeyrupture.rivals import AbsoluteDropDetector
+        >>> X = np.array([[6, 6, 7, 6, 7, 3, 4, 6.0]])
+        >>> AbsoluteDropDetector(pooled_sd=2.0).fit(X).decision_function(X)
+        array([[-inf,  0. , -0.5,  0.5, -0.5,  2. , -0.5, -1. ]])
         """
         X = self._check_X(X)
         return self._by_chunks(X, self._score, np.float64)
@@ -300,7 +324,7 @@ class ShewhartDetector(_RivalDetector):
     def _central(self, block):
         return self._score(block) > self.n_sigma
 
-    def decision_function(self, X):
+    def decision_function(self, X) -> np.ndarray:
         """Distance below the centre line in sigmas, ``(centre - x[t]) / sigma``.
 
         ``-inf`` at session 0, at missing sessions and in series without a sigma;
@@ -315,6 +339,14 @@ class ShewhartDetector(_RivalDetector):
         -------
         score : ndarray of float, shape (n_series, n_sessions)
             The standardised distance below the centre line.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tukeyrupture.rivals import ShewhartDetector
+        >>> X = np.array([[40, 41, 40, 42, 41, 30, 41, 40, 41, 42.0]])
+        >>> ShewhartDetector().fit(X).decision_function(X).round(2)[0, 4:7]
+        array([-0.41,  3.32, -0.41])
         """
         X = self._check_X(X)
         return self._by_chunks(X, self._score, np.float64)
@@ -395,7 +427,7 @@ class ReliableChangeDetector(_RivalDetector):
     def _central(self, block):
         return self._score(block) > self.critical
 
-    def decision_function(self, X):
+    def decision_function(self, X) -> np.ndarray:
         """The reliable change index of the drop, ``(x[t-1] - x[t]) / S_diff``.
 
         ``-inf`` at session 0 and where either session is missing; ``score > critical``
@@ -410,6 +442,14 @@ class ReliableChangeDetector(_RivalDetector):
         -------
         score : ndarray of float, shape (n_series, n_sessions)
             The RCI of each session's drop.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tukeyrupture.rivals import ReliableChangeDetector
+        >>> X = np.array([[40, 41, 40, 42, 41, 30, 41, 40, 41, 42.0]])
+        >>> ReliableChangeDetector(sd=4.0).fit(X).decision_function(X).round(2)[0, 4:7]
+        array([ 0.4 ,  4.35, -4.35])
         """
         X = self._check_X(X)
         return self._by_chunks(X, self._score, np.float64)

@@ -53,6 +53,15 @@ class SimulatedAlliance:
         Each person's alliance level before the trend and the ruptures. Read-only.
     params : dict
         The keyword arguments of :func:`simulate_alliance` that made the data.
+
+    Examples
+    --------
+    >>> from tukeyrupture.simulate import simulate_alliance
+    >>> sim = simulate_alliance(200, 12, rupture_rate=0.1, missing_rate=0.1, random_state=0)
+    >>> sim.n_series, sim.n_sessions, sim.params["missing_rate"]
+    (200, 12, 0.1)
+    >>> int(sim.central.sum()) == sim.n_ruptures
+    True
     """
 
     X: np.ndarray = field(repr=False)

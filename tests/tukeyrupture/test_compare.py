@@ -90,9 +90,8 @@ def test_dask_without_client():
 
 
 def test_recall_rises_with_depth_for_every_detector():
-    names = ["tcc", "tcc_only", "absolute", "shewhart", "reliable_change", "pelt"]
     frame = compare_detectors(
-        names,
+        sorted(DETECTORS),
         {"depth": [0.0, 2.0, 4.0], "n_series": [150], "n_sessions": [16]},
         n_replications=2,
         random_state=3,
