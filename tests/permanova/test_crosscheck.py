@@ -567,6 +567,42 @@ def test_monte_carlo_p_within_sampling_error_of_exact(sizes, seed, shift):
         assert abs(p_mc - p_exact) <= 4 * sd + 1 / n_resamples, (p_mc, p_exact, sd)
 
 
+def _tiny_design(case):
+    """Designs small enough to enumerate every permutation of the units."""
+    if case == "within":
+        frame = _within_frame(2, {"cond": 3}, seed=61)
+        return frame, {"subject": "subject", "within": "cond"}, "rd_kheradpajouh_renaud"
+    if case == "mixed":
+        frame = _within_frame(None, {"cond": 2}, seed=62, between_sizes=[2, 1])
+        kwargs = {"subject": "subject", "between": "type", "within": "cond"}
+        return frame, kwargs, "rde_kheradpajouh_renaud"
+    if case == "factorial":
+        cells = {("a1", "b1"): 2, ("a1", "b2"): 2, ("a2", "b1"): 2, ("a2", "b2"): 1}
+        frame, factors = _between_frame(cells, seed=65, effects={("a1", "b2"): 5.0})
+        return frame, {"between": factors}, "freedman_lane"
+    method = {"oneway_huh_jhun": "huh_jhun", "oneway_ter_braak": "ter_braak"}[case]
+    return _oneway_frame((3, 2, 3), seed=63), {"between": "g"}, method
+
+
+@pytest.mark.parametrize(
+    "case", ["within", "mixed", "factorial", "oneway_huh_jhun", "oneway_ter_braak"]
+)
+def test_monte_carlo_p_within_sampling_error_of_exact_other_designs(case):
+    # random permutations of the units (observations; rotated residuals for huh_jhun) must
+    # be uniform: the Monte-Carlo p estimates the exact p of the same method and rotation
+    frame, kwargs, method = _tiny_design(case)
+    exact = permanova.aovperm(frame, "y", method=method, exact=True, random_state=0, **kwargs)
+    assert exact.exact
+    n_resamples = 20_000
+    mc = permanova.aovperm(
+        frame, "y", method=method, exact=False, n_resamples=n_resamples, random_state=0, **kwargs
+    )
+    p_exact = exact.table["p_permutation"].to_numpy(float)
+    p_mc = mc.table.loc[exact.table.index, "p_permutation"].to_numpy(float)
+    sd = np.sqrt(p_exact * (1 - p_exact) / n_resamples)
+    assert np.all(np.abs(p_mc - p_exact) <= 4 * sd + 1 / n_resamples), (p_mc, p_exact, sd)
+
+
 def _within_subject_permutations(frame):
     """Every within-subject relabelling of the rows (gather convention), identity excluded."""
     positions = [
