@@ -226,7 +226,7 @@ def main(argv=None):
     print(
         f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__},"
         f" {platform.machine()}, {os.cpu_count()} cpu(s); block size {BLOCK_SIZE}; "
-        f"scipy batch {SCIPY_BATCH}"
+        f"scipy batch {SCIPY_BATCH}; load average {os.getloadavg()[0]:.2f}"
     )
     rows, notes = [], []
     for name, (frame, factors) in DESIGNS.items():
@@ -301,6 +301,22 @@ def main(argv=None):
     print()
     for note in notes:
         print("note:", note)
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    print()
+    if args.quick:
+        print("quick run: the targets below are stated for B = 1e6 and 2e6 (full run)")
+    largest = max(sizes)
+    for row in rows:
+        if row["B"] != largest:
+            continue
+        verdict = "met" if row["ours/floor"] <= 2 else "NOT met"
+        print(f"target ours/floor <= 2 at B={largest:,} ({row['design']}): {verdict}")
+        if row["scipy/ours"] is not None:
+            verdict = "met" if row["scipy/ours"] >= 10 else "NOT met"
+            print(f"target scipy/ours >= 10 at B={largest:,} ({row['design']}): {verdict}")
+    for row in big_rows:
+        verdict = "met" if row["peak extra MiB"] < 256 else "NOT met"
+        print(f"target peak < 256 MiB at B={big:,} ({row['design']}): {verdict}")
 
 
 if __name__ == "__main__":
