@@ -297,6 +297,25 @@ def _study_input(args) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     return frames[0], frames[1]
 
 
+def _print_effects(report) -> None:
+    """One line per ANOVA effect (Tables 2 and 3) with a permutation p below alpha."""
+    from tukeyrupture._study_figures import format_p
+
+    alpha = report.settings["alpha"]
+    anova = report.anova
+    shown = anova[(anova["source"] != "Total") & (anova["p"] < alpha)]
+    if shown.empty:
+        print(f"No ANOVA effect has p < {alpha:g}.")
+        return
+    print(f"ANOVA effects with p < {alpha:g} (Tables 2 and 3 in the report):")
+    for row in shown.itertuples(index=False):
+        behaviour = row.behaviour.replace("_", " ")
+        print(
+            f"  {row.informant}s' ruptures, {behaviour}, {row.comparison}: {row.source} "
+            f"F({int(row.df)}, {int(row.df_error)}) = {row.F:.2f}, {format_p(row.p)}{row.stars}"
+        )
+
+
 def _run_study(args) -> int:
     from tukeyrupture import TukeyRuptureDetector
     from tukeyrupture.study import run_study
@@ -326,11 +345,14 @@ def _run_study(args) -> int:
             raise
         raise CommandError(f"{error} (rows are line numbers of the CSV file)") from None
     path = report.save(out)
-    print("Table 1. Alliance rupture sequences and rupture types")
-    print(report.formatted_table1().to_string())
+    print("Table 1. Alliance rupture sequences and rupture types (columns: informants)")
+    table1 = report.formatted_table1().T  # one line per count: fits a terminal
+    table1.columns.name = None
+    print(table1.to_string())
     for note in report.notes:
         print(f"Note: {note}")
     print(f"Permutation tests: {args.n_resamples} resamples, seed {seed}.")
+    _print_effects(report)
     print(f"Report written to {path} (tables as CSV and figures as PNG in {out}).")
     return EXIT_OK
 
