@@ -558,8 +558,9 @@ def run_study(
     5. for each coded behaviour, with :func:`permanova.aovperm`: a one-way within-subject
        permutation ANOVA, session pre vs central; a mixed permutation ANOVA rupture type
        (repaired/unrepaired, between) x session (central/post, within); and, where the
-       interaction has p < ``alpha``, post-hoc one-way ANOVAs central vs post for each
-       rupture type (Holm-adjusted).
+       interaction has p < ``alpha``, post-hoc tests central vs post within each rupture
+       type (:func:`permanova.posthoc`: paired permutation tests whose F is that of a
+       one-way within-subject ANOVA, two-sided, Holm-adjusted over the rupture types).
 
     Parameters
     ----------
