@@ -121,10 +121,22 @@ def _check_detectors(detectors):
     return pairs
 
 
+def _is_single_value(key, value):
+    """In a dict of lists, a scalar (or a ``(lo, hi)`` pair for ``scale``) is one value."""
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        return True
+    return (
+        key == "scale"
+        and isinstance(value, tuple)
+        and len(value) == 2
+        and all(isinstance(v, (int, float, np.number)) for v in value)
+    )
+
+
 def _check_conditions(conditions):
     if isinstance(conditions, Mapping):
         grid = {
-            key: list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
+            key: [value] if _is_single_value(key, value) else list(value)
             for key, value in conditions.items()
         }
         conditions = list(ParameterGrid(grid)) if grid else [{}]

@@ -223,3 +223,18 @@ def test_cli_compare_writes_csv_and_plots(tmp_path, capsys):
     assert "Compared 2 detectors on 5 depths x 2 replications" in printed
     assert main(["compare", "--out", str(out)]) == 2
     assert "--demo" in capsys.readouterr().err
+
+
+def test_scale_pair_in_a_dict_grid_is_one_value():
+    frame = compare_detectors(
+        ["tcc"],
+        {"scale": (12, 60), "depth": [1.0, 2.0], "n_series": 30},
+        n_replications=1,
+        progress=False,
+    )
+    assert len(frame) == 2
+    assert all(scale == (12.0, 60.0) for scale in frame["scale"])
+    grid = compare_detectors(
+        ["tcc"], {"scale": [None, (1, 7)], "n_series": 30}, n_replications=1, progress=False
+    )
+    assert list(grid["scale"]) == [None, (1.0, 7.0)]
