@@ -9,7 +9,7 @@ repeated measures, the sum-coded subject matrix used to build the error strata o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
@@ -41,6 +41,12 @@ class Design:
         Sum-coded subject indicators (repeated-measures designs only).
     group_codes : ndarray of shape (n,) or None
         Cell of the single between factor (one-way between designs only).
+    row_order : ndarray of shape (n,) or None
+        Repeated measures only: the rows sorted by subject, then by the within factors
+        (first factor slowest), so that ``v[row_order].reshape(table_shape)`` is the
+        complete subject-by-within-cell table (one observation per cell is required).
+    table_shape : tuple of int or None
+        ``(n_subjects, n_levels(within_1), ...)``.
     """
 
     y: np.ndarray
@@ -52,6 +58,10 @@ class Design:
     within: tuple
     subject_matrix: np.ndarray | None
     group_codes: np.ndarray | None
+    row_order: np.ndarray | None = None
+    table_shape: tuple | None = None
+    #: memo of the bases derived from the design (filled by the methods)
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n(self) -> int:
@@ -148,10 +158,14 @@ def build_design(
             block = row_kronecker(block, main[factor])
         blocks.append(block)
         assign.extend([index] * block.shape[1])
-    subject_matrix = None
+    subject_matrix = row_order = table_shape = None
     if within:
         n_subjects = int(subject_codes.max()) + 1
         subject_matrix = sum_coding(subject_codes, n_subjects)
+        # lexsort: the last key is the primary one
+        keys = [codes[f] for f in reversed(within)] + [subject_codes]
+        row_order = np.lexsort(keys)
+        table_shape = (n_subjects, *(n_levels[f] for f in within))
     group_codes = codes[between[0]] if (len(between) == 1 and not within) else None
     return Design(
         y=np.asarray(y, dtype=np.float64),
@@ -163,6 +177,8 @@ def build_design(
         within=tuple(within),
         subject_matrix=subject_matrix,
         group_codes=group_codes,
+        row_order=row_order,
+        table_shape=table_shape,
     )
 
 

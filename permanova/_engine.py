@@ -6,6 +6,7 @@ caller asks for the null distribution.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -78,31 +79,50 @@ def run(
     bar = _progress_bar(total, progress)
     done = 0
     try:
-        for batch in batches:
-            b = next(iter(batch.values())).shape[0]
-            gathered: dict = {}
-            for j, kernel in enumerate(kernels):
-                perms = batch[kernel.unit_key]
-                if hasattr(kernel, "statistics_of"):
-                    # kernels that permute the same vector share one gather
-                    key = (id(kernel.u), kernel.unit_key)
-                    if key not in gathered:
-                        gathered[key] = kernel.u[perms]
-                    f = kernel.statistics_of(gathered[key])
-                else:
-                    f = kernel.statistics(perms)
-                if identity is not None and getattr(kernel, "observed", None) is not None:
-                    f[identity(perms)] = kernel.observed
-                if alternative == "greater":
-                    counts[j] += np.count_nonzero(f >= thresholds[j])
-                else:
-                    counts[j] += np.count_nonzero(f <= thresholds[j])
-                if null is not None:
-                    null[done : done + b, j] = f
-            done += b
-            if bar is not None:
-                bar.update(b)
+        with _single_threaded_blas():
+            done = _loop(kernels, batches, thresholds, alternative, counts, null, bar, identity)
     finally:
         if bar is not None:
             bar.close()
     return EngineOutput(observed=observed, counts=counts, n_evaluated=done, null=null)
+
+
+def _single_threaded_blas():
+    """Limit BLAS to one thread while batches run (when threadpoolctl is available).
+
+    The products are thin (``b x n`` by ``n x k`` with small ``k``) and memory-bound:
+    BLAS threads only add synchronisation, and on a loaded machine they stall.
+    """
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+            return contextlib.nullcontext()
+        _CONTROLLER = ThreadpoolController()  # inspecting the libraries is slow: once
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+_CONTROLLER = None
+
+
+def _loop(kernels, batches, thresholds, alternative, counts, null, bar, identity) -> int:
+    done = 0
+    for batch in batches:
+        b = next(iter(batch.values())).shape[0]
+        cache: dict = {}  # gathers shared by kernels within this batch
+        for j, kernel in enumerate(kernels):
+            perms = batch[kernel.unit_key]
+            f = kernel.statistics(perms, cache)
+            if identity is not None and getattr(kernel, "observed", None) is not None:
+                f[identity(perms)] = kernel.observed
+            if alternative == "greater":
+                counts[j] += np.count_nonzero(f >= thresholds[j])
+            else:
+                counts[j] += np.count_nonzero(f <= thresholds[j])
+            if null is not None:
+                null[done : done + b, j] = f
+        done += b
+        if bar is not None:
+            bar.update(b)
+    return done

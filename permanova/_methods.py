@@ -18,6 +18,7 @@ from one thin matrix product. Two kernel kinds cover all methods:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 from scipy import stats
@@ -71,8 +72,9 @@ class VectorKernel:
     df_den: float
     observed: float | None = None
 
-    def statistics(self, perms: np.ndarray) -> np.ndarray:
-        return self.statistics_of(self.u[perms])
+    def statistics(self, perms: np.ndarray, cache: dict | None = None) -> np.ndarray:
+        """F for a batch of permutations (b, n_units); ``cache`` shares gathers per batch."""
+        return self.statistics_of(_gather(self.u, perms, cache))
 
     def statistics_of(self, permuted: np.ndarray) -> np.ndarray:
         """F for the permuted vectors ``permuted = u[perms]`` of shape (b, n_units)."""
@@ -113,7 +115,8 @@ class DesignKernel:
     df_num: float
     df_den: float
 
-    def statistics(self, perms: np.ndarray) -> np.ndarray:
+    def statistics(self, perms: np.ndarray, cache: dict | None = None) -> np.ndarray:
+        """F for a batch of permutations of the rows (b, n)."""
         n, k = self.source.shape
         step = max(1, _DESIGN_CHUNK // (n * k))
         if perms.shape[0] <= step:
@@ -135,6 +138,88 @@ class DesignKernel:
             num = np.where(keep, proj * proj / np.where(keep, eigval, 1.0), 0.0).sum(axis=1)
         den = self.const - num
         return _ratio(num, den, self.df_num, self.df_den, self.const, self.ry.shape[0], True)
+
+
+@dataclass(frozen=True)
+class StratumKernel:
+    """F of one effect of a repeated-measures design, from the subject-by-cell table.
+
+    The error space of an effect whose within part is ``w`` is ``T_w - F_w``: ``T_w``
+    holds the functions of (subject, levels of ``w``) free of lower-order terms of ``w``
+    (for ``w`` empty: the subject means), ``F_w`` the fixed effects with within part
+    ``w``. Then ``||H v||^2 = sum_{J <= w} (-1)^{|w - J|} M(subject + J) - ||Q_F' v||^2``,
+    ``M(K)`` being the sum of squared marginal sums over ``K`` divided by their counts:
+    a few reductions of the reshaped table and one product of width ``k_num + k_F``,
+    instead of a product with a basis of the (large) error stratum.
+    """
+
+    unit_key: str
+    u: np.ndarray
+    row_order: np.ndarray | None
+    table_shape: tuple
+    basis: np.ndarray  # rows in table order: [Q_rdx, Q_F] or [Q_rdx, Q_F - Q_rdx]
+    k_num: int
+    nested: bool  # True when col(Q_rdx) lies in col(Q_F): basis = [Q_rdx, Q_F - Q_rdx]
+    marginals: tuple  # (sign, axes summed over, count) per term
+    df_num: float
+    df_den: float
+    observed: float | None = None
+
+    def statistics(self, perms: np.ndarray, cache: dict | None = None) -> np.ndarray:
+        """F for a batch of permutations (b, n) of the observations."""
+        if self.row_order is not None:
+            key = ("order", id(self.row_order), id(perms))
+            if cache is not None and key in cache:
+                perms = cache[key]
+            else:
+                reordered = perms[:, self.row_order]
+                if cache is not None:
+                    cache[key] = reordered
+                perms = reordered
+        v = _gather(self.u, perms, cache)
+        a = v @ self.basis
+        num_part = a[:, : self.k_num]
+        fixed = a[:, self.k_num :]
+        num = np.einsum("ij,ij->i", num_part, num_part)
+        den = -np.einsum("ij,ij->i", fixed, fixed)
+        if self.nested:
+            den -= num
+        norm2 = float(self.u @ self.u)
+        table = v.reshape((v.shape[0], *self.table_shape))
+        for sign, axes, count in self.marginals:
+            if not axes:  # the whole table: ||v||^2 = ||u||^2 for every permutation
+                den += sign * norm2
+                continue
+            sums = _sum_axes(table, axes).reshape(v.shape[0], -1)
+            den += sign * np.einsum("ij,ij->i", sums, sums) / count
+        return _ratio(num, den, self.df_num, self.df_den, norm2, self.u.shape[0], True)
+
+
+def _sum_axes(table: np.ndarray, axes: tuple) -> np.ndarray:
+    """Sum a batch of tables over ``axes`` (indices into the table without the batch axis).
+
+    The axes are short (factor levels), so adding slices is much faster than a reduction
+    whose inner loop runs over a handful of elements.
+    """
+    for axis in sorted(axes, reverse=True):
+        index = [slice(None)] * table.ndim
+        total = None
+        for level in range(table.shape[axis + 1]):
+            index[axis + 1] = level
+            part = table[tuple(index)]
+            total = part.copy() if total is None else np.add(total, part, out=total)
+        table = total
+    return table
+
+
+def _gather(u: np.ndarray, perms: np.ndarray, cache: dict | None) -> np.ndarray:
+    """``u[perms]``, computed once per batch for kernels permuting the same vector."""
+    if cache is None:
+        return u[perms]
+    key = ("gather", id(u), id(perms))
+    if key not in cache:
+        cache[key] = u[perms]
+    return cache[key]
 
 
 def _ratio(num, den, df_num, df_den, norm2, n, cancelled):
@@ -213,6 +298,21 @@ def _append(out, df, df_error, ss, sse, zero):
 # --------------------------------------------------------------------------------------
 # between-subjects methods
 # --------------------------------------------------------------------------------------
+def _memo(function):
+    """Cache a ``(design, i)`` helper in ``design.cache`` (bases are built once)."""
+
+    def wrapper(design: Design, i: int):
+        key = (function.__name__, i)
+        if key not in design.cache:
+            design.cache[key] = function(design, i)
+        return design.cache[key]
+
+    wrapper.__name__ = function.__name__
+    wrapper.__doc__ = function.__doc__
+    return wrapper
+
+
+@_memo
 def _between_parts(design: Design, i: int):
     """Bases of the reduced model ``D`` (without effect i) and of ``R_D X_i``."""
     cols = design.columns(i)
@@ -373,11 +473,18 @@ def _stratum_columns(design: Design, within_index: int) -> np.ndarray:
     return design.X[:, design.assign == within_index]
 
 
+@_memo
+def _full_basis(design: Design, _: int) -> np.ndarray:
+    """Orthonormal basis of the full fixed-effect model."""
+    return orthonormal_basis(design.X)
+
+
+@_memo
 def _rm_parts(design: Design, i: int) -> dict:
     """Reduced model, effect and error-stratum bases of effect ``i`` (Rd)."""
     cols = design.columns(i)
     x = design.X[:, cols]
-    q_full = orthonormal_basis(design.X)
+    q_full = _full_basis(design, 0)
     z_raw = row_kronecker(design.subject_matrix, _stratum_columns(design, design.within_part(i)))
     z_scale = column_scale(z_raw)
     z = residualize(q_full, z_raw)
@@ -408,13 +515,56 @@ def _stratum_kernel(u, q_num, q_den) -> VectorKernel:
     )
 
 
+def _table_kernel(design: Design, i: int, u, q_num, df_den) -> StratumKernel:
+    """:class:`StratumKernel` of effect ``i`` for the permuted vector ``u``."""
+    w = design.within_part(i)
+    same_stratum = [0] if w == 0 else []
+    same_stratum += [j for j in range(1, len(design.effects) + 1) if design.within_part(j) == w]
+    if w == 0:  # intercept and the purely between-subjects effects
+        same_stratum = [0] + [
+            j for j in range(1, len(design.effects) + 1) if design.within_part(j) == 0
+        ]
+    q_fixed = orthonormal_basis(design.X[:, np.isin(design.assign, same_stratum)])
+    within_axes = {f: 1 + k for k, f in enumerate(design.within)}
+    w_axes = [within_axes[f] for f in (design.effect_factors[w - 1] if w else ())]
+    all_within = set(within_axes.values())
+    marginals = []
+    for size in range(len(w_axes) + 1):
+        for kept in combinations(w_axes, size):
+            summed = tuple(sorted(all_within - set(kept)))
+            count = int(np.prod([design.table_shape[a] for a in summed])) if summed else 1
+            sign = -1.0 if (len(w_axes) - size) % 2 else 1.0
+            marginals.append((sign, summed, count))
+    order = design.row_order
+    identity = np.array_equal(order, np.arange(design.n))
+    # the tested columns usually lie in F_w: then one product of width k_F is enough
+    nested = bool(np.abs(residualize(q_fixed, q_num)).max(initial=0.0) < 1e-10)
+    if nested:
+        q_rest = orthonormal_basis(residualize(q_num, q_fixed), scale=1.0)
+        basis = np.hstack([q_num, q_rest])
+    else:
+        basis = np.hstack([q_num, q_fixed])
+    return StratumKernel(
+        unit_key="obs",
+        u=u,
+        row_order=None if identity else order,
+        table_shape=design.table_shape,
+        basis=np.ascontiguousarray(basis[order]),
+        k_num=q_num.shape[1],
+        nested=nested,
+        marginals=tuple(marginals),
+        df_num=q_num.shape[1],
+        df_den=df_den,
+    )
+
+
 def rd_kheradpajouh_renaud(design: Design, **_) -> list:
     """Permute ``R_D y``; F is the ratio of its projections on ``R_D X`` and ``R_D Z``."""
     kernels = []
     for i in range(1, len(design.effects) + 1):
         p = _rm_parts(design, i)
         u = residualize(p["q_d"], design.y)
-        kernels.append(_stratum_kernel(u, p["q_rdx"], p["q_rdz"]))
+        kernels.append(_table_kernel(design, i, u, p["q_rdx"], p["q_rdz"].shape[1]))
     return kernels
 
 
@@ -439,7 +589,7 @@ def rde_kheradpajouh_renaud(design: Design, **_) -> list:
         q_rdex = orthonormal_basis(residualize(q_de, x), scale=column_scale(x))
         q_rdez = orthonormal_basis(residualize(q_de, p["z"]), scale=p["z_scale"])
         u = residualize(q_de, design.y)
-        kernels.append(_stratum_kernel(u, q_rdex, q_rdez))
+        kernels.append(_table_kernel(design, i, u, q_rdex, q_rdez.shape[1]))
     return kernels
 
 
@@ -459,6 +609,8 @@ def rd_replic_kheradpajouh_renaud(design: Design, **_) -> list:
     ]
     m_gr = design.X[:, np.isin(design.assign, selected)]
     q_gr = orthonormal_basis(np.hstack([m_gr, row_kronecker(design.subject_matrix, m_gr)]))
+    if q_gr.shape[1] == design.n:  # saturated: the projection is the identity
+        return rd_kheradpajouh_renaud(design)
     kernels = []
     for i in range(1, len(design.effects) + 1):
         p = _rm_parts(design, i)
