@@ -198,7 +198,7 @@ def _sequences_display(sequences: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=["sequence", "score"])
 
 
-def render(report, images: dict) -> str:
+def render(report, images: dict, source: str | None = None) -> str:
     """The whole report as one HTML string."""
     settings = report.settings
     version = settings.get("tukeyrupture_version", "")
@@ -212,7 +212,8 @@ def render(report, images: dict) -> str:
         "<h1>Alliance ruptures and in-session behaviour: study report</h1>",
         f'<p class="small">Made with tukeyrupture {_esc(version)} (permanova '
         f"{_esc(settings.get('permanova_version', ''))}). The analysis of the study on "
-        "alliance ruptures in child psychotherapy, run on the data given.</p>",
+        "alliance ruptures in child psychotherapy.</p>",
+        f"<p><b>Data:</b> {_esc(source)}</p>" if source else "",
         "<h2>How ruptures were found</h2>",
         "<p>Each child's and each therapist's alliance ratings form a time series over the "
         "treatment sessions. A series is analysed when it has at least "

@@ -344,7 +344,11 @@ def _run_study(args) -> int:
         if args.demo:
             raise
         raise CommandError(f"{error} (rows are line numbers of the CSV file)") from None
-    path = report.save(out)
+    if args.demo:
+        source = "the bundled synthetic demo study (not real patients)"
+    else:
+        source = f"alliance: {args.alliance}; codes: {args.codes or 'none'}"
+    path = report.save(out, source=source)
     print("Table 1. Alliance rupture sequences and rupture types (columns: informants)")
     table1 = report.formatted_table1().T  # one line per count: fits a terminal
     table1.columns.name = None

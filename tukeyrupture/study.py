@@ -369,6 +369,15 @@ class StudyReport:
             series analyzed``, ``Time series with ruptures``, ``Ruptures total``,
             ``Repaired ruptures``, ``Unrepaired ruptures``, ``Unresolved ruptures``,
             ``Coded ruptures``; percentages as ``"18.6% (13/70)"``.
+
+        Examples
+        --------
+        >>> from tukeyrupture.datasets import load_study_demo
+        >>> from tukeyrupture.study import run_study
+        >>> demo = load_study_demo()
+        >>> report = run_study(demo.alliance, None, n_resamples=9, random_state=0)
+        >>> report.formatted_table1()["Time series with ruptures"].tolist()
+        ['18.6% (13/70)', '32.1% (18/56)']
         """
         rows = {}
         for informant, row in self.table1.iterrows():
@@ -389,7 +398,7 @@ class StudyReport:
         frame.index.name = "n"
         return frame
 
-    def save(self, out_dir) -> Path:
+    def save(self, out_dir, *, source: str | None = None) -> Path:
         """Write every table (CSV), every figure (PNG), the settings and ``report.html``.
 
         Parameters
@@ -397,6 +406,9 @@ class StudyReport:
         out_dir : str or path-like
             Folder to write into; created if needed. Existing files of the same names are
             replaced.
+        source : str or None, default=None
+            A line saying where the data come from (e.g. the file names), shown at the top
+            of the report.
 
         Returns
         -------
@@ -410,6 +422,18 @@ class StudyReport:
         ``central_sessions.csv``, ``accordance.csv``, ``anova.csv``, ``posthoc.csv``,
         ``alliance_scores.csv`` (long: informant, dyad, session, alliance),
         ``settings.json``, ``figure1.png`` ... ``figure8.png`` and ``report.html``.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from tukeyrupture.datasets import load_study_demo
+        >>> from tukeyrupture.study import run_study
+        >>> demo = load_study_demo()
+        >>> report = run_study(demo.alliance, demo.codes, n_resamples=99, random_state=0)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = report.save(folder, source="synthetic demo data")
+        ...     print(path.name, len(list(path.parent.glob("figure*.png"))))
+        report.html 8
         """
         from tukeyrupture import _report_html, _study_figures
 
@@ -430,7 +454,7 @@ class StudyReport:
             (out / f"{name}.png").write_bytes(png)
             images[name] = png
         path = out / "report.html"
-        path.write_text(_report_html.render(self, images), encoding="utf-8")
+        path.write_text(_report_html.render(self, images, source), encoding="utf-8")
         return path
 
     def _long_scores(self) -> pd.DataFrame:

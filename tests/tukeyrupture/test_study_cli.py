@@ -33,7 +33,7 @@ def test_demo_writes_report_and_prints_table1(tmp_path, capsys):
     assert "Children" in stdout and "Therapists" in stdout
     assert "18.6% (13/70)" in stdout  # the demo's children: 13 of 70 series with ruptures
     assert f"Report written to {out / 'report.html'}" in stdout
-    assert (out / "report.html").is_file()
+    assert "synthetic demo study" in (out / "report.html").read_text(encoding="utf-8")
     assert len(list(out.glob("figure*.png"))) == 8
     settings = (out / "settings.json").read_text()
     assert '"n_resamples": 99' in settings and '"random_state": 1' in settings
