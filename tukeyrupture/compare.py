@@ -329,9 +329,9 @@ def compare_detectors(
     >>> frame.groupby(["detector", "depth"])["recall"].mean().round(2)
     detector  depth
     shewhart  1.0      0.01
-              3.0      0.13
+              3.0      0.14
     tcc       1.0      0.24
-              3.0      0.60
+              3.0      0.59
     Name: recall, dtype: float64
     """
     pairs, checked, n_replications, tolerance = _compare_detectors_iv(

@@ -158,6 +158,16 @@ def _check_real(name, value, *, low=None, high=None, open_low=False, open_high=F
     return value
 
 
+def _check_rupture_rate(rupture_rate):
+    rate = _check_real("rupture_rate", rupture_rate, low=0, high=1)
+    if rate > 0.5:
+        raise ValueError(
+            f"`rupture_rate` must be <= 0.5, since ruptures are never adjacent (the session "
+            f"after a rupture is its post session); got {rate:g}."
+        )
+    return rate
+
+
 def _check_scale(scale):
     if scale is None:
         return None
@@ -193,7 +203,7 @@ def _simulate_alliance_iv(
         "within_sd": _check_real("within_sd", within_sd, low=0),
         "ar": _check_real("ar", ar, low=-1, high=1, open_low=True, open_high=True),
         "trend": _check_real("trend", trend),
-        "rupture_rate": _check_real("rupture_rate", rupture_rate, low=0, high=1),
+        "rupture_rate": _check_rupture_rate(rupture_rate),
         "depth": _check_real("depth", depth, low=0),
         "repair_rate": _check_real("repair_rate", repair_rate, low=0, high=1),
         "missing_rate": _check_real("missing_rate", missing_rate, low=0, high=1),
@@ -247,8 +257,8 @@ def simulate_alliance(
     trend : float, default=0.0
         Change of every person's expected score per session, in score points.
     rupture_rate : float, default=0.05
-        Probability that a candidate session is the central session of a rupture (see
-        Notes), in [0, 1].
+        Probability that a session 1 .. n_sessions - 1 is the central session of a rupture
+        (see Notes), in [0, 0.5].
     depth : float, default=2.0
         Size of the drop at a rupture, in ``within_sd`` units (>= 0).
     repair_rate : float, default=0.5
@@ -274,7 +284,7 @@ def simulate_alliance(
         If a size is not an integer or a parameter is not a real number.
     ValueError
         If a parameter is out of range (e.g. ``n_sessions < 3``, ``depth < 0``, a rate
-        outside [0, 1], ``|ar| >= 1``), naming the argument.
+        outside [0, 1], ``rupture_rate > 0.5``, ``|ar| >= 1``), naming the argument.
 
     See Also
     --------
@@ -283,13 +293,14 @@ def simulate_alliance(
 
     Notes
     -----
-    **Where ruptures occur.** Sessions 1 .. n_sessions - 1 (0-based) are candidates, since a
-    rupture is a drop from the preceding session; session 0 never is. Going forward in
-    time, a candidate is a rupture with probability ``rupture_rate`` unless the preceding
-    session is already a rupture: ruptures are never adjacent, so the session after a
-    rupture (its post session) is never itself a central session. Thus ``rupture_rate`` is
-    the rate among sessions whose predecessor is not a rupture; the share of all sessions
-    1 .. n - 1 is about ``rupture_rate / (1 + rupture_rate)``.
+    **Where ruptures occur.** Sessions 1 .. n_sessions - 1 (0-based) can be central sessions,
+    since a rupture is a drop from the preceding session; session 0 never is. Ruptures are
+    never adjacent: the session after a rupture (its post session) is never itself a
+    central session. The rupture indicators form a Markov chain over sessions: session 1 is
+    a rupture with probability ``p = rupture_rate``, and a later session with probability
+    ``p / (1 - p)`` when the preceding session is not a rupture (0 when it is). Then
+    every session 1 .. n - 1 is a central session with probability exactly ``p``, which
+    requires ``p <= 0.5``.
 
     **Repaired and unrepaired.** A repaired rupture lowers only its central session by
     ``d``: the score returns to the person's level at the next session. An unrepaired
@@ -314,11 +325,11 @@ def simulate_alliance(
     >>> from tukeyrupture.simulate import simulate_alliance
     >>> sim = simulate_alliance(1000, 20, rupture_rate=0.1, random_state=0)
     >>> sim
-    SimulatedAlliance(n_series=1000, n_sessions=20, n_ruptures=1701)
+    SimulatedAlliance(n_series=1000, n_sessions=20, n_ruptures=1884)
     >>> sim.X.shape, sim.labels.dtype
     ((1000, 20), dtype('int8'))
     >>> round(float(sim.X.mean()), 1)
-    37.8
+    37.5
     >>> simulate_alliance(3, 8, scale=(12, 60), random_state=0).X[0]
     array([48., 41., 37., 48., 49., 45., 47., 43.])
     """
@@ -382,18 +393,21 @@ def simulate_alliance(
 def _draw_ruptures(rng, n, m, params):
     """Boolean ``(n, m)`` masks of the planted central sessions and of the repaired ones.
 
-    One uniform per candidate session decides both: ``u < rate`` plants a rupture and
-    ``u < rate * repair_rate`` makes it repaired (given ``u < rate``, ``u / rate`` is
-    uniform, so repairs are independent of everything else).
+    One uniform ``u`` per session 1 .. m - 1 decides both: with the session's threshold
+    ``c`` (``p`` at session 1, ``p / (1 - p)`` later), ``u < c`` plants a rupture unless the
+    preceding session holds one, and ``u < c * repair_rate`` makes it repaired (given
+    ``u < c``, ``u / c`` is uniform, so repairs are independent of everything else).
     """
     rupture = np.zeros((n, m), dtype=bool)
     repaired = np.zeros((n, m), dtype=bool)
     rate = params["rupture_rate"]
     if rate == 0.0:
         return rupture, repaired
+    threshold = np.full(m - 1, rate / (1.0 - rate) if rate < 0.5 else 1.0)
+    threshold[0] = rate
     uniform = rng.random((n, m - 1), dtype=np.float32)
-    rupture[:, 1:] = uniform < rate
-    repaired[:, 1:] = uniform < rate * params["repair_rate"]
+    rupture[:, 1:] = uniform < threshold.astype(np.float32)
+    repaired[:, 1:] = uniform < (threshold * params["repair_rate"]).astype(np.float32)
     for t in range(2, m):
         rupture[:, t] &= ~rupture[:, t - 1]
     repaired &= rupture

@@ -28,17 +28,21 @@ def test_shapes_dtypes_and_read_only():
     assert repr(sim).startswith("SimulatedAlliance(n_series=50, n_sessions=12")
 
 
-def test_rupture_rate_among_candidate_sessions():
-    rate = 0.1
+@pytest.mark.parametrize("rate", [0.05, 0.2, 0.5])
+def test_rupture_rate_per_session(rate):
     sim = simulate_alliance(20_000, 20, rupture_rate=rate, random_state=1)
     central = sim.central
-    # Candidates: sessions 1.. whose preceding session is not a rupture.
-    candidates = ~central[:, :-1]
-    hits = central[:, 1:][candidates]
-    se = np.sqrt(rate * (1 - rate) / hits.size)
-    assert _within(hits.mean(), rate, se)
+    # Every session 1 .. n - 1 is a central session with probability rate.
+    per_session = central[:, 1:].mean(axis=0)
+    se = np.sqrt(rate * (1 - rate) / central.shape[0])
+    assert all(_within(share, rate, se) for share in per_session)
     assert not central[:, 0].any()
     assert not (central[:, 1:] & central[:, :-1]).any()
+
+
+def test_rupture_rate_above_one_half_is_refused():
+    with pytest.raises(ValueError, match=r"`rupture_rate` must be <= 0.5"):
+        simulate_alliance(10, 8, rupture_rate=0.7)
 
 
 def test_repair_rate_among_resolved_ruptures():
@@ -73,8 +77,9 @@ def test_depth_of_unrepaired_ruptures_persists():
     keep = cols < 18
     rows, cols = rows[keep], cols[keep]
     step = sim.X[rows, cols + 2] - sim.X[rows, cols - 1]
-    # Another unrepaired rupture at t + 2 adds its depth: expected step = d (1 + rate).
-    expected = -depth * within_sd * (1 + 0.05)
+    # Another (unrepaired) rupture at t + 2, with probability p / (1 - p) after the
+    # rupture-free post session, adds its depth.
+    expected = -depth * within_sd * (1 + 0.05 / 0.95)
     assert _within(step.mean(), expected, np.sqrt(2) * within_sd / np.sqrt(rows.size))
 
 
@@ -152,7 +157,7 @@ def test_to_frame_long_format():
 @given(
     n_series=st.integers(1, 30),
     n_sessions=st.integers(3, 15),
-    rupture_rate=st.floats(0, 1),
+    rupture_rate=st.floats(0, 0.5),
     repair_rate=st.floats(0, 1),
     missing_rate=st.floats(0, 0.9),
     seed=st.integers(0, 2**32 - 1),
@@ -181,6 +186,7 @@ def test_label_invariants(n_series, n_sessions, rupture_rate, repair_rate, missi
     [
         ({"depth": -1}, "depth"),
         ({"rupture_rate": 1.5}, "rupture_rate"),
+        ({"rupture_rate": -0.1}, "rupture_rate"),
         ({"repair_rate": -0.1}, "repair_rate"),
         ({"missing_rate": 2.0}, "missing_rate"),
         ({"n_sessions": 2}, "n_sessions"),
