@@ -108,9 +108,10 @@ _CONTROLLER = None
 
 def _loop(kernels, batches, thresholds, alternative, counts, null, bar, identity) -> int:
     done = 0
+    workspace: dict = {}  # output buffers reused from batch to batch
     for batch in batches:
         b = next(iter(batch.values())).shape[0]
-        cache: dict = {}  # gathers shared by kernels within this batch
+        cache: dict = {"workspace": workspace}  # gathers shared by kernels in this batch
         for j, kernel in enumerate(kernels):
             perms = batch[kernel.unit_key]
             f = kernel.statistics(perms, cache)

@@ -168,14 +168,7 @@ class StratumKernel:
     def statistics(self, perms: np.ndarray, cache: dict | None = None) -> np.ndarray:
         """F for a batch of permutations (b, n) of the observations."""
         if self.row_order is not None:
-            key = ("order", id(self.row_order), id(perms))
-            if cache is not None and key in cache:
-                perms = cache[key]
-            else:
-                reordered = perms[:, self.row_order]
-                if cache is not None:
-                    cache[key] = reordered
-                perms = reordered
+            perms = _gather(perms, self.row_order, cache, axis=1)
         v = _gather(self.u, perms, cache)
         a = v @ self.basis
         num_part = a[:, : self.k_num]
@@ -202,24 +195,41 @@ def _sum_axes(table: np.ndarray, axes: tuple) -> np.ndarray:
     whose inner loop runs over a handful of elements.
     """
     for axis in sorted(axes, reverse=True):
-        index = [slice(None)] * table.ndim
-        total = None
-        for level in range(table.shape[axis + 1]):
-            index[axis + 1] = level
-            part = table[tuple(index)]
-            total = part.copy() if total is None else np.add(total, part, out=total)
+        lead = (slice(None),) * (axis + 1)
+        parts = [table[(*lead, level)] for level in range(table.shape[axis + 1])]
+        total = np.add(parts[0], parts[1])
+        for part in parts[2:]:
+            np.add(total, part, out=total)
         table = total
     return table
 
 
-def _gather(u: np.ndarray, perms: np.ndarray, cache: dict | None) -> np.ndarray:
-    """``u[perms]``, computed once per batch for kernels permuting the same vector."""
+def _gather(
+    source: np.ndarray, index: np.ndarray, cache: dict | None, axis: int | None = None
+) -> np.ndarray:
+    """``np.take(source, index, axis)``, once per batch and into a reused buffer.
+
+    ``cache`` is the engine's per-batch dict (kernels permuting the same vector share the
+    result); its ``"workspace"`` entry persists across batches and holds the output
+    buffers, so that the large ``(b, n)`` arrays are not allocated (and page-faulted)
+    again for every batch.
+    """
     if cache is None:
-        return u[perms]
-    key = ("gather", id(u), id(perms))
-    if key not in cache:
-        cache[key] = u[perms]
-    return cache[key]
+        return np.take(source, index, axis=axis)
+    key = ("take", id(source), id(index), axis)
+    if key in cache:
+        return cache[key]
+    workspace = cache.setdefault("workspace", {})
+    shape = index.shape if axis is None else (*source.shape[:axis], *index.shape)
+    slot = ("buffer", id(source) if axis is None else id(index), axis)
+    buffer = workspace.get(slot)
+    if buffer is None or buffer.shape[1:] != shape[1:] or buffer.shape[0] < shape[0]:
+        buffer = np.empty(shape, dtype=source.dtype)
+        workspace[slot] = buffer
+    out = buffer[: shape[0]]
+    np.take(source, index, axis=axis, out=out, mode="clip")  # indices are valid
+    cache[key] = out
+    return out
 
 
 def _ratio(num, den, df_num, df_den, norm2, n, cancelled):
