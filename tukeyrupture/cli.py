@@ -276,6 +276,21 @@ def _add_study_parser(subparsers) -> None:
     parser.set_defaults(run=_run_study)
 
 
+def _read_study_csv(path: str) -> pd.DataFrame:
+    """A CSV file; a spreadsheet export with ';' between fields reads with decimal commas."""
+    file = Path(path)
+    if file.is_file():
+        with file.open(encoding="utf-8", errors="replace") as handle:
+            header = handle.readline()
+        if header.count(";") > header.count(","):
+            try:
+                return pd.read_csv(file, sep=";", decimal=",")
+            except (pd.errors.ParserError, UnicodeDecodeError) as error:
+                first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                raise CommandError(f"cannot read {path} as CSV: {first_line}") from None
+    return _read_csv(path)
+
+
 def _study_input(args) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     if args.demo:
         if args.alliance is not None or args.codes is not None:
@@ -291,7 +306,7 @@ def _study_input(args) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         if path is None:
             frames.append(None)
             continue
-        frame = _read_csv(path)
+        frame = _read_study_csv(path)
         frame.index = pd.RangeIndex(2, len(frame) + 2)  # rows named by their line number
         frames.append(frame)
     return frames[0], frames[1]
@@ -400,9 +415,34 @@ def _add_compare_parser(subparsers) -> None:
         "--backend",
         choices=["serial", "loky", "dask"],
         default="serial",
-        help="where the cells run (default: serial; dask needs a running Client)",
+        help=(
+            "where the cells run (default: serial); dask starts a local cluster unless "
+            "--scheduler is given"
+        ),
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --backend dask: address of a running dask.distributed scheduler",
     )
     parser.set_defaults(run=_run_compare)
+
+
+def _dask_client(args):
+    """A dask.distributed Client for ``--backend dask`` (closed afterwards), else a no-op."""
+    import contextlib
+
+    if args.backend != "dask":
+        return contextlib.nullcontext()
+    try:
+        from distributed import Client
+    except ImportError:
+        raise CommandError(
+            "--backend dask needs dask.distributed: pip install 'dask[distributed]'"
+        ) from None
+    if args.scheduler is not None:
+        return Client(args.scheduler)
+    return Client(processes=True, threads_per_worker=1, dashboard_address=None)
 
 
 def _run_compare(args) -> int:
@@ -427,16 +467,19 @@ def _run_compare(args) -> int:
         conditions["depth"] = args.depths
     if args.series is not None:
         conditions["n_series"] = [args.series]
+    if args.scheduler is not None and args.backend != "dask":
+        raise CommandError("--scheduler needs --backend dask")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    frame = compare_detectors(
-        list(args.detectors or DEMO_DETECTORS),
-        conditions,
-        n_replications=DEMO_REPLICATIONS if args.replications is None else args.replications,
-        random_state=args.seed,
-        backend=args.backend,
-        progress=False,
-    )
+    with _dask_client(args):
+        frame = compare_detectors(
+            list(args.detectors or DEMO_DETECTORS),
+            conditions,
+            n_replications=DEMO_REPLICATIONS if args.replications is None else args.replications,
+            random_state=args.seed,
+            backend=args.backend,
+            progress=False,
+        )
     frame.to_csv(out / "comparison.csv", index=False)
     for metric, name in (("recall", "sensitivity"), ("false_positive_rate", "false_positives")):
         fig, ax = plt.subplots(figsize=(6.5, 4.2))

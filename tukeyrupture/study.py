@@ -148,14 +148,15 @@ def _numeric_columns(data, name, columns):
 def _check_range(frame, name, low, high, mask, what):
     values = frame[mask]
     outside = (values < low) | (values > high)
-    rows = outside.any(axis=1)
+    rows = outside.any(axis=1).to_numpy()
     if rows.any():
-        first = values.index[rows.to_numpy()][0]
-        column = outside.columns[outside.loc[first].to_numpy()][0]
+        first = int(np.flatnonzero(rows)[0])
+        column = outside.columns[outside.iloc[first].to_numpy()][0]
         raise ValueError(
             f"`{name}` has {what} outside {low:g}..{high:g} in rows "
-            f"{_rows(values.index[rows.to_numpy()])}; e.g. row {_label(first)!r} has {column} = "
-            f"{values.loc[first, column]:g}."
+            f"{_rows(values.index[rows])}; e.g. row {_label(values.index[first])!r} has "
+            f"{column} = {values[column].iloc[first]:g} (leave a missing answer empty, not "
+            "coded as a number)."
         )
 
 

@@ -144,3 +144,14 @@ def test_out_is_a_file(tmp_path, capsys):
 def test_argparse_errors_exit_2(argv, capsys):
     assert main(argv) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_semicolon_export_with_decimal_commas(tmp_path, capsys):
+    demo = load_study_demo()
+    alliance, codes = tmp_path / "alliance.csv", tmp_path / "codes.csv"
+    demo.alliance.to_csv(alliance, sep=";", decimal=",", index=False)
+    demo.codes.to_csv(codes, sep=";", decimal=",", index=False)
+    argv = ["study", "--alliance", str(alliance), "--codes", str(codes), "--out", str(tmp_path)]
+    code, stdout, stderr = run([*argv, *FAST], capsys)
+    assert code == 0, stderr
+    assert "32.1% (18/56)" in stdout
