@@ -238,3 +238,34 @@ def test_scale_pair_in_a_dict_grid_is_one_value():
         ["tcc"], {"scale": [None, (1, 7)], "n_series": 30}, n_replications=1, progress=False
     )
     assert list(grid["scale"]) == [None, (1.0, 7.0)]
+
+
+def test_cli_compare_on_a_dask_scheduler(tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    from tukeyrupture.cli import main
+
+    arguments = ["compare", "--demo", "--detectors", "tcc", "--replications", "1"]
+    arguments += ["--series", "30"]
+    assert main([*arguments, "--out", str(tmp_path / "serial")]) == 0
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        code = main(
+            [
+                *arguments,
+                "--out",
+                str(tmp_path / "dask"),
+                "--backend",
+                "dask",
+                "--scheduler",
+                cluster.scheduler_address,
+            ]
+        )
+    assert code == 0
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "dask" / "comparison.csv"),
+        pd.read_csv(tmp_path / "serial" / "comparison.csv"),
+    )
+    capsys.readouterr()
+    assert main([*arguments, "--out", str(tmp_path), "--scheduler", "tcp://x:1"]) == 2
+    assert "--scheduler needs --backend dask" in capsys.readouterr().err
