@@ -56,8 +56,19 @@ class AovPermResult:
         pandas.DataFrame
             Columns ``effect, df, df_error, SS, SS_error, F, p_parametric, p_permutation,
             method, n_resamples, exact``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import permanova
+        >>> data = pd.DataFrame({"g": ["a"] * 4 + ["b"] * 4,
+        ...                      "y": [1.0, 2.1, 2.9, 4.2, 4.8, 5.1, 6.0, 7.2]})
+        >>> frame = permanova.aovperm(data, "y", between="g").to_frame()
+        >>> frame[["effect", "df", "df_error", "p_permutation", "n_resamples", "exact"]]
+          effect  df  df_error  p_permutation  n_resamples  exact
+        0      g   1         6       0.028571           70   True
         """
-        frame = self.table.reset_index().rename(columns={"index": "effect"})
+        frame = self.table.reset_index()
         frame = frame.rename(columns={frame.columns[0]: "effect"})
         frame["method"] = self.method
         frame["n_resamples"] = self.n_resamples
@@ -103,6 +114,20 @@ class PosthocResult:
         -------
         pandas.DataFrame
             The comparison table plus a ``factor`` and a ``method`` column.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import permanova
+        >>> data = pd.DataFrame({"g": ["a"] * 4 + ["b"] * 4 + ["c"] * 4,
+        ...                      "y": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0,
+        ...                            1.5, 2.5, 3.5, 4.5]})
+        >>> frame = permanova.posthoc(data, "y", "g").to_frame()
+        >>> frame[["factor", "level_1", "level_2", "p_permutation", "p_holm"]].round(4)
+          factor level_1 level_2  p_permutation  p_holm
+        0      g       a       b         0.0286  0.0857
+        1      g       a       c         0.6857  0.6857
+        2      g       b       c         0.0286  0.0857
         """
         frame = self.table.copy()
         frame.insert(0, "factor", self.factor)

@@ -115,3 +115,42 @@ def test_complement_basis(rng, deficient):
     assert c.shape == (8, 8 - rank)
     np.testing.assert_allclose(c.T @ c, np.eye(8 - rank), atol=1e-12)
     np.testing.assert_allclose(c.T @ a, 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["rd_kheradpajouh_renaud", "rde_kheradpajouh_renaud"])
+def test_stratum_kernels_equal_direct_projections(rng, method):
+    """The subject-by-cell shortcut equals the projection on the error stratum basis."""
+    from permanova import _methods
+
+    n_s = 9
+    subject = np.repeat(np.arange(n_s), 6)
+    between = {"g": np.array([0, 0, 0, 0, 1, 1, 1, 2, 2])[subject]}
+    within = {"c": np.tile(np.repeat([0, 1, 2], 2), n_s), "t": np.tile([0, 1], 3 * n_s)}
+    shuffle = rng.permutation(subject.size)  # rows in no particular order
+    codes = {k: v[shuffle] for k, v in {**between, **within}.items()}
+    design = build_design(
+        rng.normal(size=subject.size),
+        codes,
+        {"g": 3, "c": 3, "t": 2},
+        ["g"],
+        ["c", "t"],
+        subject[shuffle],
+    )
+    kernels = _methods.METHODS[method](design)
+    perms = np.array([rng.permutation(design.n) for _ in range(50)])
+    perms[0] = np.arange(design.n)
+    for i, kernel in enumerate(kernels, start=1):
+        parts = _methods._rm_parts(design, i)
+        if method == "rd_kheradpajouh_renaud":
+            q_num = parts["q_rdx"]
+        else:
+            q_num = orthonormal_basis(
+                kernel.basis[:, : kernel.k_num][np.argsort(design.row_order)]
+            )
+        q_den = parts["q_rdz"]
+        v = kernel.u[perms]
+        direct = (((v @ q_num) ** 2).sum(1) / q_num.shape[1]) / (
+            ((v @ q_den) ** 2).sum(1) / q_den.shape[1]
+        )
+        np.testing.assert_allclose(kernel.statistics(perms), direct, rtol=1e-9)
+        assert kernel.df_den == q_den.shape[1]
