@@ -47,7 +47,8 @@ def session_arrays(
     """A float array ``(n_series, n_sessions)`` with NaN for missing sessions.
 
     ``kind`` is ``"integer"`` (integer-valued scores, few distinct values so ties and
-    IQR = 0 are common), ``"real"`` (floats of moderate size) or None (either). With
+    IQR = 0 are common), ``"real"`` (any float in [-1e3, 1e3], subnormals included),
+    ``"dyadic"`` (multiples of 1/8: differences are exact) or None (integer or real). With
     ``special_rows`` some rows are made all-NaN or constant.
     """
     n_series = draw(st.integers(min_series, max_series))
@@ -58,6 +59,8 @@ def session_arrays(
         low = draw(st.integers(-5, 40))
         width = draw(st.sampled_from([1, 3, 8, 36]))
         elements = st.integers(low, low + width).map(float)
+    elif kind == "dyadic":
+        elements = st.integers(-8000, 8000).map(lambda v: v / 8)
     else:
         elements = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=64)
     X = draw(hnp.arrays(np.float64, shape, elements=elements))
