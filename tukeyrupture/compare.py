@@ -110,6 +110,10 @@ def _check_detectors(detectors):
         )
     if not pairs:
         raise ValueError("`detectors` must name at least one detector.")
+    names = [name for name, _ in pairs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"`detectors` names must be unique; {repeated} repeat.")
     for name, estimator in pairs:
         if not isinstance(name, str):
             raise TypeError(f"`detectors` names must be strings; got {name!r}.")

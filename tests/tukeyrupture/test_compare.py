@@ -151,6 +151,7 @@ def test_custom_detectors_and_dict_grid():
         ({"n_replications": 0}, ValueError, "`n_replications`"),
         ({"backend": "spark"}, ValueError, "`backend`"),
         ({"detectors": {"x": object()}}, TypeError, "detectors"),
+        ({"detectors": ["tcc", "tcc"]}, ValueError, "unique"),
     ],
 )
 def test_bad_input(kwargs, error, match):
