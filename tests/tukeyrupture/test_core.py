@@ -187,7 +187,7 @@ def test_longest_run_and_eligibility(n_cols, rng):
         np.testing.assert_array_equal(got, want >= min_consecutive, err_msg=str(min_consecutive))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=250, deadline=None, derandomize=True)
 @given(X=session_arrays(), method=st.sampled_from(QUARTILE_METHODS), half=st.booleans())
 def test_row_summaries_vs_oracle(X, method, half):
     lower_half = "inclusive" if half else "exclusive"
@@ -200,7 +200,7 @@ def test_row_summaries_vs_oracle(X, method, half):
             assert got == want[name] or (np.isnan(got) and np.isnan(want[name])), name
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True)
 @given(X=session_arrays(), params=parameter_settings())
 def test_mask_kernels_vs_oracle(X, params):
     p = full_params(params)
@@ -229,7 +229,7 @@ def test_mask_kernels_vs_oracle(X, params):
     np.testing.assert_array_equal(drop[:, 1:], X[:, :-1] - X[:, 1:])
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True)
 @given(X=session_arrays(max_series=20), min_consecutive=st.integers(1, 10))
 def test_pooled_sd_vs_oracle(X, min_consecutive):
     eligible = _core.eligible_series(X, min_consecutive)
@@ -248,7 +248,7 @@ def test_pooled_sd_vs_oracle(X, min_consecutive):
             assert sd == pytest.approx(want, rel=1e-9, abs=1e-12 * scale)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(X=session_arrays(min_series=2, max_series=20), cut=st.integers(1, 19))
 def test_total_parts_combine_across_blocks(X, cut):
     cut = min(cut, X.shape[0] - 1)
@@ -283,13 +283,13 @@ def test_pooled_sd_hand_computed():
     assert math.isnan(sd) and dof == 0
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(X=session_arrays(), params=parameter_settings(), s=st.floats(0, 10))
 def test_detect_arrays_vs_oracle(X, params, s):
     assert_core_matches_oracle(X, params, s)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(
     X=session_arrays(min_sessions=60, max_sessions=75, max_series=5), params=parameter_settings()
 )
@@ -297,7 +297,7 @@ def test_detect_arrays_vs_oracle_beyond_64_sessions(X, params):
     assert_core_matches_oracle(X, params, 2.5)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(X=session_arrays(), params=parameter_settings(), s=st.floats(0, 10))
 def test_detect_arrays_outputs_subset(X, params, s):
     everything = core_run(X, params, s)

@@ -63,7 +63,7 @@ def test_from_long_keeps_only_sessions_present_in_the_data():
     np.testing.assert_array_equal(sessions, list(range(10, 90, 10)))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(
     table=hnp.arrays(
         np.float64,
@@ -150,7 +150,7 @@ def pandas_person_mean_total(frame, max_missing=None):
     return total
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(
     items=hnp.arrays(
         np.float64,

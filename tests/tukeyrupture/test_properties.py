@@ -50,7 +50,7 @@ def can_predict(detector, X):
     return not oracle.detect_loop(X, detector.get_params(), math.nan)["eligible"].any()
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(X=session_arrays(max_series=15), params=parameter_settings())
 def test_estimator_equals_oracle_loop(X, params):
     """fit + detect + predict + decision_function + transform against the plain loop."""
@@ -86,7 +86,7 @@ def test_estimator_equals_oracle_loop(X, params):
     np.testing.assert_array_equal(detector.transform(X), features)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(X=session_arrays(min_series=2), params=parameter_settings(), data=st.data())
 def test_row_permutation_equivariance(X, params, data):
     detector = fitted(X, params)
@@ -102,7 +102,7 @@ def test_row_permutation_equivariance(X, params, data):
     np.testing.assert_allclose(refit.pooled_sd_, detector.pooled_sd_, rtol=1e-9, atol=1e-9)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(X=session_arrays(min_series=2), params=parameter_settings(), data=st.data())
 def test_predicting_a_subset_gives_that_subset(X, params, data):
     detector = fitted(X, params)
@@ -120,7 +120,7 @@ def test_predicting_a_subset_gives_that_subset(X, params, data):
     np.testing.assert_array_equal(result.labels, full[rows])
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=120, deadline=None, derandomize=True)
 @given(
     X=integer_arrays(),
     a=st.integers(1, 7),
@@ -148,7 +148,7 @@ def test_tcc_labels_invariant_under_increasing_affine_map(
     np.testing.assert_array_equal(fy.decision_function(Y), fx.decision_function(X))
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=120, deadline=None, derandomize=True)
 @given(
     X=session_arrays(),
     params=parameter_settings(absolute=False),
@@ -165,7 +165,7 @@ def test_raising_iqr_multiplier_never_adds_a_tcc_flag(X, params, k1, k2):
     assert not ((labels_high != 0) & (labels_low == 0)).any()
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True)
 @given(
     X=st.one_of(session_arrays(kind="integer"), session_arrays(kind="dyadic")),
     params=parameter_settings(absolute=False),
@@ -181,7 +181,7 @@ def test_decision_function_above_k_is_the_tcc_mask(X, params, ks):
         np.testing.assert_array_equal(score > k, tcc, err_msg=f"k={k!r}")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(
     X=session_arrays(min_series=2, special_rows=False),
     params=parameter_settings(),
@@ -207,7 +207,7 @@ def test_all_nan_and_constant_rows_have_no_ruptures(X, params, value, data):
     assert not result.tcc[rows].any() and not result.absolute[rows].any()
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, derandomize=True)
 @given(X=session_arrays(min_series=5, max_series=30), params=parameter_settings(), data=st.data())
 def test_dask_input_gives_numpy_result(X, params, data):
     da = pytest.importorskip("dask.array")
