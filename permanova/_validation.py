@@ -287,3 +287,55 @@ def check_random_state(random_state) -> np.random.Generator:
             "`random_state` must be None, an int, a numpy SeedSequence or Generator; "
             f"got {random_state!r} ({error})."
         ) from None
+
+
+@dataclass(frozen=True)
+class AovPermArgs:
+    """Normalised arguments of :func:`permanova.aovperm`."""
+
+    columns: Columns
+    method: str
+    n_resamples: int
+    exact: object
+    alternative: str
+    return_null: bool
+    progress: bool
+    batch_size: int | None
+    rng: np.random.Generator
+
+
+def aovperm_iv(
+    data,
+    dv,
+    subject,
+    between,
+    within,
+    method,
+    n_resamples,
+    permutations,
+    exact,
+    random_state,
+    alternative,
+    return_null,
+    progress,
+    batch_size,
+    rotation,
+) -> AovPermArgs:
+    """Check every argument of ``aovperm`` (scalars first, then the frame)."""
+    n_resamples = check_positive_int(n_resamples, "n_resamples")
+    exact = check_exact(exact)
+    alternative = check_alternative(alternative)
+    return_null = check_bool(return_null, "return_null")
+    progress = check_bool(progress, "progress")
+    if batch_size is not None:
+        batch_size = check_positive_int(batch_size, "batch_size")
+    if permutations is not None and exact is True:
+        raise ValueError("`exact=True` cannot be combined with user-given `permutations`.")
+    method = check_method(method, repeated=bool(as_name_list(within, "within")))
+    if rotation is not None and method != "huh_jhun":
+        raise ValueError(f"`rotation` applies to method 'huh_jhun' only; got method {method!r}.")
+    rng = check_random_state(random_state)
+    columns = check_data(data, dv, subject, between, within)
+    return AovPermArgs(
+        columns, method, n_resamples, exact, alternative, return_null, progress, batch_size, rng
+    )

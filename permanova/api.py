@@ -161,44 +161,47 @@ def aovperm(
     effect
     group    2        15  5.7266         0.0175
     """
-    cols = _validation.check_data(data, dv, subject, between, within)
+    args = _validation.aovperm_iv(
+        data,
+        dv,
+        subject,
+        between,
+        within,
+        method,
+        n_resamples,
+        permutations,
+        exact,
+        random_state,
+        alternative,
+        return_null,
+        progress,
+        batch_size,
+        rotation,
+    )
+    cols, method, rng = args.columns, args.method, args.rng
     design = build_design(
         cols.y, cols.codes, cols.n_levels, cols.between, cols.within, cols.subject_codes
     )
-    method = _validation.check_method(method, design.repeated)
-    n_resamples = _validation.check_positive_int(n_resamples, "n_resamples")
-    exact = _validation.check_exact(exact)
-    alternative = _validation.check_alternative(alternative)
-    return_null = _validation.check_bool(return_null, "return_null")
-    progress = _validation.check_bool(progress, "progress")
-    if batch_size is not None:
-        batch_size = _validation.check_positive_int(batch_size, "batch_size")
-    rng = _validation.check_random_state(random_state)
-    if permutations is not None and exact is True:
-        raise ValueError("`exact=True` cannot be combined with user-given `permutations`.")
-    if rotation is not None and method != "huh_jhun":
-        raise ValueError(f"`rotation` applies to method 'huh_jhun' only; got method {method!r}.")
     parametric = observed_table(design)
     _check_error_df(design, parametric)
 
     rotations = _rotations(design, rotation, rng) if method == "huh_jhun" else None
     kernels = METHODS[method](design, rotations=rotations)
     unit_sizes = {k.unit_key: _units(k) for k in kernels}
-    if batch_size is None:
-        batch_size = _permutations.block_rows(unit_sizes)
+    batch_size = args.batch_size or _permutations.block_rows(unit_sizes)
     observed = _engine.observed_statistics(kernels, unit_sizes)
 
     batches, total, is_exact, identity = _permutation_source(
-        design, method, unit_sizes, permutations, exact, n_resamples, rng
+        design, method, unit_sizes, permutations, args.exact, args.n_resamples, rng
     )
     out = _engine.run(
         kernels,
         _permutations.rebatch(batches, batch_size),
         observed,
         total,
-        alternative=alternative,
-        return_null=return_null,
-        progress=progress,
+        alternative=args.alternative,
+        return_null=args.return_null,
+        progress=args.progress,
         identity=identity,
     )
     with np.errstate(invalid="ignore"):
@@ -230,7 +233,7 @@ def aovperm(
         n_resamples=int(total),
         exact=bool(is_exact),
         method=method,
-        alternative=alternative,
+        alternative=args.alternative,
         null_distribution=null,
     )
 
@@ -637,6 +640,8 @@ def posthoc(
     if paired and subject is None:
         raise ValueError("`subject` is required for paired comparisons (`paired=True`).")
     rng = _validation.check_random_state(random_state)
+    chosen = _validation.check_method(method, paired)
+    n_resamples = _validation.check_positive_int(n_resamples, "n_resamples")
     levels = _validation._factor_codes(data[factor], "factor")[1]
     if len(levels) < 2:
         raise ValueError(f"`factor` {factor!r} must have at least 2 levels; got {levels!r}.")
@@ -654,7 +659,7 @@ def posthoc(
             pair = subset[subset[factor].isin([level_1, level_2])]
             child = rng.spawn(1)[0]
             kwargs = dict(
-                method=method,
+                method=chosen,
                 n_resamples=n_resamples,
                 exact=exact,
                 random_state=child,
@@ -691,12 +696,11 @@ def posthoc(
     table = pd.DataFrame(rows)
     if len(table):
         table["p_holm"] = multipletests(table["p_permutation"].to_numpy(), method="holm")[1]
-    chosen = _validation.check_method(method, paired)
     return PosthocResult(
         table=table,
         factor=factor,
         by=by,
         paired=paired,
         method=chosen,
-        n_resamples=_validation.check_positive_int(n_resamples, "n_resamples"),
+        n_resamples=n_resamples,
     )

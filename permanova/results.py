@@ -83,9 +83,9 @@ class PosthocResult:
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per comparison with columns ``by`` (when comparisons are made within the
-        levels of other factors), ``level_1, level_2, n_1, n_2, mean_1, mean_2,
-        difference, F, df_error, p_parametric, p_permutation, p_holm``. ``F`` is the
+        One row per comparison with a column per factor of ``by`` (its level), then
+        ``level_1, level_2, n_1, n_2, mean_1, mean_2, difference (mean_1 - mean_2), F,
+        df_error, p_parametric, p_permutation, exact, n_resamples, p_holm``. ``F`` is the
         one-degree-of-freedom F (the square of the t statistic) and the p-values are
         two-sided; ``p_holm`` adjusts ``p_permutation`` over all rows (Holm).
     factor : str
