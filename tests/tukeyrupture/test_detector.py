@@ -414,3 +414,29 @@ def test_roc_curve_over_k_with_finite_scores(rng):
         # roc_curve flags score >= threshold; the TCC mask with iqr_multiplier=k is score > k,
         # which at k = a score value is finding F1 (see the xfail test in test_properties.py)
         assert tp_rate == pytest.approx(((score >= k) & y).sum() / y.sum())
+
+
+def test_to_frame_without_ruptures_has_the_columns():
+    x = np.full((3, 9), 4.0)
+    frame = TukeyRuptureDetector().fit(x).detect(x).to_frame()
+    assert frame.empty
+    assert list(frame.columns) == FRAME_COLUMNS
+
+
+def test_get_feature_names_out_checks_input_features(X):
+    columns = [f"s{t}" for t in range(12)]
+    detector = TukeyRuptureDetector().fit(pd.DataFrame(X, columns=columns))
+    assert list(detector.get_feature_names_out(columns)) == FEATURES
+    with pytest.raises(ValueError):
+        detector.get_feature_names_out([f"t{t}" for t in range(12)])
+    plain = TukeyRuptureDetector().fit(X)
+    with pytest.raises(ValueError):
+        plain.get_feature_names_out(["a", "b"])
+
+
+def test_decision_function_is_minus_inf_for_ineligible_series(X):
+    detector = TukeyRuptureDetector(absolute_sd_multiplier=None, min_consecutive=13).fit(X)
+    assert (detector.decision_function(X) == -np.inf).all()
+    assert not detector.predict(X).any()
+    features = detector.transform(X)
+    assert np.isnan(features[:, :6]).all() and (features[:, 6] == 0).all()
