@@ -440,3 +440,17 @@ def test_decision_function_is_minus_inf_for_ineligible_series(X):
     assert not detector.predict(X).any()
     features = detector.transform(X)
     assert np.isnan(features[:, :6]).all() and (features[:, 6] == 0).all()
+
+
+def test_dask_predict_with_unknown_pooled_sd_raises(X):
+    da = pytest.importorskip("dask.array")
+    gappy = X.copy()
+    gappy[:, ::2] = np.nan  # no two consecutive sessions: nothing eligible in fit
+    with pytest.warns(UserWarning, match="pooled_sd"):
+        detector = TukeyRuptureDetector(min_consecutive=2).fit(gappy)
+    with pytest.raises(ValueError, match="pooled_sd"):
+        detector.predict(da.from_array(X, chunks=(50, 12))).compute()
+    short = np.full((4, 12), np.nan)
+    short[:, 0] = 1.0
+    out = detector.predict(da.from_array(short, chunks=(2, 12))).compute()
+    assert not out.any()
