@@ -30,10 +30,15 @@ class Columns:
 
 
 def _show_rows(index, mask, limit=5) -> str:
-    rows = list(index[np.asarray(mask)][:limit])
+    rows = _plain(index[np.asarray(mask)][:limit])
     more = int(np.count_nonzero(mask)) - len(rows)
     text = ", ".join(repr(r) for r in rows)
     return f"[{text}{', ...' if more > 0 else ''}]"
+
+
+def _plain(values) -> list:
+    """Python scalars for messages (``1`` rather than ``np.int64(1)``)."""
+    return [v.item() if isinstance(v, np.generic) else v for v in values]
 
 
 def check_positive_int(value, name: str) -> int:
@@ -104,7 +109,7 @@ def _factor_codes(column: pd.Series, role: str):
         except TypeError:
             levels = list(uniques)
         codes = pd.Categorical(values, categories=levels).codes
-    return np.asarray(codes, dtype=np.intp), levels
+    return np.asarray(codes, dtype=np.intp), _plain(levels)
 
 
 def check_data(data, dv, subject, between, within) -> Columns:
@@ -195,7 +200,7 @@ def _check_structure(cols: Columns, subject) -> None:
     if not cols.within:
         counts = np.bincount(subj, minlength=n_subjects)
         if (counts > 1).any():
-            bad = [cols.subject_levels[i] for i in np.flatnonzero(counts > 1)[:5]]
+            bad = _plain(cols.subject_levels[i] for i in np.flatnonzero(counts > 1)[:5])
             raise ValueError(
                 f"subjects {bad!r} have several rows but no `within` factor was given; "
                 "name the repeated-measures factor in `within`."
@@ -206,7 +211,8 @@ def _check_structure(cols: Columns, subject) -> None:
         cell = _cell_index(cols, cols.between)
         groups_per_subject = pd.Series(cell).groupby(subj).nunique().to_numpy()
         if (groups_per_subject > 1).any():
-            bad = [cols.subject_levels[i] for i in np.flatnonzero(groups_per_subject > 1)[:5]]
+            rows = np.flatnonzero(groups_per_subject > 1)[:5]
+            bad = _plain(cols.subject_levels[i] for i in rows)
             raise ValueError(
                 f"subjects {bad!r} appear in more than one group of the `between` factors "
                 f"{cols.between}; a subject must belong to exactly one between group."
@@ -219,13 +225,13 @@ def _check_structure(cols: Columns, subject) -> None:
     missing = (table == 0).any(axis=1)
     repeated = (table > 1).any(axis=1)
     if missing.any():
-        bad = [cols.subject_levels[i] for i in np.flatnonzero(missing)[:5]]
+        bad = _plain(cols.subject_levels[i] for i in np.flatnonzero(missing)[:5])
         raise ValueError(
             f"subjects {bad!r} miss at least one cell of the `within` factors {cols.within}; "
             "each subject needs exactly one observation per within cell."
         )
     if repeated.any():
-        bad = [cols.subject_levels[i] for i in np.flatnonzero(repeated)[:5]]
+        bad = _plain(cols.subject_levels[i] for i in np.flatnonzero(repeated)[:5])
         raise ValueError(
             f"subjects {bad!r} have more than one observation in a cell of the `within` "
             f"factors {cols.within}; each subject needs exactly one observation per within "
