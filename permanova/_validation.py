@@ -280,8 +280,13 @@ def check_exact(exact):
 
 
 def check_alternative(alternative) -> str:
-    if alternative not in ("greater", "less"):
-        raise ValueError(f'`alternative` must be "greater" or "less"; got {alternative!r}.')
+    """``"greater"``, ``"less"`` or ``"two-sided"`` (permuco's ``"two.sided"`` accepted)."""
+    if alternative == "two.sided":
+        alternative = "two-sided"
+    if alternative not in ("greater", "less", "two-sided"):
+        raise ValueError(
+            f'`alternative` must be "greater", "less" or "two-sided"; got {alternative!r}.'
+        )
     return alternative
 
 

@@ -78,9 +78,11 @@ def aovperm(
         all ``n_units!`` permutations.
     random_state : int, numpy.random.Generator or SeedSequence, optional
         Seed of the random permutations (and of the ``huh_jhun`` rotation).
-    alternative : {"greater", "less"}, default="greater"
+    alternative : {"greater", "less", "two-sided"}, default="greater"
         ``"greater"`` counts ``F_b >= F_obs`` (the usual F test), ``"less"`` counts
-        ``F_b <= F_obs``.
+        ``F_b <= F_obs``. ``"two-sided"`` (permuco's default, also spelled
+        ``"two.sided"``) counts ``|F_b| >= |F_obs|``, which for F statistics is the same
+        as ``"greater"``.
     return_null : bool, default=False
         Keep the F of every permutation in ``null_distribution``.
     progress : bool, default=False
@@ -199,7 +201,7 @@ def aovperm(
         _permutations.rebatch(batches, batch_size),
         observed,
         total,
-        alternative=args.alternative,
+        alternative="less" if args.alternative == "less" else "greater",
         return_null=args.return_null,
         progress=args.progress,
         identity=identity,

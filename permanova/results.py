@@ -31,7 +31,7 @@ class AovPermResult:
     method : str
         The permutation method used.
     alternative : str
-        ``"greater"`` or ``"less"``.
+        ``"greater"``, ``"less"`` or ``"two-sided"``.
     null_distribution : ndarray of shape (n_resamples, n_effects) or None
         The method's F for every permutation (columns in the order of ``table``), when
         ``return_null=True``; read-only.

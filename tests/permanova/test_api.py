@@ -130,6 +130,9 @@ def test_alternative_less(oneway):
     less = permanova.aovperm(oneway, "y", alternative="less", **kw)
     assert less.alternative == "less"
     assert greater + less.table.loc["group", "p_permutation"] == pytest.approx(1 + 1 / 1000)
+    two = permanova.aovperm(oneway, "y", alternative="two.sided", **kw)
+    assert two.alternative == "two-sided"
+    assert two.table.loc["group", "p_permutation"] == greater
 
 
 def test_all_between_methods_agree_on_table(twoway):
@@ -246,7 +249,7 @@ def test_parameter_errors(oneway):
     with pytest.raises(ValueError, match="exact"):
         permanova.aovperm(oneway, "y", between="group", exact="yes")
     with pytest.raises(ValueError, match="alternative"):
-        permanova.aovperm(oneway, "y", between="group", alternative="two-sided")
+        permanova.aovperm(oneway, "y", between="group", alternative="sideways")
     with pytest.raises(ValueError, match="batch_size"):
         permanova.aovperm(oneway, "y", between="group", batch_size=0)
     with pytest.raises(ValueError, match="subject"):
