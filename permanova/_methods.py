@@ -2,7 +2,7 @@
 
 Each method turns a :class:`~permanova._design.Design` into one *kernel* per effect: the
 quantities, built once by QR, that give the F statistic of a whole batch of permutations
-from one thin matrix product. Two kernel kinds cover all methods:
+from one thin matrix product. Three kernel kinds cover all methods:
 
 * :class:`VectorKernel` -- the method permutes a vector ``u`` (the outcome, residuals or
   rotated residuals). With ``A = u[P] @ basis`` (``P`` a batch of permutations), the
@@ -13,6 +13,9 @@ from one thin matrix product. Two kernel kinds cover all methods:
   design (dekker, draper_stoneman). With ``S = source[P]`` and ``A = Q_D' S``, the
   numerator is ``c' (G0 - A'A)^+ c`` with ``c = S' ry`` and ``G0 = source' source``:
   stacked ``k x k`` problems, never an ``n x n`` matrix.
+* :class:`StratumKernel` -- the repeated-measures methods: as a vector kernel, but the
+  squared norm on the (large) error stratum comes from marginal sums of the
+  subject-by-cell table minus a projection on the few fixed columns of that stratum.
 """
 
 from __future__ import annotations
@@ -528,12 +531,10 @@ def _stratum_kernel(u, q_num, q_den) -> VectorKernel:
 def _table_kernel(design: Design, i: int, u, q_num, df_den) -> StratumKernel:
     """:class:`StratumKernel` of effect ``i`` for the permuted vector ``u``."""
     w = design.within_part(i)
-    same_stratum = [0] if w == 0 else []
-    same_stratum += [j for j in range(1, len(design.effects) + 1) if design.within_part(j) == w]
-    if w == 0:  # intercept and the purely between-subjects effects
-        same_stratum = [0] + [
-            j for j in range(1, len(design.effects) + 1) if design.within_part(j) == 0
-        ]
+    # F_w: the effects of the stratum (for w = 0: the intercept and the between effects)
+    same_stratum = [j for j in range(1, len(design.effects) + 1) if design.within_part(j) == w]
+    if w == 0:
+        same_stratum = [0, *same_stratum]
     q_fixed = orthonormal_basis(design.X[:, np.isin(design.assign, same_stratum)])
     within_axes = {f: 1 + k for k, f in enumerate(design.within)}
     w_axes = [within_axes[f] for f in (design.effect_factors[w - 1] if w else ())]
