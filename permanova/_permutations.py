@@ -57,14 +57,17 @@ def random_blocks(
     """
     keys = sorted(unit_sizes)
     rows = block_rows(unit_sizes)
-    bases = {key: np.tile(np.arange(unit_sizes[key], dtype=np.intp), (rows, 1)) for key in keys}
+    base_rows = min(rows, n_permutations)
+    bases = {
+        key: np.tile(np.arange(unit_sizes[key], dtype=np.intp), (base_rows, 1)) for key in keys
+    }
     remaining = n_permutations
     while remaining > 0:
         size = min(rows, remaining)
         child = rng.spawn(1)[0]
         block = {}
         for key in keys:
-            base = bases[key] if size == rows else bases[key][:size]
+            base = bases[key] if size == base_rows else bases[key][:size]
             block[key] = child.permuted(base, axis=1)
         remaining -= size
         yield block

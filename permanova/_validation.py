@@ -103,13 +103,11 @@ def _factor_codes(column: pd.Series, role: str):
         codes = cat.cat.codes.to_numpy()
     else:
         values = column.to_numpy()
-        uniques = pd.unique(values)
-        try:
-            levels = sorted(uniques)
-        except TypeError:
-            levels = list(uniques)
-        codes = pd.Categorical(values, categories=levels).codes
-    return np.asarray(codes, dtype=np.intp), _plain(levels)
+        try:  # sorted levels, as R's factor()
+            levels, codes = np.unique(values, return_inverse=True)
+        except TypeError:  # values that cannot be ordered: order of appearance
+            codes, levels = pd.factorize(values)
+    return np.asarray(codes, dtype=np.intp).reshape(-1), _plain(levels)
 
 
 def check_data(data, dv, subject, between, within) -> Columns:
@@ -209,7 +207,8 @@ def _check_structure(cols: Columns, subject) -> None:
     # a subject belongs to one between group
     if cols.between:
         cell = _cell_index(cols, cols.between)
-        groups_per_subject = pd.Series(cell).groupby(subj).nunique().to_numpy()
+        pairs = np.unique(subj.astype(np.int64) * (cell.max() + 1) + cell)
+        groups_per_subject = np.bincount(pairs // (cell.max() + 1), minlength=n_subjects)
         if (groups_per_subject > 1).any():
             rows = np.flatnonzero(groups_per_subject > 1)[:5]
             bad = _plain(cols.subject_levels[i] for i in rows)

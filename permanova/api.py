@@ -222,13 +222,13 @@ def aovperm(
         )
 
     order = [i - 1 for i in design.table_order()]
+    columns = {key: np.asarray(parametric[key])[order] for key in TABLE_COLUMNS[:-1]}
+    columns["df"] = columns["df"].astype(np.int64)
+    columns["df_error"] = columns["df_error"].astype(np.int64)
+    columns["p_permutation"] = pvalues[order]
     table = pd.DataFrame(
-        {key: np.asarray(parametric[key])[order] for key in TABLE_COLUMNS[:-1]},
-        index=pd.Index([design.effects[i] for i in order], name="effect"),
+        columns, index=pd.Index([design.effects[i] for i in order], name="effect")
     )
-    table["df"] = table["df"].astype(np.int64)
-    table["df_error"] = table["df_error"].astype(np.int64)
-    table["p_permutation"] = pvalues[order]
     null = out.null[:, order] if out.null is not None else None
     return AovPermResult(
         table=table,
