@@ -27,6 +27,11 @@ def check_dask_input(estimator, X, *, reset):
     if X.dtype.kind not in "biuf":
         raise TypeError(f"`X` must hold numeric session scores; got dtype {X.dtype}.")
     n_sessions = X.shape[1]
+    if X.shape[0] == 0:
+        raise ValueError(
+            f"Invalid `X`: found array with 0 sample(s) (shape={X.shape}) while a minimum of "
+            f"1 is required by {name}."
+        )
     if reset:
         if n_sessions < 2:
             raise ValueError(

@@ -49,7 +49,9 @@ def detect_informant(long: pd.DataFrame, informant: str, detector) -> Detection:
     if long.empty:
         note = f"No {informant} alliance data: nothing to analyse for {informant}s."
         return Detection(informant, pd.DataFrame(), None, float("nan"), 0, note)
-    X, series, sessions = from_long(long, series="dyad", session="session", value="alliance")
+    X, series, sessions = from_long(
+        long, series="dyad", session="session", value="alliance", fill_gaps=True
+    )
     scores = pd.DataFrame(X, index=pd.Index(series, name="dyad"), columns=sessions)
     if X.shape[1] < 2:
         note = f"The {informant} data hold a single session: no series can be analysed."

@@ -47,7 +47,9 @@ def _is_numeric_dtype(dtype) -> bool:
 
 
 def check_finite(name, value):
-    """Raise ``ValueError`` if a numeric parameter is infinite (sklearn's intervals allow it)."""
+    """Reject booleans and infinities, which scikit-learn's numeric intervals let through."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be a number, not a boolean; got {value!r}.")
     if isinstance(value, (int, float, np.number)) and not math.isfinite(value):
         raise ValueError(f"`{name}` must be a finite number; got {value!r}.")
 
@@ -66,8 +68,17 @@ def validate_series_array(estimator, X, **options):
     after the prefix, so its estimator checks still recognise the errors.
     """
     try:
-        return validate_data(estimator, check_numeric_input(X), **options)
+        X = check_numeric_input(X)
+        if isinstance(X, np.ndarray) and X.ndim == 1:
+            raise ValueError(
+                f"Invalid `X`: expected a 2-D array of shape (n_series, n_sessions); got a 1-D "
+                f"array of length {X.shape[0]}. Reshape your data: for one series use "
+                "x.reshape(1, -1)."
+            )
+        return validate_data(estimator, X, **options)
     except ValueError as error:
+        if str(error).startswith("Invalid `X`"):
+            raise
         raise ValueError(
             f"Invalid `X`: expected a 2-D array of shape (n_series, n_sessions) holding "
             f"finite numbers or NaN (for one series use x.reshape(1, -1)). {error}"

@@ -50,7 +50,7 @@ def _from_long_iv(data, series, session, value):
 
 
 def from_long(
-    data: pd.DataFrame, *, series: str, session: str, value: str
+    data: pd.DataFrame, *, series: str, session: str, value: str, fill_gaps: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Turn long data (one row per series and session) into a session-indexed array.
 
@@ -60,6 +60,10 @@ def from_long(
         Long data; not modified.
     series, session, value : str
         Columns holding the series id, the session (any sortable label) and the score.
+    fill_gaps : bool, default=False
+        With integer sessions, give every session number between the first and the last
+        a column, so that a session nobody attended (a missing week) still breaks a run of
+        consecutive sessions. By default the columns are the sessions present in the data.
 
     Returns
     -------
@@ -69,9 +73,7 @@ def from_long(
     series_labels : ndarray of shape (n_series,)
         The series id of each row.
     session_labels : ndarray of shape (n_sessions,)
-        The session of each column. When sessions are integers, every session between
-        the first and the last gets a column, so a session that nobody attended still
-        breaks a run of consecutive sessions.
+        The session of each column.
 
     Raises
     ------
@@ -100,7 +102,12 @@ def from_long(
     )
     wide = frame.pivot(index="series", columns="session", values="v").sort_index(axis=1)
     sessions = wide.columns
-    if len(sessions) and pd.api.types.is_integer_dtype(sessions):
+    if fill_gaps and len(sessions):
+        if not pd.api.types.is_integer_dtype(sessions):
+            raise TypeError(
+                f"`fill_gaps=True` needs integer sessions; `data[{session!r}]` has dtype "
+                f"{sessions.dtype}."
+            )
         wide = wide.reindex(columns=np.arange(sessions.min(), sessions.max() + 1))
     X = wide.to_numpy(dtype=np.float64, na_value=np.nan)
     return X, wide.index.to_numpy(), wide.columns.to_numpy()

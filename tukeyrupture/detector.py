@@ -179,7 +179,7 @@ class TukeyRuptureDetector(TransformerMixin, BaseEstimator):
         UserWarning
             When the pooled SD cannot be learned because no training series is eligible.
         """
-        for name in ("iqr_multiplier", "absolute_sd_multiplier", "pooled_sd"):
+        for name in ("iqr_multiplier", "absolute_sd_multiplier", "pooled_sd", "min_consecutive"):
             check_finite(name, getattr(self, name))
         if is_dask_array(X):
             from tukeyrupture import _dask
@@ -211,10 +211,11 @@ class TukeyRuptureDetector(TransformerMixin, BaseEstimator):
             sd, dof = _core.pooled_sd(X, _core.eligible_series(X, self.min_consecutive), kind)
         if dof == 0:
             warnings.warn(
-                f"`pooled_sd` could not be learned: no training series has "
-                f"{self.min_consecutive} consecutive observed sessions (min_consecutive), so "
-                "there are no degrees of freedom. pooled_sd_ is NaN and predict raises for "
-                "eligible series; pass pooled_sd=<float> or absolute_sd_multiplier=None.",
+                f"`pooled_sd` could not be learned: the training series with at least "
+                f"{self.min_consecutive} consecutive observed sessions (min_consecutive) give "
+                "no degrees of freedom (none is eligible, or each has one value). pooled_sd_ "
+                "is NaN and predict raises for eligible series; pass pooled_sd=<float> or "
+                "absolute_sd_multiplier=None.",
                 UserWarning,
                 stacklevel=4,
             )
