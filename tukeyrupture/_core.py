@@ -116,25 +116,24 @@ def _middle_pair(start, size):
     return start + np.maximum(size - 1, 0) // 2, start + size // 2
 
 
-def _hinge_tables(n_sessions, lower_half):
-    """Index pairs of the median, lower hinge, upper hinge and lower half for each count.
+def _hinge_tables(n_sessions, lower_half, with_median):
+    """Index pairs of the lower hinge, upper hinge, then (if needed) the exclusive lower
+    half and the median, for each count of observed values.
 
-    Row ``c`` of each table serves the series with ``c`` observed values: the statistic
-    is the mean of the two sorted values at those positions. ``valid[c]`` is False where
-    the lower half is empty (exclusive halves of one value).
+    Row ``c`` serves the series with ``c`` observed values: each statistic is the mean of
+    the two sorted values at its pair of positions. ``valid[c]`` is False where the lower
+    half is empty (exclusive halves of one value).
     """
     count = np.arange(n_sessions + 1)
     hinge = (count + 1) // 2
-    lower = hinge if lower_half == "inclusive" else count // 2
-    pairs = np.stack(
-        [
-            np.stack(_middle_pair(0, count), axis=1),
-            np.stack(_middle_pair(0, hinge), axis=1),
-            np.stack(_middle_pair(count - hinge, hinge), axis=1),
-            np.stack(_middle_pair(0, lower), axis=1),
-        ],
-        axis=1,
-    )
+    tables = [_middle_pair(0, hinge), _middle_pair(count - hinge, hinge)]
+    lower = hinge
+    if lower_half == "exclusive":
+        lower = count // 2
+        tables.append(_middle_pair(0, lower))
+    if with_median:
+        tables.append(_middle_pair(0, count))
+    pairs = np.stack([np.stack(pair, axis=1) for pair in tables], axis=1)
     return pairs, lower > 0
 
 
@@ -152,24 +151,28 @@ def _numpy_quartiles(sorted_rows, n_observed, method):
     return q1, q3
 
 
-def row_summaries(X, *, quartile_method="tukey", lower_half="inclusive", n_observed=None):
+def row_summaries(
+    X, *, quartile_method="tukey", lower_half="inclusive", n_observed=None, with_median=True
+):
     """Median, quartiles and lower-half median of each row's observed values.
 
     Tukey's hinges are the medians of the inclusive halves (the median belongs to both
     halves when the count is odd); ``lower_half`` only changes the lower-half median used
-    by the pre-session and repair rules.
+    by the pre-session and repair rules. ``with_median=False`` leaves the median NaN.
     """
     n_rows, n_cols = X.shape
     if n_observed is None:
         n_observed = count_observed(X)
     sorted_rows = np.sort(X, axis=1)
-    pairs, valid = _hinge_tables(n_cols, lower_half)
+    pairs, valid = _hinge_tables(n_cols, lower_half, with_median)
     positions = pairs[n_observed] + (np.arange(n_rows) * n_cols)[:, None, None]
     values = sorted_rows.reshape(-1)[positions]
-    stats = (values[..., 0] + values[..., 1]) / 2
-    median, lower_hinge, upper_hinge, lower_half_median = stats.T
+    stats = list(((values[..., 0] + values[..., 1]) / 2).T)
+    lower_hinge, upper_hinge = stats[0], stats[1]
+    lower_half_median = stats[2] if lower_half == "exclusive" else lower_hinge
     if not valid.all():
         lower_half_median = np.where(valid[n_observed], lower_half_median, np.nan)
+    median = stats[-1] if with_median else np.full(n_rows, np.nan)
     if quartile_method == "tukey":
         q1, q3 = lower_hinge, upper_hinge
     else:
@@ -378,6 +381,7 @@ def detect_arrays(
             quartile_method=quartile_method,
             lower_half=lower_half,
             n_observed=count_observed(block, bits),
+            with_median="median" in wanted,
         )
         iqr = summary.q3 - summary.q1
         lower_half_median = summary.lower_half_median
@@ -392,8 +396,8 @@ def detect_arrays(
                 absolute = _absolute_pairs(sessions, absolute_threshold, eligible)
                 central = tcc | absolute
             if "labels" in wanted:
-                codes = _repair_codes(sessions, central, lower_half_median)
-                chunk["labels"] = _sessions_by_series(codes, 1, np.int8)
+                result["labels"][rows, 0] = NO_RUPTURE
+                result["labels"][rows, 1:] = _repair_codes(sessions, central, lower_half_median).T
             if "tcc" in wanted:
                 chunk["tcc"] = _sessions_by_series(tcc, 1, bool)
             if "absolute" in wanted:
@@ -407,5 +411,6 @@ def detect_arrays(
         if "drop" in wanted:
             chunk["drop"] = session_drop(block)
         for name, target in result.items():
-            target[rows] = chunk[name]
+            if name != "labels":
+                target[rows] = chunk[name]
     return result
