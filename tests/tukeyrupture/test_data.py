@@ -49,11 +49,6 @@ def test_from_long_orders_sessions_by_value():
     assert list(sessions) == sorted(dates)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="finding F2: integer sessions are reindexed to every integer between the first "
-    "and the last, so sessions 10, 20, ... give 71 columns and no eligible series",
-)
 def test_from_long_keeps_only_sessions_present_in_the_data():
     data = pd.DataFrame(
         {"id": ["a"] * 8, "session": list(range(10, 90, 10)), "score": [5, 6, 5, 6, 5, 2, 6, 5.0]}
@@ -61,6 +56,20 @@ def test_from_long_keeps_only_sessions_present_in_the_data():
     X, _, sessions = from_long(data, series="id", session="session", value="score")
     assert X.shape == (1, 8)
     np.testing.assert_array_equal(sessions, list(range(10, 90, 10)))
+
+
+def test_from_long_fill_gaps_is_opt_in():
+    # session 3 attended by nobody: a column only with fill_gaps=True (finding F2)
+    data = pd.DataFrame({"id": ["a", "a", "b"], "session": [1, 4, 2], "score": [1.0, 4.0, 2.0]})
+    X, _, sessions = from_long(data, series="id", session="session", value="score")
+    np.testing.assert_array_equal(sessions, [1, 2, 4])
+    np.testing.assert_array_equal(X, [[1, np.nan, 4], [np.nan, 2, np.nan]])
+    X, _, sessions = from_long(data, series="id", session="session", value="score", fill_gaps=True)
+    np.testing.assert_array_equal(sessions, [1, 2, 3, 4])
+    np.testing.assert_array_equal(X, [[1, np.nan, np.nan, 4], [np.nan, 2, np.nan, np.nan]])
+    floats = data.astype({"session": float})
+    with pytest.raises((TypeError, ValueError), match="fill_gaps"):
+        from_long(floats, series="id", session="session", value="score", fill_gaps=True)
 
 
 @settings(max_examples=40, deadline=None, derandomize=True)

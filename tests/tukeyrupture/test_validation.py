@@ -141,6 +141,11 @@ BAD_PARAMETERS = [
     ("quartile_method", 3),
     ("lower_half", "both"),
     ("lower_half", None),
+    ("iqr_multiplier", True),
+    ("absolute_sd_multiplier", True),
+    ("pooled_sd", True),
+    ("pooled_sd", False),
+    ("min_consecutive", True),
 ]
 
 
@@ -268,10 +273,14 @@ def test_dask_input_unmodified(X):
     np.testing.assert_array_equal(X, copy)
 
 
-@pytest.mark.xfail(
-    strict=False, reason="finding F7: an empty dask array fits (pooled_sd_ NaN) but numpy raises"
-)
 def test_empty_dask_array_raises_like_numpy(X):
+    """Finding F7 (fixed)."""
     da = pytest.importorskip("dask.array")
     with pytest.raises(ValueError, match="0 sample"):
         TukeyRuptureDetector().fit(da.from_array(X[:0], chunks=(10, 12)))
+
+
+def test_one_dimensional_message_gives_one_hint(X):
+    with pytest.raises(ValueError, match=r"reshape\(1, -1\)") as caught:
+        TukeyRuptureDetector().fit(X[0])
+    assert "reshape(-1, 1)" not in str(caught.value)  # finding F6 (fixed)
