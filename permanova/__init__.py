@@ -1,6 +1,7 @@
 """Permutation ANOVA for between, within and mixed designs, with the methods of R's permuco."""
 
-from permanova.api import aovperm, mixed, oneway_between, oneway_within, posthoc
+from permanova.api import aovperm, mixed, oneway_between, oneway_within
+from permanova.posthoc import posthoc
 from permanova.results import AovPermResult, PosthocResult
 
 __all__ = [
