@@ -38,10 +38,16 @@ def test_from_long_basic():
 
 
 def test_from_long_orders_sessions_by_value():
-    data = pd.DataFrame({"id": [1, 1, 1, 2], "t": [2.5, 0.5, 1.5, 0.5], "v": [3.0, 1.0, 2.0, 9.0]})
+    data = pd.DataFrame({"id": [1, 1, 1, 2], "t": [10, 2, 9, 2], "v": [3.0, 1.0, 2.0, 9.0]})
     X, series, sessions = from_long(data, series="id", session="t", value="v")
-    np.testing.assert_array_equal(sessions, [0.5, 1.5, 2.5])
+    np.testing.assert_array_equal(sessions, [2, 9, 10])
     np.testing.assert_array_equal(X, [[1, 2, 3], [9, np.nan, np.nan]])
+    # whole numbers stored as floats (a CSV column with a gap) are session numbers
+    X_float, _, sessions = from_long(
+        data.astype({"t": float}), series="id", session="t", value="v"
+    )
+    assert sessions.dtype == np.int64
+    np.testing.assert_array_equal(X_float, X)
     dates = pd.to_datetime(["2024-03-01", "2024-01-01", "2024-02-01"])
     data = pd.DataFrame({"id": ["x"] * 3, "when": dates, "v": [3.0, 1.0, 2.0]})
     X, _, sessions = from_long(data, series="id", session="when", value="v")
@@ -68,8 +74,11 @@ def test_from_long_fill_gaps_is_opt_in():
     np.testing.assert_array_equal(sessions, [1, 2, 3, 4])
     np.testing.assert_array_equal(X, [[1, np.nan, np.nan, 4], [np.nan, 2, np.nan, np.nan]])
     floats = data.astype({"session": float})
-    with pytest.raises((TypeError, ValueError), match="fill_gaps"):
-        from_long(floats, series="id", session="session", value="score", fill_gaps=True)
+    _, _, filled = from_long(floats, series="id", session="session", value="score", fill_gaps=True)
+    np.testing.assert_array_equal(filled, [1, 2, 3, 4])
+    dates = data.assign(session=pd.to_datetime(["2024-01-01", "2024-01-04", "2024-01-02"]))
+    with pytest.raises(TypeError, match="fill_gaps"):
+        from_long(dates, series="id", session="session", value="score", fill_gaps=True)
 
 
 @settings(max_examples=40, deadline=None, derandomize=True)
@@ -143,6 +152,177 @@ def test_from_long_numeric_strings_are_accepted():
     X, _, _ = from_long(data, series="id", session="session", value="score")
     want, _, _ = from_long(long_frame(), series="id", session="session", value="score")
     np.testing.assert_array_equal(X, want)
+
+
+def one_series(sessions, scores=None):
+    scores = np.arange(1.0, len(sessions) + 1) if scores is None else scores
+    return pd.DataFrame({"id": "a", "session": sessions, "score": scores})
+
+
+def sessions_of(data, **kwargs):
+    return from_long(data, series="id", session="session", value="score", **kwargs)
+
+
+def test_sessions_written_as_text_are_ordered_as_numbers():
+    data = one_series(pd.Series(["10", "9", "1", " 2", "1e1"][:4], dtype=object))
+    X, _, sessions = sessions_of(data)
+    np.testing.assert_array_equal(sessions, [1, 2, 9, 10])
+    assert sessions.dtype == np.int64
+    np.testing.assert_array_equal(X, [[3, 4, 2, 1]])
+    duplicate = one_series(pd.Series(["1", 1.0, 2], dtype=object))
+    with pytest.raises(ValueError, match=r"more than one row.*\[0, 1\]"):
+        sessions_of(duplicate)
+
+
+@pytest.mark.parametrize("dtype", [object, "string"])
+def test_one_stray_text_entry_in_a_session_column_is_an_error(dtype):
+    # as read from a CSV file: 25 numbers written as text and one "."
+    text = pd.Series([str(t) for t in range(1, 27)], dtype=dtype)
+    text[13] = "."
+    data = one_series(text)
+    copy = data.copy()
+    with pytest.raises(
+        ValueError,
+        match=r"mixes session numbers and text: \['\.'\] in rows \[13\]",
+    ):
+        sessions_of(data)
+    pd.testing.assert_frame_equal(data, copy)
+
+
+def test_mixed_numbers_and_labels_are_an_error():
+    data = one_series(pd.Series([1, 2, "S3"], dtype=object))
+    with pytest.raises(ValueError, match=r"mixes.*'S3'.*rows \[2\]"):
+        sessions_of(data)
+    with pytest.raises(ValueError, match="mixes"):
+        sessions_of(one_series(pd.Series([1, True, 3], dtype=object)))
+    with pytest.raises(TypeError, match="booleans"):
+        sessions_of(one_series([True, False]))
+
+
+def test_labels_with_one_prefix_are_in_natural_order():
+    labels = [f"S{t}" for t in range(15, 0, -1)]
+    X, _, sessions = sessions_of(one_series(labels))
+    assert list(sessions) == [f"S{t}" for t in range(1, 16)]
+    np.testing.assert_array_equal(X[0], np.arange(15.0, 0.0, -1))
+    _, _, filled = sessions_of(one_series(["Week 3", "Week 1", "Week 10"]), fill_gaps=True)
+    assert list(filled) == [f"Week {t}" for t in range(1, 11)]
+    _, _, padded = sessions_of(one_series(["S03", "S01"]), fill_gaps=True)
+    assert list(padded) == ["S01", "S02", "S03"]
+
+
+@pytest.mark.parametrize(
+    ("labels", "match"),
+    [
+        (["S1", "S2", "intake"], r"prefix and a whole number.*'intake'.*rows \[2\]"),
+        (["S1", "T2", "S3"], r"different prefixes \['S', 'T'\].*rows \[1\]"),
+        (["S1", "S01"], r"\['S1', 'S01'\] both mean session 1"),
+        (["S1.5", "S2"], r"'S1\.5'"),
+    ],
+)
+def test_labels_that_cannot_be_ordered_are_an_error(labels, match):
+    with pytest.raises(ValueError, match=match):
+        sessions_of(one_series(labels))
+
+
+@pytest.mark.parametrize("sessions", [[1.0, 1.5, 2.0], ["1", "1.5"], [1.0, np.inf], [1.0, 1e300]])
+def test_fractional_or_infinite_session_numbers_are_an_error(sessions):
+    data = one_series(pd.Series(sessions, dtype=object if isinstance(sessions[0], str) else float))
+    with pytest.raises(ValueError, match=r"`data\['session'\]` must hold .*rows \[1\]"):
+        sessions_of(data)
+
+
+def test_ordered_categorical_sessions_follow_their_categories():
+    order = ["intake", "middle", "end", "follow-up"]
+    data = one_series(
+        pd.Categorical(["end", "intake", "follow-up"], categories=order, ordered=True)
+    )
+    X, _, sessions = sessions_of(data)
+    assert list(sessions) == ["intake", "end", "follow-up"]
+    np.testing.assert_array_equal(X, [[2, 1, 3]])
+    _, _, filled = sessions_of(data, fill_gaps=True)
+    assert list(filled) == order
+
+
+def test_fill_gaps_refuses_an_absurd_span():
+    data = pd.DataFrame(
+        {"id": ["a"] * 20 + ["b"], "session": [*range(1, 21), 3_000_000], "score": 1.0}
+    )
+    X, _, sessions = sessions_of(data)  # without fill_gaps: 21 columns
+    assert X.shape == (2, 21)
+    with pytest.raises(ValueError, match=r"3000000 session columns for 21 .*rows \[0, 20\]"):
+        sessions_of(data, fill_gaps=True)
+    as_text = data.assign(session=data["session"].astype(str).replace("3000000", "3e6"))
+    with pytest.raises(ValueError, match="fill_gaps=True"):
+        sessions_of(as_text, fill_gaps=True)
+    # a long but dense span is fine: 1500 sessions, one in three observed
+    dense = one_series(list(range(1, 1501, 3)))
+    X, _, sessions = sessions_of(dense, fill_gaps=True)
+    assert X.shape == (1, 1498) and sessions[0] == 1 and sessions[-1] == 1498
+
+
+@pytest.mark.parametrize("fill_gaps", ["no", 1, None, "False"])
+def test_fill_gaps_must_be_a_bool(fill_gaps):
+    with pytest.raises(TypeError, match="`fill_gaps` must be True or False"):
+        sessions_of(one_series([1, 3]), fill_gaps=fill_gaps)
+    assert sessions_of(one_series([1, 3]), fill_gaps=np.True_)[2].tolist() == [1, 2, 3]
+
+
+def test_value_range_rejects_implausible_scores():
+    data = one_series([1, 2, 3, 4], scores=[3.0, 99.0, np.nan, 7.0])
+    copy = data.copy()
+    X, _, _ = sessions_of(data, value_range=(1, 99))  # bounds are inclusive, NaN allowed
+    assert X[0, 1] == 99
+    with pytest.raises(
+        ValueError, match=r"outside `value_range` \[1, 7\]: \[99\.0\] in rows \[1\]"
+    ):
+        sessions_of(data, value_range=(1, 7))
+    pd.testing.assert_frame_equal(data, copy)
+    assert sessions_of(data, value_range=(0, np.inf))[0].shape == (1, 4)
+
+
+@pytest.mark.parametrize(
+    ("value_range", "error"),
+    [
+        ((7, 1), ValueError),
+        ((1, np.nan), ValueError),
+        ((1, 2, 3), TypeError),
+        (7, TypeError),
+        ("1-7", TypeError),
+        ((True, 7), TypeError),
+        (("1", "7"), TypeError),
+    ],
+)
+def test_value_range_must_be_a_pair_of_numbers(value_range, error):
+    with pytest.raises(error, match="`value_range`"):
+        sessions_of(one_series([1, 2]), value_range=value_range)
+
+
+def test_duplicated_and_multiindex_columns_are_named():
+    data = long_frame()
+    twice = pd.concat([data, data[["score"]]], axis=1)
+    with pytest.raises(ValueError, match=r"duplicated column labels \['score'\]"):
+        from_long(twice, series="id", session="session", value="score")
+    other_twice = pd.concat([data, data[["other"]]], axis=1)  # unused: harmless
+    assert from_long(other_twice, series="id", session="session", value="score")[0].shape == (3, 3)
+    nested = data.copy()
+    nested.columns = pd.MultiIndex.from_product([["x"], data.columns])
+    with pytest.raises(ValueError, match="MultiIndex"):
+        from_long(nested, series=("x", "id"), session=("x", "session"), value=("x", "score"))
+    with pytest.raises(ValueError, match="three different columns"):
+        from_long(data, series="id", session="id", value="score")
+    with pytest.raises(TypeError, match="`value` must be a column label"):
+        from_long(data, series="id", session="session", value=["score"])
+
+
+@pytest.mark.parametrize("dtype", ["bool", "complex128", "datetime64[ns]"])
+def test_scores_of_the_wrong_type(dtype):
+    data = long_frame().assign(score=np.zeros(6).astype(dtype))
+    with pytest.raises(TypeError, match=r"`data\['score'\]` must hold real-valued scores"):
+        from_long(data, series="id", session="session", value="score")
+    text = long_frame().astype({"score": object})
+    text.loc[1, "score"] = True
+    with pytest.raises(ValueError, match=r"non-numeric values \[True\] in rows \[1\]"):
+        from_long(text, series="id", session="session", value="score")
 
 
 # --- total_scores ---------------------------------------------------------------------
@@ -244,3 +424,31 @@ def test_total_scores_bad_items(items, error):
         pd.testing.assert_frame_equal(items, copy)
     else:
         np.testing.assert_array_equal(items, copy)
+
+
+def test_total_scores_ragged_rows():
+    with pytest.raises(ValueError, match=r"same number of items.*lengths \[2, 3\]"):
+        total_scores([[1, 2, 3], [1, 2]])
+
+
+def test_total_scores_column_labels():
+    frame = pd.DataFrame(np.ones((2, 3)), columns=["i1", "i2", "i1"])
+    with pytest.raises(ValueError, match=r"duplicated column labels \['i1'\]"):
+        total_scores(frame)
+    frame.columns = pd.MultiIndex.from_tuples([("a", 1), ("a", 2), ("b", 1)])
+    with pytest.raises(ValueError, match="`items` must have one level"):
+        total_scores(frame)
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        np.array([[True, False]]),
+        np.array([[1 + 1j, 2.0]]),
+        np.array([[True, 2.0]], dtype=object),
+        pd.DataFrame({"a": [True, False], "b": [1.0, 2.0]}),
+    ],
+)
+def test_total_scores_rejects_booleans_and_complex(items):
+    with pytest.raises(TypeError, match="`items` must hold real item scores"):
+        total_scores(items)
