@@ -6,7 +6,9 @@ types, ``ValueError`` for values. The input frame is only read.
 
 from __future__ import annotations
 
+import math
 import numbers
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +19,11 @@ from permanova._methods import ALIASES, BETWEEN_METHODS, WITHIN_METHODS
 
 @dataclass(frozen=True)
 class Columns:
-    """Validated columns of the frame, as arrays in row order."""
+    """Validated columns of the frame, as arrays in row order.
+
+    Factors are keyed by ``str(label)`` (the effect names of the table); messages about a
+    column use the user's label.
+    """
 
     y: np.ndarray
     codes: dict
@@ -41,13 +47,28 @@ def _plain(values) -> list:
     return [v.item() if isinstance(v, np.generic) else v for v in values]
 
 
+MAX_INT64 = np.iinfo(np.int64).max
+
+
 def check_positive_int(value, name: str) -> int:
-    """An integer >= 1 (integral floats such as ``1e4`` are accepted)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    """An integer from 1 to ``2**63 - 1`` (integral floats such as ``1e4`` are accepted)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"`{name}` must be a positive integer; got {value!r}.")
-    if not np.isfinite(value) or value != int(value) or value < 1:
+    if isinstance(value, numbers.Integral):
+        number = int(value)
+    else:
+        real = float(value)
+        if not math.isfinite(real) or not real.is_integer():
+            raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
+        number = int(real)
+    if number < 1:
         raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
-    return int(value)
+    if number > MAX_INT64:
+        raise ValueError(
+            f"`{name}` must be a positive integer of at most 2**63 - 1 ({MAX_INT64}); "
+            f"got {value!r}."
+        )
+    return number
 
 
 def check_bool(value, name: str) -> bool:
@@ -56,29 +77,52 @@ def check_bool(value, name: str) -> bool:
     return bool(value)
 
 
+def check_label(value, name: str):
+    """A column label: a string or another hashable value (pandas allows int labels)."""
+    if value is None or isinstance(value, (list, tuple)) or not isinstance(value, Hashable):
+        raise TypeError(f"`{name}` must be a column label (a string, say); got {value!r}.")
+    return value
+
+
 def as_name_list(value, name: str) -> list:
-    """``None`` -> [], a column name -> [name], a list/tuple of names -> list."""
+    """``None`` -> [], a column label -> [label], a list/tuple of labels -> list."""
     if value is None:
         return []
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        if len(set(value)) != len(value):
-            raise ValueError(f"`{name}` lists a column more than once; got {list(value)!r}.")
-        return list(value)
-    raise TypeError(f"`{name}` must be a column name or a list of column names; got {value!r}.")
+    if not isinstance(value, (list, tuple, pd.Index, np.ndarray)):
+        try:
+            return [check_label(value, name)]
+        except TypeError:
+            raise TypeError(
+                f"`{name}` must be a column label or a list of column labels; got {value!r}."
+            ) from None
+    labels = list(value)
+    for label in labels:
+        if label is None or isinstance(label, (list, tuple)) or not isinstance(label, Hashable):
+            raise TypeError(
+                f"`{name}` must be a column label or a list of column labels; got {value!r}."
+            )
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"`{name}` lists a column more than once; got {labels!r}.")
+    return labels
 
 
 def check_frame(data) -> pd.DataFrame:
+    """A non-empty DataFrame with one level of column labels."""
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"`data` must be a pandas DataFrame in long format; got {type(data)!r}.")
+    if isinstance(data.columns, pd.MultiIndex):
+        raise ValueError(
+            f"`data` has MultiIndex columns ({data.columns.nlevels} levels, e.g. "
+            f"{data.columns[0]!r}); give a frame with one level of column labels, e.g. "
+            "data.set_axis(['_'.join(map(str, c)) for c in data.columns], axis=1)."
+        )
     if data.shape[0] == 0:
         raise ValueError("`data` has no rows.")
     return data
 
 
 def check_columns(data: pd.DataFrame, roles: dict) -> None:
-    """Every named column exists; no column plays two roles."""
+    """Every named column exists exactly once; no column plays two roles."""
     missing = []
     seen: dict = {}
     for role, names in roles.items():
@@ -92,6 +136,13 @@ def check_columns(data: pd.DataFrame, roles: dict) -> None:
         raise ValueError(
             f"columns not found in `data`: {', '.join(missing)}; available columns: "
             f"{list(data.columns)[:20]!r}."
+        )
+    duplicated = set(data.columns[data.columns.duplicated()])
+    repeated = [f"{name!r} (`{role}`)" for name, role in seen.items() if name in duplicated]
+    if repeated:
+        raise ValueError(
+            f"`data` has several columns labelled {', '.join(repeated)}; column labels must "
+            "be unique (rename or drop the duplicates, e.g. after pd.concat(axis=1))."
         )
 
 
@@ -110,13 +161,64 @@ def _factor_codes(column: pd.Series, role: str):
     return np.asarray(codes, dtype=np.intp).reshape(-1), _plain(levels)
 
 
+_REAL_KINDS = ("integer", "floating", "mixed-integer-float", "empty")
+
+
+def outcome_values(data: pd.DataFrame, dv) -> np.ndarray:
+    """The ``dv`` column as finite float64 values (messages name the rows by label)."""
+    column = data[dv]
+    dtype = column.dtype
+    kind = pd.api.types.infer_dtype(column, skipna=True)
+    if pd.api.types.is_complex_dtype(dtype) or kind == "complex":
+        raise TypeError(
+            f"`dv` column {dv!r} must be real; got complex values (dtype {dtype}), whose "
+            "imaginary part cannot be analysed."
+        )
+    if pd.api.types.is_bool_dtype(dtype) or kind == "boolean":
+        raise TypeError(
+            f"`dv` column {dv!r} must be numeric; got booleans (dtype {dtype}); convert "
+            "them with .astype(float) if 0/1 scores are meant."
+        )
+    numeric = pd.api.types.is_numeric_dtype(dtype)
+    if not numeric and not (pd.api.types.is_object_dtype(dtype) and kind in _REAL_KINDS):
+        hint = ""
+        if kind == "string":
+            hint = " holding text; convert numbers stored as text with pd.to_numeric"
+        raise TypeError(f"`dv` column {dv!r} must be numeric; got dtype {dtype}{hint}.")
+    try:
+        y = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (OverflowError, TypeError, ValueError) as error:
+        raise TypeError(f"`dv` column {dv!r} must hold real numbers; {error}.") from None
+    if np.isnan(y).any():
+        raise ValueError(
+            f"`dv` column {dv!r} has missing values in rows {_show_rows(data.index, np.isnan(y))}."
+        )
+    if not np.isfinite(y).all():
+        raise ValueError(
+            f"`dv` column {dv!r} has infinite values in rows "
+            f"{_show_rows(data.index, ~np.isfinite(y))}."
+        )
+    return y
+
+
+def _check_effect_names(factors: list) -> None:
+    """Effects are named by ``str(label)``: two labels must not give the same name."""
+    names: dict = {}
+    for label in factors:
+        other = names.setdefault(str(label), label)
+        if other is not label and other != label:
+            raise ValueError(
+                f"factor columns {other!r} and {label!r} would both be named {str(label)!r} "
+                "in the table; rename one of them."
+            )
+
+
 def check_data(data, dv, subject, between, within) -> Columns:
     """Validate the frame and the column roles; return arrays (the frame is not modified)."""
     data = check_frame(data)
-    if not isinstance(dv, str):
-        raise TypeError(f"`dv` must be a column name; got {dv!r}.")
-    if subject is not None and not isinstance(subject, str):
-        raise TypeError(f"`subject` must be a column name or None; got {subject!r}.")
+    check_label(dv, "dv")
+    if subject is not None:
+        check_label(subject, "subject")
     between = as_name_list(between, "between")
     within = as_name_list(within, "within")
     if not between and not within:
@@ -129,24 +231,8 @@ def check_data(data, dv, subject, between, within) -> Columns:
     if subject is not None:
         roles["subject"] = [subject]
     check_columns(data, roles)
-
-    outcome = data[dv]
-    if (
-        not pd.api.types.is_numeric_dtype(outcome.dtype)
-        or pd.api.types.is_bool_dtype(outcome.dtype)
-        or pd.api.types.is_complex_dtype(outcome.dtype)
-    ):
-        raise TypeError(f"`dv` column {dv!r} must be numeric; got dtype {outcome.dtype}.")
-    y = outcome.to_numpy(dtype=np.float64, na_value=np.nan)
-    if np.isnan(y).any():
-        raise ValueError(
-            f"`dv` column {dv!r} has missing values in rows {_show_rows(data.index, np.isnan(y))}."
-        )
-    if not np.isfinite(y).all():
-        raise ValueError(
-            f"`dv` column {dv!r} has infinite values in rows "
-            f"{_show_rows(data.index, ~np.isfinite(y))}."
-        )
+    _check_effect_names(between + within)
+    y = outcome_values(data, dv)
 
     codes, n_levels, levels = {}, {}, {}
     for role, names in (("between", between), ("within", within)):
@@ -157,11 +243,12 @@ def check_data(data, dv, subject, between, within) -> Columns:
                     f"`{role}` factor {name!r} has missing values in rows "
                     f"{_show_rows(data.index, na)}."
                 )
-            codes[name], levels[name] = _factor_codes(data[name], role)
-            n_levels[name] = len(levels[name])
-            if n_levels[name] < 2:
+            key = str(name)
+            codes[key], levels[key] = _factor_codes(data[name], role)
+            n_levels[key] = len(levels[key])
+            if n_levels[key] < 2:
                 raise ValueError(
-                    f"`{role}` factor {name!r} must have at least 2 levels; got {levels[name]!r}."
+                    f"`{role}` factor {name!r} must have at least 2 levels; got {levels[key]!r}."
                 )
 
     subject_codes, subject_levels = None, None
@@ -174,6 +261,7 @@ def check_data(data, dv, subject, between, within) -> Columns:
             )
         subject_codes, subject_levels = _factor_codes(data[subject], "subject")
 
+    between, within = [str(f) for f in between], [str(f) for f in within]
     cols = Columns(y, codes, n_levels, levels, between, within, subject_codes, subject_levels)
     _check_structure(cols, subject)
     return cols
@@ -289,14 +377,52 @@ def check_alternative(alternative) -> str:
     return alternative
 
 
+_SEED_TYPES = (
+    "None, a non-negative int, a numpy SeedSequence, Generator, BitGenerator or RandomState"
+)
+
+
 def check_random_state(random_state) -> np.random.Generator:
+    """A Generator for ``random_state``; a SeedSequence given is never modified.
+
+    * ``None``: fresh OS entropy; an int or a sequence of ints: ``default_rng(seed)``.
+    * ``SeedSequence``: a Generator built from a *copy* (spawning from the result leaves the
+      caller's object unchanged, so two calls with it give the same results).
+    * ``Generator`` / ``BitGenerator``: used as is, hence advanced (numpy/scipy convention).
+    * ``RandomState``: four 32-bit words are drawn from it to seed a new Generator, which
+      advances it as any use of a RandomState does.
+    """
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.BitGenerator):
+        return np.random.Generator(random_state)
+    if isinstance(random_state, np.random.SeedSequence):
+        return np.random.default_rng(_copy_seed_sequence(random_state))
+    if isinstance(random_state, np.random.RandomState):
+        words = random_state.randint(0, 2**32, size=4, dtype=np.uint64)
+        return np.random.default_rng(words.tolist())
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, (bool, np.bool_, str, bytes)) or not (
+        isinstance(random_state, numbers.Integral)
+        or isinstance(random_state, (list, tuple, np.ndarray))
+    ):
+        raise TypeError(f"`random_state` must be {_SEED_TYPES}; got {random_state!r}.")
     try:
         return np.random.default_rng(random_state)
     except (TypeError, ValueError) as error:
-        raise TypeError(
-            "`random_state` must be None, an int, a numpy SeedSequence or Generator; "
-            f"got {random_state!r} ({error})."
-        ) from None
+        kind = TypeError if isinstance(error, TypeError) else ValueError
+        message = f"`random_state` must be {_SEED_TYPES}; got {random_state!r} ({error})."
+        raise kind(message) from None
+
+
+def _copy_seed_sequence(seed: np.random.SeedSequence) -> np.random.SeedSequence:
+    return np.random.SeedSequence(
+        seed.entropy,
+        spawn_key=seed.spawn_key,
+        pool_size=seed.pool_size,
+        n_children_spawned=seed.n_children_spawned,
+    )
 
 
 @dataclass(frozen=True)
@@ -349,3 +475,99 @@ def aovperm_iv(
     return AovPermArgs(
         columns, method, n_resamples, exact, alternative, return_null, progress, batch_size, rng
     )
+
+
+@dataclass(frozen=True)
+class PosthocArgs:
+    """Normalised arguments of :func:`permanova.posthoc` (codes in row order)."""
+
+    y: np.ndarray
+    factor_codes: np.ndarray
+    levels: list
+    by: list
+    by_codes: dict
+    by_levels: dict
+    subject_codes: np.ndarray | None
+    paired: bool
+    method: str
+    n_resamples: int
+    exact: object
+    batch_size: int | None
+    progress: bool
+    rng: np.random.Generator
+
+
+def posthoc_iv(
+    data, dv, factor, subject, by, paired, method, n_resamples, exact, random_state,
+    batch_size, progress,
+) -> PosthocArgs:  # fmt: skip
+    """Check every argument of ``posthoc``; messages name the rows by the frame's labels."""
+    n_resamples = check_positive_int(n_resamples, "n_resamples")
+    exact = check_exact(exact)
+    progress = check_bool(progress, "progress")
+    if batch_size is not None:
+        batch_size = check_positive_int(batch_size, "batch_size")
+    data = check_frame(data)
+    check_label(dv, "dv")
+    check_label(factor, "factor")
+    if subject is not None:
+        check_label(subject, "subject")
+    by = as_name_list(by, "by")
+    if factor in by:
+        raise ValueError(f"`factor` {factor!r} cannot also be in `by`.")
+    roles = {"dv": [dv], "factor": [factor], "by": by}
+    if subject is not None:
+        roles["subject"] = [subject]
+    check_columns(data, roles)
+    y = outcome_values(data, dv)
+    codes, levels = {}, {}
+    for role, name in [("factor", factor), *(("by", b) for b in by)]:
+        na = data[name].isna().to_numpy()
+        if na.any():
+            raise ValueError(
+                f"`{role}` column {name!r} has missing values in rows "
+                f"{_show_rows(data.index, na)}."
+            )
+        codes[name], levels[name] = _factor_codes(data[name], role)
+    if len(levels[factor]) < 2:
+        raise ValueError(
+            f"`factor` {factor!r} must have at least 2 levels; got {levels[factor]!r}."
+        )
+    subject_codes = None
+    if subject is not None:
+        na = data[subject].isna().to_numpy()
+        if na.any():
+            raise ValueError(
+                f"`subject` column {subject!r} has missing values in rows "
+                f"{_show_rows(data.index, na)}."
+            )
+        subject_codes = _factor_codes(data[subject], "subject")[0]
+    if paired is None:
+        paired = subject_codes is not None and _seen_at_several_levels(
+            subject_codes, codes[factor]
+        )
+    paired = check_bool(paired, "paired")
+    if paired and subject is None:
+        raise ValueError("`subject` is required for paired comparisons (`paired=True`).")
+    return PosthocArgs(
+        y=y,
+        factor_codes=codes[factor],
+        levels=levels[factor],
+        by=by,
+        by_codes={b: codes[b] for b in by},
+        by_levels={b: levels[b] for b in by},
+        subject_codes=subject_codes,
+        paired=paired,
+        method=check_method(method, paired),
+        n_resamples=n_resamples,
+        exact=exact,
+        batch_size=batch_size,
+        progress=progress,
+        rng=check_random_state(random_state),
+    )
+
+
+def _seen_at_several_levels(subject_codes: np.ndarray, factor_codes: np.ndarray) -> bool:
+    """Whether some subject is observed at more than one level of the factor."""
+    pairs = np.unique(np.stack([subject_codes, factor_codes]), axis=1)
+    return bool(np.unique(pairs[0]).size < pairs.shape[1])

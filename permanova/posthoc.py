@@ -2,28 +2,38 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Hashable
+from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from permanova import _validation
 from permanova.api import aovperm
 from permanova.results import PosthocResult
 
+_UNDEFINED_F = "p undefined (F is 0/0: constant outcome in the pair); left out of the Holm family"
+
 
 def posthoc(
     data: pd.DataFrame,
-    dv: str,
-    factor: str,
+    dv: Hashable,
+    factor: Hashable,
     *,
-    subject: str | None = None,
-    by: str | list[str] | None = None,
+    subject: Hashable | None = None,
+    by: Hashable | list | None = None,
     paired: bool | None = None,
     method: str | None = None,
     n_resamples: int = 10_000,
     exact: bool | str = "auto",
-    random_state: int | np.random.Generator | np.random.SeedSequence | None = None,
+    random_state: int
+    | np.random.Generator
+    | np.random.SeedSequence
+    | np.random.RandomState
+    | None = None,
     batch_size: int | None = None,
     progress: bool = False,
 ) -> PosthocResult:
@@ -33,20 +43,23 @@ def posthoc(
     ``by``, to follow up an interaction) by a permutation ANOVA of the two-level subset:
     a between-subjects test for independent groups, a one-way repeated-measures test for
     paired levels. The one-df F is the square of the t statistic, so the p-values are
-    two-sided. The permutation p-values of all comparisons are then adjusted together
-    with Holm's method (``statsmodels.stats.multitest.multipletests``).
+    two-sided. The permutation p-values of the comparisons that were tested and have a
+    defined p-value are then adjusted together with Holm's method
+    (``statsmodels.stats.multitest.multipletests``).
 
     Parameters
     ----------
     data : pandas.DataFrame
-        Long format. It is not modified.
-    dv : str
-        Numeric outcome column.
-    factor : str
+        Long format. It is not modified. Rows are used by position, so duplicated index
+        labels (as after ``pd.concat``) are fine; messages name rows by their labels.
+    dv : column label
+        Numeric outcome column. Column labels may be strings or any other hashable
+        label that exists in ``data`` (such as ints); they must be unique in ``data``.
+    factor : column label
         The factor whose levels are compared.
-    subject : str, optional
+    subject : column label, optional
         Subject identifier; needed for paired comparisons.
-    by : str or list of str, optional
+    by : column label or list of labels, optional
         Factors within whose levels the comparisons are made.
     paired : bool, optional
         Whether the levels of ``factor`` are repeated measures. Default: True when
@@ -54,13 +67,48 @@ def posthoc(
     method : str, optional
         Permutation method (default ``"freedman_lane"`` for independent groups,
         ``"rd_kheradpajouh_renaud"`` for paired levels).
-    n_resamples, exact, random_state, batch_size, progress
-        As in :func:`aovperm`; each comparison gets its own child of the random
-        generator, so the table is reproducible.
+    n_resamples, exact, batch_size
+        As in :func:`aovperm`, for each comparison.
+    random_state : int, SeedSequence, Generator, BitGenerator or RandomState, optional
+        Each comparison (every row of the table, tested or not) gets its own child of one
+        generator, so a comparison's p-value does not depend on the others. A
+        ``SeedSequence`` is never modified (the same one gives the same table twice); a
+        ``Generator`` is used as is and therefore advanced, as in numpy and scipy; a
+        ``RandomState`` is accepted and advanced (a new generator is seeded from 128 bits
+        drawn from it).
+    progress : bool, default=False
+        One tqdm progress bar over the comparisons of the family.
 
     Returns
     -------
     PosthocResult
+        ``.table`` has one row per pair of levels of ``factor`` in every group of ``by``.
+        Comparisons that cannot be made are stated, not dropped: a ``by`` group lacking
+        one of the two levels, or with too few observations for an error term (fewer
+        than 3 in the pair, or fewer than 2 subjects when paired), gives a row with NaN
+        statistics, ``n_resamples`` 0 and the reason in ``note``. A tested comparison
+        whose F is 0/0 (the outcome is constant in the pair) has NaN p-values and a
+        ``note``. Neither kind enters the Holm family; their ``p_holm`` is NaN.
+
+    Raises
+    ------
+    TypeError
+        ``data`` not a DataFrame, a non-numeric or complex outcome, a bad parameter type.
+    ValueError
+        Missing, duplicated or MultiIndex columns, missing values, a ``factor`` with one
+        level, bad parameter values; an invalid comparison (e.g. a paired comparison in
+        which a subject misses a level) names the comparison.
+
+    Warns
+    -----
+    UserWarning
+        When some comparisons could not be tested.
+    RuntimeWarning
+        When some tested comparisons have an undefined F.
+
+    See Also
+    --------
+    aovperm
 
     Examples
     --------
@@ -74,95 +122,194 @@ def posthoc(
     [('a', 'b'), ('a', 'c'), ('b', 'c')]
     >>> bool(res.table["p_holm"].iloc[1] < 0.05)
     True
+
+    A ``by`` group that lacks a level is stated in the table, not dropped:
+
+    >>> import warnings
+    >>> data = pd.DataFrame({"site": ["x"] * 8 + ["y"] * 4,
+    ...                      "g": ["a", "b"] * 4 + ["a"] * 4,
+    ...                      "y": np.arange(12.0)})
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     res = permanova.posthoc(data, "y", "g", by="site")
+    >>> res.table[["site", "n_1", "n_2", "p_permutation", "p_holm"]].round(4)
+      site  n_1  n_2  p_permutation    p_holm
+    0    x    4    4         0.6857  0.6857
+    1    y    4    0            NaN       NaN
+    >>> res.table.loc[1, "note"]
+    "not tested: level 'b' is not observed in this group"
     """
     from statsmodels.stats.multitest import multipletests
 
-    data = _validation.check_frame(data)
-    if not isinstance(factor, str):
-        raise TypeError(f"`factor` must be a column name; got {factor!r}.")
-    by = _validation.as_name_list(by, "by")
-    if factor in by:
-        raise ValueError(f"`factor` {factor!r} cannot also be in `by`.")
-    roles = {"dv": [dv], "factor": [factor], "by": by}
-    if subject is not None:
-        roles["subject"] = [subject]
-    _validation.check_columns(data, roles)
-    for name in [factor, *by]:
-        na = data[name].isna().to_numpy()
-        if na.any():
-            raise ValueError(
-                f"factor {name!r} has missing values in rows "
-                f"{_validation._show_rows(data.index, na)}."
-            )
-    if paired is None:
-        paired = bool(
-            subject is not None and data.groupby(subject, sort=False)[factor].nunique().max() > 1
-        )
-    paired = _validation.check_bool(paired, "paired")
-    if paired and subject is None:
-        raise ValueError("`subject` is required for paired comparisons (`paired=True`).")
-    rng = _validation.check_random_state(random_state)
-    chosen = _validation.check_method(method, paired)
-    n_resamples = _validation.check_positive_int(n_resamples, "n_resamples")
-    levels = _validation._factor_codes(data[factor], "factor")[1]
-    if len(levels) < 2:
-        raise ValueError(f"`factor` {factor!r} must have at least 2 levels; got {levels!r}.")
-
-    if by:
-        keys = by[0] if len(by) == 1 else by
-        by_groups = list(data.groupby(keys, sort=True, observed=True).groups.items())
-    else:
-        by_groups = [(None, data.index)]
-    rows = []
-    for key, index in by_groups:
-        subset = data.loc[index]
-        present = [lev for lev in levels if (subset[factor] == lev).any()]
-        for level_1, level_2 in combinations(present, 2):
-            pair = subset[subset[factor].isin([level_1, level_2])]
-            child = rng.spawn(1)[0]
-            kwargs = dict(
-                method=chosen,
-                n_resamples=n_resamples,
-                exact=exact,
-                random_state=child,
-                batch_size=batch_size,
-                progress=progress,
-            )
-            if paired:
-                res = aovperm(pair, dv, subject=subject, within=factor, **kwargs)
-            else:
-                res = aovperm(pair, dv, between=factor, **kwargs)
-            row = res.table.iloc[0]
-            y1 = pair.loc[pair[factor] == level_1, dv].to_numpy(dtype=float)
-            y2 = pair.loc[pair[factor] == level_2, dv].to_numpy(dtype=float)
-            record = {}
-            if by:
-                key_tuple = key if isinstance(key, tuple) else (key,)
-                record.update(dict(zip(by, key_tuple)))
-            record.update(
-                level_1=level_1,
-                level_2=level_2,
-                n_1=y1.size,
-                n_2=y2.size,
-                mean_1=y1.mean(),
-                mean_2=y2.mean(),
-                difference=y1.mean() - y2.mean(),
-                F=row["F"],
-                df_error=int(row["df_error"]),
-                p_parametric=row["p_parametric"],
-                p_permutation=row["p_permutation"],
-                exact=res.exact,
-                n_resamples=res.n_resamples,
-            )
-            rows.append(record)
-    table = pd.DataFrame(rows)
-    if len(table):
-        table["p_holm"] = multipletests(table["p_permutation"].to_numpy(), method="holm")[1]
+    args = _validation.posthoc_iv(
+        data, dv, factor, subject, by, paired, method, n_resamples, exact, random_state,
+        batch_size, progress,
+    )  # fmt: skip
+    needed = [dv, factor, *args.by] + ([] if subject is None else [subject])
+    frame = data[needed]
+    plan = _plan(args)
+    children = args.rng.spawn(len(plan))
+    records = []
+    with tqdm(
+        total=sum(not c.note for c in plan),
+        desc="comparisons",
+        unit="test",
+        disable=not args.progress,
+    ) as bar:
+        for comparison, child in zip(plan, children):
+            record = comparison.record(args)
+            if not comparison.note:
+                record.update(_test(frame, dv, factor, subject, args, comparison, child))
+                bar.update()
+            records.append(record)
+    table = pd.DataFrame(records)
+    p = table["p_permutation"].to_numpy(dtype=np.float64)
+    in_family = ~np.isnan(p)
+    p_holm = np.full(p.shape, np.nan)
+    if in_family.any():
+        p_holm[in_family] = multipletests(p[in_family], method="holm")[1]
+    table["p_holm"] = p_holm
+    table["note"] = [c.note or ("" if ok else _UNDEFINED_F) for c, ok in zip(plan, in_family)]
+    _warn(plan, in_family)
     return PosthocResult(
         table=table,
         factor=factor,
-        by=by,
-        paired=paired,
-        method=chosen,
-        n_resamples=n_resamples,
+        by=args.by,
+        paired=args.paired,
+        method=args.method,
+        n_resamples=args.n_resamples,
     )
+
+
+@dataclass(frozen=True)
+class _Comparison:
+    """One pair of levels in one ``by`` group; rows are positions in ``data``."""
+
+    key: dict
+    level_1: object
+    level_2: object
+    rows_1: np.ndarray
+    rows_2: np.ndarray
+    note: str
+
+    def describe(self) -> str:
+        where = ", ".join(f"{name}={value!r}" for name, value in self.key.items())
+        return f"{self.level_1!r} vs {self.level_2!r}" + (f" ({where})" if where else "")
+
+    def record(self, args) -> dict:
+        mean_1, mean_2 = _mean(args.y[self.rows_1]), _mean(args.y[self.rows_2])
+        return {
+            **self.key,
+            "level_1": self.level_1,
+            "level_2": self.level_2,
+            "n_1": self.rows_1.size,
+            "n_2": self.rows_2.size,
+            "mean_1": mean_1,
+            "mean_2": mean_2,
+            "difference": mean_1 - mean_2,
+            "F": np.nan,
+            "df_error": np.nan,
+            "p_parametric": np.nan,
+            "p_permutation": np.nan,
+            "exact": False,
+            "n_resamples": 0,
+        }
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if values.size else np.nan
+
+
+def _plan(args) -> list:
+    """Every pair of levels in every ``by`` group, with the reason when it cannot be tested."""
+    plan = []
+    for key, rows in _by_groups(args):
+        codes = args.factor_codes[rows]
+        for c1, c2 in combinations(range(len(args.levels)), 2):
+            rows_1, rows_2 = rows[codes == c1], rows[codes == c2]
+            note = _why_untestable(args, (c1, rows_1), (c2, rows_2))
+            plan.append(_Comparison(key, args.levels[c1], args.levels[c2], rows_1, rows_2, note))
+    return plan
+
+
+def _by_groups(args):
+    """``(key, positions)`` per observed level combination of ``by``, in level order."""
+    n = args.y.shape[0]
+    if not args.by:
+        return [({}, np.arange(n))]
+    cells = np.stack([args.by_codes[b] for b in args.by], axis=1)
+    unique, inverse = np.unique(cells, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    return [
+        (
+            {b: args.by_levels[b][c] for b, c in zip(args.by, cell)},
+            np.flatnonzero(inverse == g),
+        )
+        for g, cell in enumerate(unique)
+    ]
+
+
+def _why_untestable(args, first, second) -> str:
+    missing = [args.levels[code] for code, rows in (first, second) if rows.size == 0]
+    if len(missing) == 1:
+        return f"not tested: level {missing[0]!r} is not observed in this group"
+    if missing:
+        return f"not tested: levels {missing[0]!r} and {missing[1]!r} are not observed here"
+    rows = np.concatenate([first[1], second[1]])
+    if args.paired:
+        n_subjects = np.unique(args.subject_codes[rows]).size
+        if n_subjects < 2:
+            return "not tested: 1 subject (a paired comparison needs at least 2)"
+    elif rows.size < 3:
+        return "not tested: 2 observations leave no error degrees of freedom (3 needed)"
+    return ""
+
+
+def _test(frame, dv, factor, subject, args, comparison, child) -> dict:
+    """Run :func:`aovperm` on the two levels' rows (taken by position, in frame order)."""
+    pair = frame.iloc[np.sort(np.concatenate([comparison.rows_1, comparison.rows_2]))]
+    kwargs = dict(
+        method=args.method,
+        n_resamples=args.n_resamples,
+        exact=args.exact,
+        random_state=child,
+        batch_size=args.batch_size,
+        progress=False,
+    )
+    design = {"subject": subject, "within": factor} if args.paired else {"between": factor}
+    with warnings.catch_warnings():
+        # stated once for the family by _warn, and in the note column
+        warnings.filterwarnings("ignore", "the F statistic is undefined", RuntimeWarning)
+        try:
+            res = aovperm(pair, dv, **design, **kwargs)
+        except ValueError as error:
+            raise ValueError(f"comparison {comparison.describe()}: {error}") from None
+    row = res.table.iloc[0]
+    return {
+        "F": row["F"],
+        "df_error": int(row["df_error"]),
+        "p_parametric": row["p_parametric"],
+        "p_permutation": row["p_permutation"],
+        "exact": res.exact,
+        "n_resamples": res.n_resamples,
+    }
+
+
+def _warn(plan: list, in_family: np.ndarray) -> None:
+    skipped = [c.describe() for c in plan if c.note]
+    undefined = [c.describe() for c, ok in zip(plan, in_family) if not (ok or c.note)]
+    if skipped:
+        warnings.warn(
+            f"{len(skipped)} of {len(plan)} comparisons could not be tested (see the `note` "
+            f"column): {', '.join(skipped[:5])}{', ...' if len(skipped) > 5 else ''}.",
+            UserWarning,
+            stacklevel=3,
+        )
+    if undefined:
+        warnings.warn(
+            f"the F statistic is undefined (0/0: constant outcome) for {len(undefined)} "
+            f"comparisons, left out of the Holm adjustment: {', '.join(undefined[:5])}"
+            f"{', ...' if len(undefined) > 5 else ''}.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
