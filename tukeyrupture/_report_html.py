@@ -27,6 +27,22 @@ ACCORDANCE_LABELS = {
     "therapist_central_sessions": "Therapist's central sessions",
     "both": "Both",
 }
+MISSING_ITEMS_LABELS = {
+    "session_rows": "Session rows",
+    "complete": "All items answered",
+    "prorated": "Prorated (imputed)",
+    "set_missing": "Set missing (too many items missing)",
+    "unanswered": "No item answered",
+}
+EXCLUSION_LABELS = {
+    "informant": "Informant",
+    "excluded_from": "Left out of",
+    "behaviour": "Behaviour",
+    "unit": "Unit",
+    "n": "n",
+    "reason": "Reason",
+    "examples": "Which (first ones)",
+}
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
        max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
@@ -198,6 +214,33 @@ def _sequences_display(sequences: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=["sequence", "score"])
 
 
+def _exclusions_section(report) -> list[str]:
+    """The items-scoring counts and every exclusion, with the rule used."""
+    settings = report.settings
+    parts = [
+        '<h2 id="exclusions">What was scored, imputed and left out</h2>',
+        f"<p>Missing items: {_esc(settings['missing_items_rule'])}; otherwise a missing item "
+        "is replaced by the mean of the session's answered items (prorating). "
+        f"<code>max_missing_items</code> = {_esc(settings['max_missing_items'])}.</p>",
+    ]
+    scoring = report.missing_items.rename(index=INFORMANT_LABELS, columns=MISSING_ITEMS_LABELS)
+    scoring.index.name = ""
+    parts.append(_table(scoring, "Alliance session rows by missing items", index=True))
+    if report.exclusions.empty:
+        parts.append("<p>No session, series or rupture sequence was left out.</p>")
+        return parts
+    frame = report.exclusions.assign(
+        informant=report.exclusions["informant"].map(INFORMANT_LABELS),
+        behaviour=report.exclusions["behaviour"].map(lambda b: BEHAVIOUR_LABELS.get(b, "all")),
+    ).rename(columns=EXCLUSION_LABELS)
+    parts.append(
+        '<div class="wide">'
+        + _table(frame, "Every session, series and rupture sequence left out of an analysis")
+        + "</div>"
+    )
+    return parts
+
+
 def render(report, images: dict, source: str | None = None) -> str:
     """The whole report as one HTML string."""
     settings = report.settings
@@ -214,6 +257,9 @@ def render(report, images: dict, source: str | None = None) -> str:
         f"{_esc(settings.get('permanova_version', ''))}). The analysis of the study on "
         "alliance ruptures in child psychotherapy.</p>",
         f"<p><b>Data:</b> {_esc(source)}</p>" if source else "",
+        f"<p><b>Permutation tests:</b> {_esc(settings['n_resamples'])} resamples per test, "
+        f"seed {_esc(report.seed)} (<code>random_state={_esc(report.seed)}</code> repeats "
+        "them).</p>",
         "<h2>How ruptures were found</h2>",
         "<p>Each child's and each therapist's alliance ratings form a time series over the "
         "treatment sessions. A series is analysed when it has at least "
@@ -245,11 +291,14 @@ def render(report, images: dict, source: str | None = None) -> str:
     parts.append(
         '<p class="small">Percentages of series with ruptures are of the analysed series; '
         "percentages of rupture types are of all ruptures. Coded ruptures: sequences whose "
-        "pre, central and post sessions were all coded.</p>"
+        "pre, central and post sessions were all coded; where a behaviour is missing at one "
+        "of them, the number analysed for that behaviour follows in brackets (the sequences "
+        'left out are listed under <a href="#exclusions">exclusions</a>).</p>'
     )
     summary = report.alliance_summary.rename(index=INFORMANT_LABELS, columns=SUMMARY_LABELS)
     summary.index.name = ""
     parts.append(_table(summary, "Alliance scores of the analysed series", index=True))
+    parts += _exclusions_section(report)
 
     parts.append("<h2>Example control charts</h2>")
     for name in ("figure1", "figure2"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ SOURCE_LABELS = {
     "type:session": "Session x Rupture type",
 }
 MIN_PER_GROUP = 2
+UNRESOLVED_NOTE = "{} coded unresolved rupture(s) (no post session) excluded"
+_UNRESOLVED_NOTE = re.compile("(^|; )" + re.escape(UNRESOLVED_NOTE).replace(r"\{\}", r"\d+") + "$")
 
 
 @dataclass(frozen=True)
@@ -34,14 +37,56 @@ class Detection:
     note: str | None
 
 
-def alliance_totals(alliance: pd.DataFrame, informant: str, statistic: str) -> pd.DataFrame:
-    """Long totals ``dyad, session, alliance`` of one informant (person-mean imputation)."""
+def _items(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows[[column for column in rows.columns if column.startswith("item_")]]
+
+
+def alliance_totals(
+    alliance: pd.DataFrame, informant: str, statistic: str, max_missing: int | None
+) -> pd.DataFrame:
+    """Long totals ``dyad, session, alliance`` of one informant (person-mean imputation).
+
+    A session with more than ``max_missing`` missing items gets a NaN total (a missing
+    session), as does a session with no item answered.
+    """
     rows = alliance[alliance["informant"] == informant]
-    items = rows[[column for column in rows.columns if column.startswith("item_")]]
-    totals = total_scores(items, impute="person_mean", statistic=statistic)
+    totals = total_scores(
+        _items(rows), max_missing=max_missing, impute="person_mean", statistic=statistic
+    )
     return pd.DataFrame(
         {"dyad": rows["dyad"], "session": rows["session"], "alliance": totals.to_numpy()}
     )
+
+
+MISSING_ITEMS_COLUMNS = ["session_rows", "complete", "prorated", "set_missing", "unanswered"]
+
+
+def missing_item_masks(alliance: pd.DataFrame, informant: str, max_missing: int | None):
+    """Row masks of one informant's sessions: prorated, set missing, unanswered."""
+    rows = alliance[alliance["informant"] == informant]
+    items = _items(rows)
+    n_missing = items.isna().sum(axis=1).to_numpy()
+    unanswered = n_missing == items.shape[1]
+    limit = items.shape[1] if max_missing is None else max_missing
+    set_missing = (n_missing > limit) & ~unanswered
+    prorated = (n_missing > 0) & ~set_missing & ~unanswered
+    return rows.index, {"prorated": prorated, "set_missing": set_missing, "unanswered": unanswered}
+
+
+def missing_items(alliance: pd.DataFrame, informants, max_missing: int | None) -> pd.DataFrame:
+    """Per informant: session rows scored complete, prorated, set missing or unanswered."""
+    rows = {}
+    for informant in informants:
+        index, masks = missing_item_masks(alliance, informant, max_missing)
+        counts = {name: int(mask.sum()) for name, mask in masks.items()}
+        rows[informant] = {
+            "session_rows": len(index),
+            "complete": len(index) - sum(counts.values()),
+            **counts,
+        }
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=MISSING_ITEMS_COLUMNS)
+    frame.index.name = "informant"
+    return frame.astype("int64")
 
 
 def detect_informant(long: pd.DataFrame, informant: str, detector) -> Detection:
@@ -140,8 +185,12 @@ def _percent(part, whole):
     return round(100.0 * part / whole, 1) if whole else float("nan")
 
 
-def table1(detections: dict, sequences: pd.DataFrame) -> pd.DataFrame:
-    """The study's Table 1: series analysed, with ruptures, ruptures by repair, coded."""
+def table1(detections: dict, sequences: pd.DataFrame, behaviours) -> pd.DataFrame:
+    """The study's Table 1: series analysed, with ruptures, ruptures by repair, coded.
+
+    ``analysed_<behaviour>``: the coded sequences with that behaviour observed at all
+    three sessions, the ``n`` of its pre vs central ANOVA.
+    """
     rows = {}
     for informant, detection in detections.items():
         own = sequences[sequences["informant"] == informant]
@@ -162,10 +211,171 @@ def table1(detections: dict, sequences: pd.DataFrame) -> pd.DataFrame:
             "unresolved": int(counts.get("unresolved", 0)),
             "unresolved_pct": _percent(counts.get("unresolved", 0), total),
             "coded": int(own["coded"].astype(bool).sum()),
+            **{f"analysed_{b}": int(analysed_mask(own, b).sum()) for b in behaviours},
         }
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "informant"
     return frame
+
+
+EXCLUSION_COLUMNS = ["informant", "excluded_from", "behaviour", "unit", "n", "reason", "examples"]
+
+
+def _examples(labels, limit=5) -> str:
+    labels = [str(label.item() if isinstance(label, np.generic) else label) for label in labels]
+    more = f" (and {len(labels) - limit} more)" if len(labels) > limit else ""
+    return ", ".join(labels[:limit]) + more
+
+
+def _exclusion(informant, excluded_from, unit, labels, reason, behaviour=""):
+    return {
+        "informant": informant,
+        "excluded_from": excluded_from,
+        "behaviour": behaviour,
+        "unit": unit,
+        "n": len(labels),
+        "reason": reason,
+        "examples": _examples(labels),
+    }
+
+
+def _alliance_exclusions(alliance, detection, max_missing, min_consecutive):
+    informant = detection.informant
+    index, masks = missing_item_masks(alliance, informant, max_missing)
+    rows = [
+        _exclusion(
+            informant,
+            "alliance totals",
+            "session rows",
+            index[masks["unanswered"]],
+            "no item answered: the session counts as missing",
+        ),
+        _exclusion(
+            informant,
+            "alliance totals",
+            "session rows",
+            index[masks["set_missing"]],
+            f"more than {max_missing} items missing (max_missing_items): the session counts "
+            "as missing",
+        ),
+    ]
+    if detection.result is not None:
+        ineligible = detection.scores.index[~np.asarray(detection.result.eligible)]
+        reason = f"fewer than {min_consecutive} consecutive sessions: not analysed"
+    else:
+        ineligible = detection.scores.index
+        reason = "a single session in the data: not analysed"
+    rows.append(_exclusion(informant, "rupture detection", "series", ineligible, reason))
+    return rows
+
+
+def _with_roles(frame, behaviours) -> list[str]:
+    """``"child:D04:7 (pre, post)"``: each sequence with the sessions lacking the values."""
+    labels = []
+    for _, row in frame.iterrows():
+        roles = [r for r in ROLES if row[[f"{b}_{r}" for b in behaviours]].isna().all()]
+        labels.append(f"{row['sequence']} ({', '.join(roles)})")
+    return labels
+
+
+def _sequence_exclusions(own, informant, behaviours, codes_given):
+    ids = own["sequence"]
+    coded = own["coded"].astype(bool).to_numpy()
+    no_post = own["post_session"].isna().to_numpy()
+    if not codes_given:
+        rows = [
+            _exclusion(
+                informant, "every ANOVA", "rupture sequences", ids, "no codes given (codes=None)"
+            )
+        ]
+    else:
+        rows = [
+            _exclusion(
+                informant,
+                "every ANOVA",
+                "rupture sequences",
+                ids[~coded & no_post],
+                "no post-rupture session (rupture at the series' last session): not coded",
+            ),
+            _exclusion(
+                informant,
+                "every ANOVA",
+                "rupture sequences",
+                _with_roles(own[~coded & ~no_post], behaviours),
+                "the codes have no row for the session(s) in brackets",
+            ),
+        ]
+    for behaviour in behaviours:
+        analysed = analysed_mask(own, behaviour)
+        rows.append(
+            _exclusion(
+                informant,
+                "every ANOVA of the behaviour",
+                "rupture sequences",
+                _with_roles(own[coded & ~analysed], [behaviour]),
+                "coded, but the behaviour is missing (NaN) at the session(s) in brackets",
+                behaviour,
+            )
+        )
+        unresolved = own[analysed & (own["repair"] == "unresolved").to_numpy()]
+        rows.append(
+            _exclusion(
+                informant,
+                "central vs post",
+                "rupture sequences",
+                unresolved["sequence"],
+                "unresolved rupture (no post-rupture alliance score, so no rupture type): "
+                "not in the rupture type x session ANOVA nor its post hoc tests",
+                behaviour,
+            )
+        )
+    return rows
+
+
+def _untested(anova):
+    """Tests not run although they had sequences: all their sequences are left out."""
+    rows = []
+    tests = anova[anova["source"] != "Total"].drop_duplicates(
+        ["informant", "behaviour", "comparison"]
+    )
+    for row in tests.itertuples(index=False):
+        if row.method or not row.n > 0:  # a test that ran (even with a NaN p)
+            continue
+        rows.append(
+            {
+                "informant": row.informant,
+                "excluded_from": row.comparison,
+                "behaviour": row.behaviour,
+                "unit": "rupture sequences",
+                "n": int(row.n),
+                "reason": _UNRESOLVED_NOTE.sub("", str(row.note)),
+                "examples": "all sequences of the test",
+            }
+        )
+    return rows
+
+
+def exclusions(
+    alliance,
+    detections,
+    sequences,
+    anova,
+    behaviours,
+    *,
+    codes_given,
+    max_missing,
+    min_consecutive,
+) -> pd.DataFrame:
+    """Every row, series and sequence left out of an analysis: where, why and how many."""
+    rows = []
+    for informant, detection in detections.items():
+        rows += _alliance_exclusions(alliance, detection, max_missing, min_consecutive)
+        own = sequences[sequences["informant"] == informant]
+        rows += _sequence_exclusions(own, informant, behaviours, codes_given)
+        rows += _untested(anova[anova["informant"] == informant])
+    frame = pd.DataFrame(rows, columns=EXCLUSION_COLUMNS)
+    frame = frame[frame["n"] > 0].reset_index(drop=True)
+    return frame.astype({"n": "int64"})
 
 
 def alliance_summary(detections: dict, scales: dict) -> pd.DataFrame:
@@ -448,11 +658,7 @@ def mixed_rows(informant, behaviour, data, aovperm, n_resamples, seed, n_unresol
         kind: data.loc[data["type"] == kind, "subject"].nunique()
         for kind in ("repaired", "unrepaired")
     }
-    excluded = (
-        f"{n_unresolved} coded unresolved rupture(s) (no post session) excluded"
-        if n_unresolved
-        else ""
-    )
+    excluded = UNRESOLVED_NOTE.format(n_unresolved) if n_unresolved else ""
     note = ""
     result = None
     if min(group_sizes.values()) < MIN_PER_GROUP:
