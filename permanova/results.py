@@ -83,14 +83,20 @@ class PosthocResult:
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per comparison with a column per factor of ``by`` (its level), then
-        ``level_1, level_2, n_1, n_2, mean_1, mean_2, difference (mean_1 - mean_2), F,
-        df_error, p_parametric, p_permutation, exact, n_resamples, p_holm``. ``F`` is the
+        One row per pair of levels of ``factor`` in every level combination of ``by``,
+        with a column per factor of ``by`` (its level), then ``level_1, level_2, n_1, n_2,
+        mean_1, mean_2, difference (mean_1 - mean_2), F, df_error, p_parametric,
+        p_permutation, exact, n_resamples, p_holm, note``. ``F`` is the
         one-degree-of-freedom F (the square of the t statistic) and the p-values are
-        two-sided; ``p_holm`` adjusts ``p_permutation`` over all rows (Holm).
-    factor : str
+        two-sided. ``p_holm`` adjusts ``p_permutation`` (Holm) over the Holm family: the
+        rows whose ``p_permutation`` is defined. ``note`` is empty for those rows and says
+        why for the others: a comparison that could not be made (a level missing from the
+        ``by`` group, too few observations; its statistics are NaN, ``n_resamples`` 0 and
+        ``exact`` False) or an undefined F (0/0, a constant outcome in the pair). Those
+        rows have a NaN ``p_holm``.
+    factor : column label
         The factor whose levels are compared.
-    by : list of str
+    by : list of column labels
         The factors within whose levels the comparisons are made (may be empty).
     paired : bool
         Whether the comparisons are within subjects.

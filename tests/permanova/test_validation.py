@@ -381,3 +381,234 @@ def test_pandas_na_in_a_nullable_outcome_names_the_row():
     frame = _mixed().astype({"y": "Float64"})
     frame.loc[9, "y"] = pd.NA
     _raises(frame, ValueError, _all("y", "9"), **MIXED)
+
+
+# --------------------------------------------------------------------------------------------
+# column labels: unique, one level, any hashable label
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("last", "role"),
+    [("y", "dv"), ("type", "between"), ("cond", "within"), ("subject", "subject")],
+)
+def test_duplicated_column_in_use_is_named(last, role):
+    frame = _mixed().assign(extra=1.0)
+    frame = frame.set_axis(["subject", "type", "cond", "y", last], axis=1)
+    _raises(frame, ValueError, _all("unique", f"{last!r} (`{role}`)"), **MIXED)
+
+
+def test_unused_duplicated_column_is_ignored():
+    frame = _between()
+    ref = permanova.aovperm(frame, "y", between="g", n_resamples=99, random_state=0)
+    twice = frame.set_axis(["y", "g", "label", "label"], axis=1)
+    res = permanova.aovperm(twice, "y", between="g", n_resamples=99, random_state=0)
+    pd.testing.assert_frame_equal(res.table, ref.table)
+
+
+def test_multiindex_columns_are_rejected():
+    frame = _between()
+    frame.columns = pd.MultiIndex.from_product([["x"], frame.columns])
+    _raises(frame, ValueError, _all("MultiIndex", "data"), dv=("x", "y"), between=("x", "g"))
+
+
+def test_integer_column_labels_are_accepted():
+    frame = _mixed(seed=2)
+    ref = permanova.aovperm(frame, "y", n_resamples=99, random_state=0, **MIXED)
+    numbered = frame.set_axis([10, 11, 12, 13], axis=1)
+    res = permanova.aovperm(
+        numbered, 13, subject=10, between=11, within=12, n_resamples=99, random_state=0
+    )
+    assert res.table.index.tolist() == ["11", "12", "11:12"]
+    np.testing.assert_array_equal(res.table.to_numpy(), ref.table.to_numpy())
+    _raises(numbered, ValueError, _all("14", "`within`"), dv=13, subject=10, within=14)
+
+
+def test_labels_that_would_share_an_effect_name():
+    frame = _between().assign(h2=lambda d: d["h"]).set_axis(["y", "g", "h", "label", 1], axis=1)
+    frame = frame.rename(columns={"h": "1"})
+    _raises(frame, ValueError, _all("'1'", "1", "rename"), between=["1", 1])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "word"),
+    [
+        ({"dv": ["y"], "between": "g"}, "`dv`"),
+        ({"dv": None, "between": "g"}, "`dv`"),
+        ({"between": [["g"]]}, "`between`"),
+        ({"between": {"g"}}, "`between`"),
+        ({**MIXED, "subject": ["subject"]}, "`subject`"),
+    ],
+)
+def test_labels_must_be_hashable(kwargs, word):
+    frame = _mixed() if "subject" in kwargs else _between()
+    _raises(frame, TypeError, _all(word), **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# outcome and factor dtypes
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("convert", "words"),
+    [
+        (lambda y: y.astype(complex), ("y", "complex")),
+        (lambda y: y + 1j, ("y", "complex")),
+        (lambda y: y.astype(complex).astype(object), ("y", "complex")),
+        (lambda y: y.astype(str).astype(object), ("y", "text", "pd.to_numeric")),
+        (lambda y: y.astype(str).astype("string"), ("y", "text", "pd.to_numeric")),
+        (lambda y: y > 0, ("y", "boolean")),
+        (lambda y: pd.to_datetime(y * 1e9), ("y", "numeric")),
+        (lambda y: pd.Categorical(y.round(1)), ("y", "numeric")),
+    ],
+    ids=[
+        "complex",
+        "complex-imag",
+        "complex-object",
+        "text-object",
+        "text-string",
+        "bool",
+        "datetime",
+        "categorical",
+    ],  # fmt: skip
+)
+def test_outcome_types(convert, words):
+    frame = _between()
+    _raises(frame.assign(y=convert(frame["y"])), TypeError, _all(*words), between="g")
+
+
+def test_object_outcome_holding_numbers_is_read_as_numbers():
+    frame = _between()
+    ref = permanova.aovperm(frame, "y", between="g", n_resamples=99, random_state=0)
+    boxed = frame.assign(y=frame["y"].astype(object))
+    res = permanova.aovperm(boxed, "y", between="g", n_resamples=99, random_state=0)
+    pd.testing.assert_frame_equal(res.table, ref.table)
+    boxed.loc[4, "y"] = None
+    _raises(boxed, ValueError, _all("y", "missing", "4"), between="g")
+
+
+def test_boolean_factors():
+    frame = _mixed(seed=4)
+    ref = permanova.aovperm(frame, "y", n_resamples=99, random_state=0, **MIXED)
+    flagged = frame.assign(type=frame["type"] == "child")
+    res = permanova.aovperm(flagged, "y", n_resamples=99, random_state=0, **MIXED)
+    np.testing.assert_array_equal(res.table.to_numpy(), ref.table.to_numpy())
+
+
+# --------------------------------------------------------------------------------------------
+# n_resamples and batch_size: integers from 1 to 2**63 - 1
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "n_resamples",
+    [10**20, 2**63, np.uint64(2**64 - 1), 1e20, float("inf"), float("nan"), 1e4 + 0.5],
+    ids=["10**20", "2**63", "uint64-max", "1e20", "inf", "nan", "fractional"],
+)
+def test_n_resamples_out_of_range_is_a_value_error(n_resamples):
+    _raises(_between(), ValueError, _all("n_resamples"), between="g", n_resamples=n_resamples)
+
+
+@pytest.mark.parametrize("n_resamples", [True, np.bool_(False), "100", 1j])
+def test_n_resamples_of_a_wrong_type(n_resamples):
+    _raises(_between(), TypeError, _all("n_resamples"), between="g", n_resamples=n_resamples)
+
+
+@pytest.mark.parametrize("n_resamples", [99, 99.0, np.int64(99), np.uint16(99), np.float32(99)])
+def test_n_resamples_integral_values_of_any_type(n_resamples):
+    res = permanova.aovperm(
+        _between(), "y", between="g", n_resamples=n_resamples, exact=False, random_state=0
+    )
+    assert res.n_resamples == 99 and type(res.n_resamples) is int
+
+
+def test_positive_int_bounds():
+    from permanova._validation import check_positive_int
+
+    assert check_positive_int(2**63 - 1, "n") == 2**63 - 1
+    assert check_positive_int(1e4, "n") == 10_000
+    with pytest.raises(ValueError, match=_all("`batch_size`", "2**63 - 1")):
+        check_positive_int(2**63, "batch_size")
+
+
+# --------------------------------------------------------------------------------------------
+# random_state: seeds are never modified; generators are advanced
+# --------------------------------------------------------------------------------------------
+def _p(frame, random_state):
+    res = permanova.aovperm(frame, "y", between=["g", "h"], n_resamples=199,
+                            random_state=random_state)  # fmt: skip
+    return res.table["p_permutation"].to_numpy()
+
+
+def test_same_seed_sequence_twice_gives_the_same_result():
+    frame = _between()
+    seed = np.random.SeedSequence(2024)
+    first = _p(frame, seed)
+    assert seed.n_children_spawned == 0
+    np.testing.assert_array_equal(_p(frame, seed), first)
+    np.testing.assert_array_equal(_p(frame, np.random.SeedSequence(2024)), first)
+
+
+def test_seed_sequence_that_already_spawned_is_copied_with_its_state():
+    frame = _between()
+    seed = np.random.SeedSequence(7)
+    seed.spawn(2)
+    state = (seed.entropy, seed.spawn_key, seed.pool_size, seed.n_children_spawned)
+    first = _p(frame, seed)
+    assert (seed.entropy, seed.spawn_key, seed.pool_size, seed.n_children_spawned) == state
+    np.testing.assert_array_equal(_p(frame, seed), first)
+
+
+def test_generator_and_bit_generator_are_used_and_advanced():
+    frame = _between()
+    rng = np.random.default_rng(3)
+    first = _p(frame, rng)
+    assert rng.bit_generator.seed_seq.n_children_spawned > 0
+    np.testing.assert_array_equal(_p(frame, np.random.default_rng(3)), first)
+    bits = np.random.PCG64(3)
+    np.testing.assert_array_equal(_p(frame, bits), first)
+    assert bits.seed_seq.n_children_spawned > 0
+
+
+def test_random_state_is_accepted_and_advanced():
+    frame = _between()
+    legacy = np.random.RandomState(11)
+    first = _p(frame, legacy)
+    assert legacy.randint(2**31) != np.random.RandomState(11).randint(2**31)
+    np.testing.assert_array_equal(_p(frame, np.random.RandomState(11)), first)
+
+
+@pytest.mark.parametrize(
+    ("seed", "error"),
+    [
+        (1.5, TypeError),
+        ("0", TypeError),
+        (True, TypeError),
+        (object(), TypeError),
+        ([1.0, 2.0], TypeError),
+        (-1, ValueError),
+        ([3, -2], ValueError),
+    ],  # fmt: skip
+)
+def test_bad_random_state(seed, error):
+    _raises(_between(), error, _all("random_state"), between="g", random_state=seed)
+
+
+# --------------------------------------------------------------------------------------------
+# user permutation matrices are only read
+# --------------------------------------------------------------------------------------------
+def test_user_permutations_are_not_modified():
+    frame = _between()
+    perms = _random_perms(25, len(frame), seed=4)
+    before = perms.copy()
+    first = permanova.aovperm(frame, "y", between="g", permutations=perms)
+    np.testing.assert_array_equal(perms, before)
+    perms.flags.writeable = False
+    again = permanova.aovperm(frame, "y", between="g", permutations=perms)
+    pd.testing.assert_frame_equal(again.table, first.table)
+
+
+def test_user_permutation_dict_is_not_modified():
+    frame = _between()
+    perms = {"g": _random_perms(25, len(frame) - 1, seed=5)}
+    before = {k: v.copy() for k, v in perms.items()}
+    for v in perms.values():
+        v.flags.writeable = False
+    permanova.aovperm(frame, "y", between="g", method="huh_jhun", permutations=perms)
+    assert perms.keys() == before.keys()
+    np.testing.assert_array_equal(perms["g"], before["g"])
