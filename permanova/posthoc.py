@@ -15,6 +15,10 @@ from permanova import _validation
 from permanova.api import aovperm
 from permanova.results import PosthocResult
 
+_COLUMNS = (
+    "level_1", "level_2", "n_1", "n_2", "mean_1", "mean_2", "difference", "F", "df_error",
+    "p_parametric", "p_permutation", "exact", "n_resamples", "p_holm", "note",
+)  # fmt: skip
 _UNDEFINED_F = "p undefined (F is 0/0: constant outcome in the pair); left out of the Holm family"
 
 
@@ -145,6 +149,9 @@ def posthoc(
         data, dv, factor, subject, by, paired, method, n_resamples, exact, random_state,
         batch_size, progress,
     )  # fmt: skip
+    clash = [b for b in args.by if b in _COLUMNS]
+    if clash:
+        raise ValueError(f"`by` columns {clash!r} have the names of result columns; rename them.")
     needed = [dv, factor, *args.by] + ([] if subject is None else [subject])
     frame = data[needed]
     plan = _plan(args)

@@ -307,3 +307,9 @@ def test_bad_outcome_types(values, words):
 def test_bad_parameters(kwargs, error, word):
     with pytest.raises(error, match=word):
         _run(_groups(), "y", "g", **kwargs)
+
+
+def test_by_column_named_like_a_result_column():
+    frame = _groups().assign(note=["x", "y"] * 6)
+    with pytest.raises(ValueError, match=_all("`by`", "'note'", "rename")):
+        _run(frame, "y", "g", by="note")
