@@ -582,11 +582,9 @@ def _seed_of(random_state) -> int:
     """
     if random_state is None:
         return int(np.random.SeedSequence().generate_state(1)[0])
-    if isinstance(random_state, (bool, np.bool_)):
-        raise TypeError(
-            f"`random_state` must be None, an integer or a seed; got {random_state!r}."
-        )
-    if isinstance(random_state, (int, np.integer)):
+    if isinstance(random_state, (int, np.integer)) and not isinstance(
+        random_state, (bool, np.bool_)
+    ):
         if random_state < 0:
             raise ValueError(
                 f"`random_state` must be a non-negative integer; got {int(random_state)}."
@@ -606,7 +604,7 @@ def _seed_of(random_state) -> int:
         return int(random_state.randint(0, 2**32, dtype=np.uint64))
     raise TypeError(
         "`random_state` must be None, a non-negative integer, a numpy SeedSequence, "
-        f"Generator or RandomState; got {type(random_state).__name__}."
+        f"Generator or RandomState; got {random_state!r} ({type(random_state).__name__})."
     )
 
 
@@ -651,12 +649,12 @@ def _run_study_iv(
     if not isinstance(progress, (bool, np.bool_)):
         raise TypeError(f"`progress` must be True or False; got {progress!r}.")
     max_missing_items = _max_missing_iv(max_missing_items)
-    seed = _seed_of(random_state)
     clean_alliance = check_alliance(alliance)
     notes = []
     clean_codes = None
     if codes is not None:
         clean_codes, notes = check_codes(codes, clean_alliance)
+    seed = _seed_of(random_state)  # last: a Generator advances only for a run that happens
     options = {
         "detector": detector,
         "n_resamples": int(n_resamples),
