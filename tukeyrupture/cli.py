@@ -2,19 +2,26 @@
 
 Each command is a pair of functions: ``_add_<name>_parser(subparsers)`` declares its
 arguments and sets ``run=_run_<name>``; ``_run_<name>(args) -> int`` reads, calls the
-library, prints or writes, and returns the exit code. A new command adds its two functions
-and one entry in ``_COMMANDS``. ``main`` turns :class:`CommandError`, ``ValueError``,
-``TypeError`` and ``OSError`` raised by a command into a one-line message on stderr,
-``<prog> <command>: error: <message>``, and exit code 2 (no traceback).
+library, prints or writes, and returns the exit code. A new command adds its two functions,
+one entry in ``_COMMANDS`` and its flag names in ``_FLAGS``. ``main`` turns
+:class:`CommandError`, ``ValueError``, ``TypeError``, ``ImportError`` and ``OSError`` raised
+by a command into a one-line message on stderr, ``<prog> <command>: error: <message>``, and
+exit code 2 (no traceback); warnings print as ``<prog> <command>: warning: <message>``.
+Messages of the library are put in the command line's words by :func:`_in_cli_words`: the
+flag instead of the Python parameter, the file instead of the DataFrame, file line numbers
+(header = line 1) instead of rows.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import os
+import re
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,25 +31,126 @@ PROG = "tukeyrupture"
 EXIT_OK = 0
 EXIT_ERROR = 2
 
+# Python parameter (as library messages write it) -> the command line's words.
+_FLAGS: dict[str, dict[str, str]] = {
+    "detect": {
+        "iqr_multiplier": "--iqr-multiplier",
+        "absolute_sd_multiplier=None": "--no-absolute",
+        "absolute_sd_multiplier": "--absolute-sd-multiplier",
+        "pooled_sd=<float>": "--pooled-sd <number>",
+        "pooled_sd_": "the pooled SD",
+        "pooled_sd": "--pooled-sd",
+        "min_consecutive": "--min-consecutive",
+        "value_range": "--range",
+        "fill_gaps=True": "one column per session number",
+    },
+    "study": {
+        "iqr_multiplier": "--iqr-multiplier",
+        "n_resamples": "--n-resamples",
+        "random_state": "--seed",
+        "max_missing_items": "--max-missing-items",
+        "progress=True": "the progress bar",
+    },
+    "compare": {
+        "detectors": "--detectors",
+        "depth": "--depths",
+        "n_series": "--series",
+        "n_replications": "--replications",
+        "random_state": "--seed",
+        "backend": "--backend",
+    },
+}
+_SKLEARN_PARAMETER = re.compile(
+    r"The '(\w+)' parameter of \w+ must be (.+?)\. Got (.+?) instead\."
+)
+_FRAME_COLUMN = re.compile(r"`(\w+)\[('[^']*'|\"[^\"]*\")\]`")
+
 
 class CommandError(Exception):
     """A user error found by a command (missing file, column, ...): printed in one line."""
 
 
-def _read_csv(path: str) -> pd.DataFrame:
-    """Read a CSV file, with one-line errors for a missing or unreadable file."""
+def _in_cli_words(message: str, names: Mapping[str, str]) -> str:
+    """``message`` of the library with the command line's words for ``names``.
+
+    A name in backticks or quotes is replaced; one with ``_``, ``=`` or ``[`` also bare
+    (``pooled_sd=<float>``), a plain word (``data``) only when quoted. ``frame['col']`` in
+    backticks becomes "column 'col' of <frame's words>"; "rows [..]" becomes "lines [..]",
+    ("row 6" "line 6"), as frames read from files are indexed by their line numbers.
+    """
+    message = _SKLEARN_PARAMETER.sub(r"`\1` must be \2; got \3.", message)
+    for name in sorted(names, key=len, reverse=True):
+        key = re.escape(name)
+        forms = [f"`{key}`", f"'{key}'"]
+        if not name.isalnum():
+            forms.append(rf"(?<![\w`'-]){key}(?![\w`'])")
+        message = re.sub("|".join(forms), lambda _, name=name: names[name], message)
+
+    def column(match):
+        frame = names.get(match[1])
+        return match[0] if frame is None else f"column {match[2]} of {frame}"
+
+    message = _FRAME_COLUMN.sub(column, message)
+    message = re.sub(r"\bin (rows (?=\[)|row (?=\d))", r"on \1", message)
+    message = re.sub(r"\brows (?=\[)", "lines ", message)
+    return re.sub(r"\brow (?=\d)", "line ", message)
+
+
+def _separator(header: str) -> tuple[str, str]:
+    """Field separator and decimal mark: ';' (with decimal commas, as spreadsheets in many
+    locales export), tab, or ',' -- whichever the header line holds most of."""
+    counts = {",": header.count(","), ";": header.count(";"), "\t": header.count("\t")}
+    sep = max(counts, key=counts.get)
+    return sep, "," if sep == ";" else "."
+
+
+def _record_lines(file: Path, sep: str) -> list[int]:
+    """File line number of each data record, skipping blank lines as pandas does."""
+    starts, previous = [], 0
+    with file.open(encoding="utf-8", errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=sep)
+        for record in reader:
+            start, previous = previous + 1, reader.line_num
+            if len(record) > 1 or "".join(record).strip():
+                starts.append(start)
+    return starts[1:]
+
+
+def _read_table(path: str, option: str, text_columns: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a CSV file, indexed by file line numbers (header = line 1), for ``option``.
+
+    Commas, semicolons (with decimal commas) or tabs separate the fields (see
+    :func:`_separator`); ``text_columns`` are read as text, so that ids such as ``007``
+    keep their zeros. One-line errors for a missing, empty, header-only or unreadable file.
+    """
     file = Path(path)
     if not file.exists():
         raise CommandError(f"file not found: {path}")
     if file.is_dir():
-        raise CommandError(f"{path} is a directory, not a CSV file")
+        raise CommandError(f"{path} ({option}) is a directory, not a CSV file")
+    with file.open(encoding="utf-8", errors="replace") as handle:
+        header = handle.readline()
+    sep, decimal = _separator(header)
     try:
-        return pd.read_csv(file)
+        frame = pd.read_csv(
+            file, sep=sep, decimal=decimal, dtype={column: str for column in text_columns}
+        )
     except pd.errors.EmptyDataError:
-        raise CommandError(f"{path} is empty") from None
+        raise CommandError(f"{path} ({option}) is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise CommandError(f"cannot read {path} as CSV: {first_line}") from None
+        raise CommandError(f"cannot read {path} ({option}) as CSV: {first_line}") from None
+    if frame.empty:
+        raise CommandError(f"{path} ({option}) has no data rows, only the header line")
+    lines = _record_lines(file, sep)
+    frame.index = lines if len(lines) == len(frame) else pd.RangeIndex(2, len(frame) + 2)
+    return frame
+
+
+def _with_line_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Bundled demo data, indexed by the line numbers of its CSV file (no blank lines)."""
+    frame.index = pd.RangeIndex(2, len(frame) + 2)
+    return frame
 
 
 def _check_columns(data: pd.DataFrame, source: str, columns: dict[str, str]) -> None:
@@ -60,6 +168,52 @@ def _print_table(frame: pd.DataFrame, empty_message: str) -> None:
         print(empty_message)
         return
     print(frame.to_string(index=False, float_format=lambda value: f"{value:.2f}"))
+
+
+def _seed_value(text: str) -> int:
+    """``--seed``: a non-negative integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer; got {text!r}")
+    return value
+
+
+_SEED_HELP = (
+    "seed of the random draws: the same seed repeats a run exactly (default: a fresh seed, "
+    "printed as 'seed: N' and saved with the outputs)"
+)
+
+
+def _seed(args) -> int:
+    """``--seed``, or a fresh one (printed, so that the run can be repeated)."""
+    seed = args.seed
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % 2**32)
+    print(f"seed: {seed}")
+    return seed
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer; got {text!r}")
+    return value
 
 
 # --------------------------------------------------------------------------- detect
@@ -83,8 +237,12 @@ def _add_detect_parser(subparsers) -> None:
         help="detect alliance ruptures in a long CSV file (or the bundled demo data)",
         description=(
             "Detect alliance ruptures with Tukey's control charts, as the study defined "
-            "them. FILE.csv has one row per series and session. Prints one row per "
-            "rupture (central session) and a one-line summary."
+            "them. FILE.csv has one row per series and session (fields separated by "
+            "commas, or by semicolons with decimal commas, or by tabs). Sessions are "
+            "whole numbers (or labels such as S1, S2, ...) and every session number from "
+            "the first to the last gets a column: when nobody has session 8, sessions 7 "
+            "and 9 are not consecutive. Prints one row per rupture (central session) and a "
+            "one-line summary; errors name the file's line numbers (header = line 1)."
         ),
     )
     parser.add_argument("file", nargs="?", metavar="FILE.csv", help="long-format CSV file")
@@ -96,6 +254,13 @@ def _add_detect_parser(subparsers) -> None:
     parser.add_argument("--series", metavar="COL", help="column with the series (person) id")
     parser.add_argument("--session", metavar="COL", help="column with the session number")
     parser.add_argument("--value", metavar="COL", help="column with the alliance score")
+    parser.add_argument(
+        "--range",
+        nargs=2,
+        type=float,
+        metavar=("LOW", "HIGH"),
+        help="plausible range of the scores, e.g. --range 12 48: a score outside is an error",
+    )
     parser.add_argument(
         "--iqr-multiplier",
         type=float,
@@ -138,7 +303,7 @@ def _add_detect_parser(subparsers) -> None:
 
 
 def _detect_input(args) -> tuple[pd.DataFrame, str, dict[str, str]]:
-    """The long data, a name for messages and the column of each option."""
+    """The long data (indexed by line numbers), a name for messages, the option columns."""
     options = {"--series": args.series, "--session": args.session, "--value": args.value}
     if args.demo:
         if args.file is not None:
@@ -147,13 +312,13 @@ def _detect_input(args) -> tuple[pd.DataFrame, str, dict[str, str]]:
 
         defaults = {"--series": "series", "--session": "session", "--value": "score"}
         columns = {option: options[option] or defaults[option] for option in options}
-        return load_alliance(), "the demo data", columns
+        return _with_line_numbers(load_alliance()), "the demo data", columns
     if args.file is None:
         raise CommandError("give FILE.csv, or --demo for the bundled data")
     absent = [option for option, name in options.items() if name is None]
     if absent:
         raise CommandError(f"the following arguments are required with FILE.csv: {absent}")
-    return _read_csv(args.file), args.file, options
+    return _read_table(args.file, "FILE.csv", text_columns=[args.series]), args.file, options
 
 
 def _detect_summary(result, detector, args) -> str:
@@ -182,8 +347,16 @@ def _run_detect(args) -> int:
 
     data, source, columns = _detect_input(args)
     _check_columns(data, source, columns)
+    args.names["data"] = source
+    for option, column in columns.items():
+        args.names[f"data[{column!r}]"] = f"column {column!r} ({option}) of {source}"
     X, series_labels, session_labels = from_long(
-        data, series=columns["--series"], session=columns["--session"], value=columns["--value"]
+        data,
+        series=columns["--series"],
+        session=columns["--session"],
+        value=columns["--value"],
+        fill_gaps=True,
+        value_range=args.range,
     )
     frame = pd.DataFrame(X, index=pd.Index(series_labels, dtype=object), columns=session_labels)
     detector = TukeyRuptureDetector(
@@ -192,12 +365,7 @@ def _run_detect(args) -> int:
         pooled_sd=args.pooled_sd,
         min_consecutive=args.min_consecutive,
     )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        detector.fit(frame)
-    for warning in caught:
-        print(f"{args.prog}: warning: {warning.message}", file=sys.stderr)
-    result = detector.detect(frame)
+    result = detector.fit(frame).detect(frame)
     table = result.to_frame()
     if args.out is not None:
         table.to_csv(args.out, index=False)
@@ -211,16 +379,6 @@ def _run_detect(args) -> int:
 # --------------------------------------------------------------------------- study
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
-    return value
-
-
 def _add_study_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "study",
@@ -229,7 +387,9 @@ def _add_study_parser(subparsers) -> None:
             "Run the study's analysis: alliance totals, rupture detection per informant "
             "(children and therapists), rupture sequences and permutation ANOVAs of the "
             "coded in-session behaviour. Writes CSV tables, PNG figures and one "
-            "self-contained report.html into --out, and prints Table 1."
+            "self-contained report.html into --out, and prints Table 1. Files are read as "
+            "by 'tukeyrupture detect' (commas, semicolons with decimal commas, or tabs; "
+            "every whole session number gets a column; errors name file line numbers)."
         ),
     )
     parser.add_argument(
@@ -266,50 +426,44 @@ def _add_study_parser(subparsers) -> None:
         help="permutations per test (default: 5000)",
     )
     parser.add_argument(
+        "--max-missing-items",
+        type=_non_negative_int,
+        default=None,
+        metavar="K",
+        help=(
+            "a session total needs all but at most K answered items, else the session is "
+            "missing (default: 6, half of the 12 items)"
+        ),
+    )
+    parser.add_argument(
         "--seed",
-        type=int,
+        type=_seed_value,
         default=None,
         metavar="S",
-        help="seed of the permutation tests (default: a fresh one, printed and recorded)",
+        help=_SEED_HELP,
     )
     parser.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
     parser.set_defaults(run=_run_study)
 
 
-def _read_study_csv(path: str) -> pd.DataFrame:
-    """A CSV file; a spreadsheet export with ';' between fields reads with decimal commas."""
-    file = Path(path)
-    if file.is_file():
-        with file.open(encoding="utf-8", errors="replace") as handle:
-            header = handle.readline()
-        if header.count(";") > header.count(","):
-            try:
-                return pd.read_csv(file, sep=";", decimal=",")
-            except (pd.errors.ParserError, UnicodeDecodeError) as error:
-                first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-                raise CommandError(f"cannot read {path} as CSV: {first_line}") from None
-    return _read_csv(path)
-
-
 def _study_input(args) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Alliance and codes frames, indexed by line numbers, and their names for messages."""
     if args.demo:
         if args.alliance is not None or args.codes is not None:
             raise CommandError("give either --demo or --alliance/--codes files, not both")
         from tukeyrupture.datasets import load_study_demo
 
         demo = load_study_demo()
-        return demo.alliance, demo.codes
+        args.names.update(alliance="the demo alliance data", codes="the demo codes")
+        return _with_line_numbers(demo.alliance), _with_line_numbers(demo.codes)
     if args.alliance is None:
         raise CommandError("give --alliance FILE (and --codes FILE), or --demo")
-    frames = []
-    for path in (args.alliance, args.codes):
-        if path is None:
-            frames.append(None)
-            continue
-        frame = _read_study_csv(path)
-        frame.index = pd.RangeIndex(2, len(frame) + 2)  # rows named by their line number
-        frames.append(frame)
-    return frames[0], frames[1]
+    args.names["alliance"] = f"--alliance {args.alliance}"
+    alliance = _read_table(args.alliance, "--alliance", text_columns=["dyad"])
+    if args.codes is None:
+        return alliance, None
+    args.names["codes"] = f"--codes {args.codes}"
+    return alliance, _read_table(args.codes, "--codes", text_columns=["dyad"])
 
 
 def _print_effects(report) -> None:
@@ -340,25 +494,22 @@ def _run_study(args) -> int:
         raise CommandError(
             f"--iqr-multiplier must be a non-negative number; got {args.iqr_multiplier}"
         )
-    seed = args.seed
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy % 2**32)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {args.out} is a file, not a folder")
-    try:
-        report = run_study(
-            alliance,
-            codes,
-            detector=TukeyRuptureDetector(iqr_multiplier=args.iqr_multiplier),
-            n_resamples=args.n_resamples,
-            random_state=seed,
-            progress=not args.no_progress,
-        )
-    except (ValueError, TypeError) as error:
-        if args.demo:
-            raise
-        raise CommandError(f"{error} (rows are line numbers of the CSV file)") from None
+    options = {}
+    if args.max_missing_items is not None:
+        options["max_missing_items"] = args.max_missing_items
+    seed = _seed(args)
+    report = run_study(
+        alliance,
+        codes,
+        detector=TukeyRuptureDetector(iqr_multiplier=args.iqr_multiplier),
+        n_resamples=args.n_resamples,
+        random_state=seed,
+        progress=not args.no_progress,
+        **options,
+    )
     if args.demo:
         source = "the bundled synthetic demo study (not real patients)"
     else:
@@ -369,7 +520,7 @@ def _run_study(args) -> int:
     table1.columns.name = None
     print(table1.to_string())
     for note in report.notes:
-        print(f"Note: {note}")
+        print(f"Note: {_in_cli_words(note, args.names)}")
     print(f"Permutation tests: {args.n_resamples} resamples, seed {seed}.")
     _print_effects(report)
     print(f"Report written to {path} (tables as CSV and figures as PNG in {out}).")
@@ -388,8 +539,9 @@ def _add_compare_parser(subparsers) -> None:
         description=(
             "Simulate alliance series with planted ruptures at several depths, run every "
             "detector on each replicate and score it against the truth. Writes "
-            "comparison.csv (one row per depth x detector x replication), sensitivity.png "
-            "(recall against depth) and false_positives.png, and prints the mean scores."
+            "comparison.csv (one row per depth x detector x replication), run.json (seed, "
+            "detectors, skipped detectors, grid), sensitivity.png (recall against depth) "
+            "and false_positives.png, and prints the mean scores."
         ),
     )
     parser.add_argument(
@@ -403,14 +555,19 @@ def _add_compare_parser(subparsers) -> None:
         nargs="+",
         metavar="NAME",
         choices=sorted(DETECTORS),
-        help=f"detectors to compare (default: {' '.join(DEMO_DETECTORS)})",
+        help=(
+            f"detectors to compare (default: {' '.join(DEMO_DETECTORS)}, without those whose "
+            "optional package is not installed)"
+        ),
     )
     parser.add_argument(
         "--depths", nargs="+", type=float, metavar="D", help="rupture depths in within-SD units"
     )
-    parser.add_argument("--series", type=int, metavar="N", help="series per replicate")
-    parser.add_argument("--replications", type=int, metavar="R", help="replicates per depth")
-    parser.add_argument("--seed", type=int, default=0, help="root seed (default: 0)")
+    parser.add_argument("--series", type=_positive_int, metavar="N", help="series per replicate")
+    parser.add_argument(
+        "--replications", type=_positive_int, metavar="R", help="replicates per depth"
+    )
+    parser.add_argument("--seed", type=_seed_value, default=None, metavar="S", help=_SEED_HELP)
     parser.add_argument(
         "--backend",
         choices=["serial", "loky", "dask"],
@@ -425,6 +582,7 @@ def _add_compare_parser(subparsers) -> None:
         metavar="ADDRESS",
         help="with --backend dask: address of a running dask.distributed scheduler",
     )
+    parser.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
     parser.set_defaults(run=_run_compare)
 
 
@@ -451,6 +609,7 @@ def _run_compare(args) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from tukeyrupture import __version__
     from tukeyrupture.compare import (
         DEMO_CONDITIONS,
         DEMO_DETECTORS,
@@ -469,17 +628,34 @@ def _run_compare(args) -> int:
         conditions["n_series"] = [args.series]
     if args.scheduler is not None and args.backend != "dask":
         raise CommandError("--scheduler needs --backend dask")
+    n_replications = DEMO_REPLICATIONS if args.replications is None else args.replications
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {args.out} is a file, not a folder")
+    seed = _seed(args)
     with _dask_client(args):
         frame = compare_detectors(
-            list(args.detectors or DEMO_DETECTORS),
+            args.detectors,
             conditions,
-            n_replications=DEMO_REPLICATIONS if args.replications is None else args.replications,
-            random_state=args.seed,
+            n_replications=n_replications,
+            random_state=seed,
             backend=args.backend,
-            progress=False,
+            progress=not args.no_progress,
         )
+    out.mkdir(parents=True, exist_ok=True)
+    detectors = list(frame["detector"].unique())
+    run = {
+        "seed": seed,
+        "detectors": detectors,
+        "skipped_detectors": [
+            name for name in DEMO_DETECTORS if args.detectors is None and name not in detectors
+        ],
+        "conditions": conditions,
+        "n_replications": n_replications,
+        "backend": args.backend,
+        "version": __version__,
+    }
+    (out / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
     frame.to_csv(out / "comparison.csv", index=False)
     for metric, name in (("recall", "sensitivity"), ("false_positive_rate", "false_positives")):
         fig, ax = plt.subplots(figsize=(6.5, 4.2))
@@ -497,7 +673,6 @@ def _run_compare(args) -> int:
     summary["false_positive_rate"] = summarize_comparison(
         frame, by="depth", metrics=["false_positive_rate"]
     )["false_positive_rate"]
-    n_replications = int(frame["replication"].max()) + 1
     print(
         f"Compared {frame['detector'].nunique()} detectors on "
         f"{frame['condition'].nunique()} depths x {n_replications} replications "
@@ -506,7 +681,7 @@ def _run_compare(args) -> int:
     )
     _print_table(summary.reset_index(), "No results.")
     print(
-        f"Wrote {out / 'comparison.csv'}, {out / 'sensitivity.png'} and "
+        f"Wrote {out / 'comparison.csv'}, {out / 'run.json'}, {out / 'sensitivity.png'} and "
         f"{out / 'false_positives.png'}."
     )
     return EXIT_OK
@@ -544,6 +719,16 @@ def _silence_stdout() -> None:
         pass
 
 
+def _show_warning(prog, names):
+    """``warnings.showwarning`` for the command line: one line in the CLI's words."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        print(f"{prog}: warning: {_in_cli_words(text, names)}", file=sys.stderr)
+
+    return show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``tukeyrupture <command> ...`` and return its exit code.
 
@@ -569,12 +754,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version and usage errors
         return exit_.code if isinstance(exit_.code, int) else EXIT_ERROR
+    args.names = dict(_FLAGS.get(args.command, {}))  # commands add their files and columns
     try:
-        return args.run(args)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("default", category=UserWarning)
+            warnings.showwarning = _show_warning(args.prog, args.names)
+            return args.run(args)
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         _silence_stdout()
         return 1
-    except (CommandError, ValueError, TypeError, OSError) as error:
+    except (CommandError, ValueError, TypeError, ImportError, OSError) as error:
         message = " ".join(str(error).split()) or type(error).__name__
+        if not isinstance(error, CommandError):
+            message = _in_cli_words(message, args.names)
         print(f"{args.prog}: error: {message}", file=sys.stderr)
         return EXIT_ERROR

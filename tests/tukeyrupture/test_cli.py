@@ -31,7 +31,9 @@ def long_csv(tmp_path):
 
 
 def _expected_frame(data, series, session, value, **params):
-    X, rows, sessions = from_long(data, series=series, session=session, value=value)
+    X, rows, sessions = from_long(
+        data, series=series, session=session, value=value, fill_gaps=True
+    )
     frame = pd.DataFrame(X, index=pd.Index(rows, dtype=object), columns=sessions)
     return TukeyRuptureDetector(**params).fit(frame).detect(frame).to_frame()
 
@@ -152,18 +154,160 @@ def test_file_and_demo(long_csv, capsys):
     assert "not both" in _error(capsys)
 
 
-def test_non_numeric_scores(tmp_path, capsys):
+def test_non_numeric_scores_name_the_line(tmp_path, capsys):
     path = tmp_path / "bad.csv"
     path.write_text("id,week,tasc\na,1,40\na,2,forty\n")
     assert main(["detect", str(path), *COLUMNS]) == 2
-    assert "must be numeric" in _error(capsys)
+    message = _error(capsys)
+    assert f"column 'tasc' (--value) of {path} must be numeric" in message
+    assert message.endswith("['forty'] on lines [3].")
 
 
-def test_duplicated_sessions(tmp_path, capsys):
+def test_duplicated_sessions_name_the_lines(tmp_path, capsys):
     path = tmp_path / "dup.csv"
     path.write_text("id,week,tasc\na,1,40\na,1,41\n")
     assert main(["detect", str(path), *COLUMNS]) == 2
-    assert "more than one row" in _error(capsys)
+    assert "more than one row for the same (id, week) pair: lines [2, 3]" in _error(capsys)
+
+
+def test_line_numbers_count_blank_lines_and_quoted_newlines(tmp_path, capsys):
+    path = tmp_path / "gaps.csv"
+    path.write_text('id,week,tasc\na,1,40\n\n"b\nc",1,41\n\n  \na,2,oops\n')
+    assert main(["detect", str(path), *COLUMNS]) == 2
+    assert _error(capsys).endswith("['oops'] on lines [8].")
+
+
+def _write(tmp_path, text, name="data.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _long_text(sessions, scores, sep=",", decimal="."):
+    rows = [sep.join(["id", "week", "tasc"])]
+    for session, score in zip(sessions, scores):
+        rows.append(sep.join(["p1", str(session), str(score).replace(".", decimal)]))
+    return "\n".join(rows) + "\n"
+
+
+def test_header_only_file(tmp_path, capsys):
+    path = _write(tmp_path, "id,week,tasc\n")
+    assert main(["detect", str(path), *COLUMNS]) == 2
+    assert _error(capsys).endswith(f"{path} (FILE.csv) has no data rows, only the header line")
+
+
+def test_semicolons_and_decimal_commas_read_as_study_reads_them(long_csv, tmp_path, capsys):
+    data = pd.read_csv(long_csv)
+    data["tasc"] = data["tasc"] + 0.25
+    comma, semicolon = tmp_path / "comma.csv", tmp_path / "semicolon.csv"
+    data.to_csv(comma, index=False)
+    data.to_csv(semicolon, index=False, sep=";", decimal=",")
+    assert main(["detect", str(comma), *COLUMNS, "--out", str(tmp_path / "a.csv")]) == 0
+    assert main(["detect", str(semicolon), *COLUMNS, "--out", str(tmp_path / "b.csv")]) == 0
+    capsys.readouterr()
+    first, second = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
+    assert len(first) == 2
+    pd.testing.assert_frame_equal(first, second)
+    tabs = tmp_path / "tabs.tsv"
+    data.to_csv(tabs, index=False, sep="\t")
+    assert main(["detect", str(tabs), *COLUMNS, "--out", str(tmp_path / "c.csv")]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "c.csv"), first)
+
+
+def test_a_session_nobody_attended_breaks_the_run(tmp_path, capsys):
+    # session 8 is missing for everybody: 7 and 9 are not consecutive sessions (the study's
+    # rule), so the drop at 9 is no rupture and the series has only 7 consecutive sessions
+    sessions = [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14]
+    scores = [40, 41, 40, 42, 41, 40, 41, 30, 41, 40, 41, 42, 40]
+    path = _write(tmp_path, _long_text(sessions, scores))
+    out = tmp_path / "r.csv"
+    assert main(["detect", str(path), *COLUMNS, "--no-absolute", "--out", str(out)]) == 0
+    assert "No ruptures found." in capsys.readouterr().out
+    # had 7 and 9 been adjacent, session 9 would be a TCC rupture
+    adjacent = _write(tmp_path, _long_text(range(1, 14), scores), "adjacent.csv")
+    assert main(["detect", str(adjacent), *COLUMNS, "--no-absolute", "--out", str(out)]) == 0
+    assert list(pd.read_csv(out)["central_session"]) == [8]
+
+
+def test_a_stray_text_session_names_its_line(tmp_path, capsys):
+    sessions = [*range(1, 5), ".", *range(6, 10)]
+    path = _write(tmp_path, _long_text(sessions, [40] * 9))
+    assert main(["detect", str(path), *COLUMNS]) == 2
+    message = _error(capsys)
+    assert f"column 'week' (--session) of {path} mixes session numbers and text" in message
+    assert "['.'] on lines [6] are not numbers" in message
+
+
+def test_labels_s1_to_s15_in_natural_order(tmp_path, capsys):
+    scores = [40, 41, 40, 42, 41, 40, 41, 30, 41, 40, 41, 42, 40, 41, 40]
+    path = _write(tmp_path, _long_text([f"S{t}" for t in range(15, 0, -1)], scores[::-1]))
+    out = tmp_path / "r.csv"
+    assert main(["detect", str(path), *COLUMNS, "--no-absolute", "--out", str(out)]) == 0
+    written = pd.read_csv(out)
+    assert list(written[["pre_session", "central_session", "post_session"]].iloc[0]) == [
+        "S7",
+        "S8",
+        "S9",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sessions", "text"),
+    [
+        ([1, 2, 2.5], "fractional [2.5] on lines [4]"),
+        ([1, 2, "intake"], "['intake'] on lines [4] are not numbers"),
+        ([1, 2, 3_000_000], "3000000 session columns for 3 observed session numbers"),
+    ],
+)
+def test_sessions_that_cannot_be_ordered(tmp_path, capsys, sessions, text):
+    path = _write(tmp_path, _long_text(sessions, [40, 41, 42]))
+    assert main(["detect", str(path), *COLUMNS]) == 2
+    message = _error(capsys)
+    assert text in message and "(--session)" in message
+
+
+def test_range_rejects_a_typo(tmp_path, capsys):
+    scores = [6.0, 6.5, 6.0, 99.0, 6.5, 6.0, 6.5, 6.0]
+    path = _write(tmp_path, _long_text(range(1, 9), scores))
+    assert main(["detect", str(path), *COLUMNS, "--range", "1", "7"]) == 2
+    message = _error(capsys)
+    assert f"column 'tasc' (--value) of {path} has scores outside --range [1, 7]" in message
+    assert message.endswith("[99.0] on lines [5].")
+    assert main(["detect", str(path), *COLUMNS, "--range", "1", "100"]) == 0
+    capsys.readouterr()
+    assert main(["detect", str(path), *COLUMNS, "--range", "7", "1"]) == 2
+    assert "--range must be a pair (low, high) with low <= high" in _error(capsys)
+    assert main(["detect", "--demo", "--range", "1", "7"]) == 2
+    assert "of the demo data has scores outside --range [1, 7]" in _error(capsys)
+
+
+def test_series_ids_keep_leading_zeros(tmp_path, capsys):
+    text = "id,week,tasc\n" + "".join(
+        f"{name},{week},{40 - 10 * (name == '007' and week == 5)}\n"
+        for name in ("007", "7")
+        for week in range(1, 9)
+    )
+    out = tmp_path / "r.csv"
+    assert main(["detect", _write(tmp_path, text).as_posix(), *COLUMNS, "--out", str(out)]) == 0
+    assert "2 series" in capsys.readouterr().out
+    assert pd.read_csv(out, dtype={"series": str})["series"].tolist() == ["007"]
+
+
+def test_messages_in_cli_words():
+    names = {**cli._FLAGS["detect"], "data": "f.csv", "data['v']": "column 'v' of f.csv"}
+    sklearn = "The 'pooled_sd' parameter of TukeyRuptureDetector must be a float. Got -1 instead."
+    assert cli._in_cli_words(sklearn, names) == "--pooled-sd must be a float; got -1."
+    assert (
+        cli._in_cli_words("pass pooled_sd=<float> or set absolute_sd_multiplier=None.", names)
+        == "pass --pooled-sd <number> or set --no-absolute."
+    )
+    assert (
+        cli._in_cli_words("`data['v']` is bad in rows [3, 4]; the data are fine", names)
+        == "column 'v' of f.csv is bad on lines [3, 4]; the data are fine"
+    )
+    assert cli._in_cli_words("`data` has rows [2]; pooled_sd_ is NaN", names) == (
+        "f.csv has lines [2]; the pooled SD is NaN"
+    )
 
 
 @pytest.mark.parametrize(
@@ -176,9 +320,11 @@ def test_duplicated_sessions(tmp_path, capsys):
         ("--iqr-multiplier", "inf", "iqr_multiplier"),
     ],
 )
-def test_bad_parameter_values(option, value, name, capsys):
+def test_bad_parameter_values_name_the_flag(option, value, name, capsys):
     assert main(["detect", "--demo", option, value]) == 2
-    assert name in _error(capsys)
+    message = _error(capsys)
+    assert f"error: {option} must be" in message
+    assert name not in message and "parameter" not in message
 
 
 def test_usage_errors_exit_2(capsys):
@@ -200,7 +346,10 @@ def test_unwritable_out(capsys, tmp_path):
 def test_warning_when_pooled_sd_cannot_be_learned(capsys):
     assert main(["detect", "--demo", "--min-consecutive", "25"]) == 0
     captured = capsys.readouterr()
-    assert captured.err.startswith("tukeyrupture detect: warning: `pooled_sd` could not")
+    assert captured.err.startswith("tukeyrupture detect: warning: --pooled-sd could not")
+    assert "(--min-consecutive)" in captured.err
+    assert captured.err.rstrip().endswith("pass --pooled-sd <number> or --no-absolute.")
+    assert "pooled_sd" not in captured.err and "absolute_sd_multiplier" not in captured.err
     assert "pooled SD not learned" in captured.out
 
 

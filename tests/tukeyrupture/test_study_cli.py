@@ -1,9 +1,12 @@
 """Tests of ``tukeyrupture study``: demo and file input, printed summary, one-line errors."""
 
+import json
+
 import pandas as pd
 import pytest
 
-from tukeyrupture.cli import main
+from tukeyrupture import study
+from tukeyrupture.cli import build_parser, main
 from tukeyrupture.datasets import load_study_demo
 
 FAST = ["--n-resamples", "99", "--seed", "1", "--no-progress"]
@@ -82,8 +85,8 @@ def test_bad_item_names_the_line(files, tmp_path, capsys):
     data.to_csv(bad, index=False)
     argv = ["study", "--alliance", str(bad), "--codes", str(codes), "--out", str(tmp_path)]
     code, _, stderr = run([*argv, *FAST], capsys)
-    _one_line_error(code, stderr, "child items outside 1..4 in rows [6]")
-    assert "line numbers" in stderr
+    _one_line_error(code, stderr, f"--alliance {bad} has child items outside 1..4 on lines [6]")
+    assert "line 6 has item_2 = 9" in stderr
 
 
 @pytest.mark.parametrize(
@@ -155,3 +158,56 @@ def test_semicolon_export_with_decimal_commas(tmp_path, capsys):
     code, stdout, stderr = run([*argv, *FAST], capsys)
     assert code == 0, stderr
     assert "32.1% (18/56)" in stdout
+
+
+def test_fresh_seed_is_printed_and_saved(tmp_path, capsys):
+    out = tmp_path / "fresh"
+    argv = ["study", "--demo", "--out", str(out), "--n-resamples", "19", "--no-progress"]
+    code, stdout, stderr = run(argv, capsys)
+    assert code == 0, stderr
+    assert stderr == ""  # no raw warnings (nor a progress bar with --no-progress)
+    seed = int(stdout.splitlines()[0].removeprefix("seed: "))
+    assert json.loads((out / "settings.json").read_text())["random_state"] == seed
+    again = tmp_path / "again"
+    code, stdout, _ = run([*argv[:3], str(again), *argv[4:], "--seed", str(seed)], capsys)
+    assert code == 0 and stdout.splitlines()[0] == f"seed: {seed}"
+    pd.testing.assert_frame_equal(pd.read_csv(out / "anova.csv"), pd.read_csv(again / "anova.csv"))
+
+
+@pytest.mark.parametrize("seed", ["-1", "x", "1.5"])
+def test_bad_seed(tmp_path, capsys, seed):
+    code, _, stderr = run(["study", "--demo", "--out", str(tmp_path), "--seed", seed], capsys)
+    assert code == 2
+    assert "--seed: expected a non-negative integer" in stderr
+
+
+def test_max_missing_items_reaches_run_study(tmp_path, capsys):
+    out = tmp_path / "k2"
+    argv = ["study", "--demo", "--out", str(out), "--max-missing-items", "2", *FAST]
+    code, _, stderr = run(argv, capsys)
+    assert code == 0, stderr
+    assert json.loads((out / "settings.json").read_text())["max_missing_items"] == 2
+    code, _, stderr = run([*argv[:5], "13", *FAST], capsys)
+    _one_line_error(code, stderr, "--max-missing-items must be")
+    assert "max_missing_items" not in stderr
+    help_text = build_parser()._subparsers._group_actions[0].choices["study"].format_help()
+    assert f"(default: {study.MAX_MISSING_ITEMS}, half of the 12 items)" in " ".join(
+        help_text.split()
+    )
+
+
+def test_header_only_and_stray_session_text(files, tmp_path, capsys):
+    alliance, codes = files
+    header_only = tmp_path / "header.csv"
+    header_only.write_text(alliance.read_text().splitlines()[0] + "\n")
+    argv = ["study", "--alliance", str(header_only), "--out", str(tmp_path / "o"), *FAST]
+    code, _, stderr = run(argv, capsys)
+    _one_line_error(code, stderr, f"{header_only} (--alliance) has no data rows")
+    data = pd.read_csv(alliance).astype({"session": object})
+    data.loc[9, "session"] = "."
+    stray = tmp_path / "stray.csv"
+    data.to_csv(stray, index=False)
+    argv = ["study", "--alliance", str(stray), "--out", str(tmp_path / "o"), *FAST]
+    code, _, stderr = run(argv, capsys)
+    _one_line_error(code, stderr, f"column 'session' of --alliance {stray}")
+    assert "on lines [11]" in stderr
