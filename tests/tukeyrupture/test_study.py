@@ -1,5 +1,6 @@
 """Tests of run_study: the study end to end on the demo, checked against direct calls."""
 
+import copy
 import re
 
 import numpy as np
@@ -402,3 +403,377 @@ def test_codes_without_informant_serve_both(demo):
     report = run_study(demo.alliance, codes, n_resamples=9, random_state=0)
     assert any("no informant column" in note for note in report.notes)
     assert report.table1.loc["therapist", "coded"] == 12
+
+
+# ---------------------------------------------------------------------------------------
+# Exclusions, missing items, ranges, column labels, seeds, unmodified inputs (issue 8)
+# ---------------------------------------------------------------------------------------
+
+
+def _exclusion_n(report, informant, excluded_from, behaviour=None):
+    rows = report.exclusions[
+        (report.exclusions["informant"] == informant)
+        & (report.exclusions["excluded_from"] == excluded_from)
+    ]
+    if behaviour is not None:
+        rows = rows[rows["behaviour"] == behaviour]
+    return int(rows["n"].sum())
+
+
+def _test_n(report, informant, behaviour, comparison):
+    rows = report.anova[
+        (report.anova["informant"] == informant)
+        & (report.anova["behaviour"] == behaviour)
+        & (report.anova["comparison"] == comparison)
+        & (report.anova["source"] == "Total")
+    ]
+    return int(rows["n"].iloc[0])
+
+
+def assert_counts_reconcile(report):
+    """Table 1, the exclusions and the ANOVAs' n tell one story."""
+    for informant, row in report.table1.iterrows():
+        assert row["series_total"] - row["series_analysed"] == _exclusion_n(
+            report, informant, "rupture detection"
+        )
+        assert row["ruptures_total"] - row["coded"] == _exclusion_n(
+            report, informant, "every ANOVA"
+        )
+        for behaviour in BEHAVIOURS:
+            analysed = row[f"analysed_{behaviour}"]
+            gaps = _exclusion_n(report, informant, "every ANOVA of the behaviour", behaviour)
+            assert row["coded"] - gaps == analysed
+            assert _test_n(report, informant, behaviour, "pre vs central") == analysed
+            unresolved = _exclusion_n(report, informant, "central vs post", behaviour)
+            assert _test_n(report, informant, behaviour, "central vs post") == (
+                analysed - unresolved
+            )
+
+
+def test_counts_reconcile_on_the_demo(report):
+    assert_counts_reconcile(report)
+    assert list(report.exclusions.columns) == [
+        "informant",
+        "excluded_from",
+        "behaviour",
+        "unit",
+        "n",
+        "reason",
+        "examples",
+    ]
+    assert (report.exclusions["n"] > 0).all()
+    unresolved = report.sequences["coded"] & (report.sequences["repair"] == "unresolved")
+    listed = report.exclusions[report.exclusions["excluded_from"] == "central vs post"]
+    assert listed["n"].sum() == len(BEHAVIOURS) * unresolved.sum()
+
+
+@pytest.fixture(scope="module")
+def gap(demo, report):
+    """The demo with positive child involvement missing at one coded child session."""
+    coded = report.sequences[
+        report.sequences["coded"] & (report.sequences["informant"] == "child")
+    ].iloc[0]
+    dyad, session = coded["dyad"], int(coded["central_session"])
+    codes = demo.codes.copy()
+    where = (
+        (codes["dyad"] == dyad) & (codes["informant"] == "child") & (codes["session"] == session)
+    )
+    codes.loc[where, "positive_child_involvement"] = np.nan
+    child = report.sequences[
+        report.sequences["coded"]
+        & (report.sequences["informant"] == "child")
+        & (report.sequences["dyad"] == dyad)
+    ]
+    hit = child[
+        (child["pre_session"] == session)
+        | (child["central_session"] == session)
+        | (child["post_session"] == session)
+    ]
+    gapped = run_study(demo.alliance, codes, n_resamples=B, random_state=SEED)
+    return gapped, list(hit["sequence"])
+
+
+def test_missing_behaviour_value_is_stated_and_counted(report, gap):
+    gapped, hit = gap
+    behaviour = "positive_child_involvement"
+    row = gapped.exclusions[
+        (gapped.exclusions["informant"] == "child")
+        & (gapped.exclusions["excluded_from"] == "every ANOVA of the behaviour")
+    ]
+    assert row["behaviour"].tolist() == [behaviour]
+    assert row["n"].tolist() == [len(hit)]
+    assert all(sequence in row["examples"].iloc[0] for sequence in hit)
+    child = gapped.table1.loc["child"]
+    assert child["coded"] == report.table1.loc["child", "coded"]  # still coded ...
+    assert child[f"analysed_{behaviour}"] == child["coded"] - len(hit)  # ... not analysed
+    assert child["analysed_positive_therapist_behavior"] == child["coded"]  # other: kept
+    assert_counts_reconcile(gapped)
+    assert any("lack a positive_child_involvement score" in note for note in gapped.notes)
+    cell = gapped.formatted_table1().loc["Children", "Coded ruptures"]
+    coded = int(child["coded"])
+    assert cell == f"{coded} (analysed: {coded - len(hit)} positive child involvement)"
+
+
+def test_exclusions_saved_and_shown(gap, tmp_path):
+    gapped, hit = gap
+    path = gapped.save(tmp_path)
+    saved = pd.read_csv(tmp_path / "exclusions.csv", keep_default_na=False)
+    assert saved["n"].tolist() == gapped.exclusions["n"].tolist()
+    assert saved["reason"].tolist() == gapped.exclusions["reason"].tolist()
+    items = pd.read_csv(tmp_path / "missing_items.csv", index_col="informant")
+    pd.testing.assert_frame_equal(items, gapped.missing_items)
+    text = path.read_text(encoding="utf-8")
+    assert 'id="exclusions"' in text and hit[0] in text
+    assert f"{len(gapped.exclusions)} exclusion(s)" in repr(gapped)
+
+
+def _one_item_answered(alliance, row, informant):
+    """The alliance with the row's session answered on item_1 only."""
+    alliance = alliance.copy()
+    assert alliance.loc[row, "informant"] == informant
+    alliance.loc[row, ITEMS[1:]] = np.nan
+    return alliance
+
+
+def test_total_from_one_item_is_a_missing_session(demo):
+    child = demo.alliance.index[demo.alliance["informant"] == "child"]
+    row = child[40]
+    alliance = _one_item_answered(demo.alliance, row, "child")
+    dyad, session = alliance.loc[row, "dyad"], alliance.loc[row, "session"]
+    strict = run_study(alliance, None, n_resamples=9, random_state=0)
+    loose = run_study(alliance, None, n_resamples=9, random_state=0, max_missing_items=None)
+    assert strict.settings["max_missing_items"] == 6
+    assert np.isnan(strict.scores["child"].loc[dyad, session])
+    assert loose.scores["child"].loc[dyad, session] == 12 * alliance.loc[row, "item_1"]
+    assert strict.missing_items.loc["child", "set_missing"] == 1
+    assert loose.missing_items.loc["child", "set_missing"] == 0
+    assert (
+        loose.missing_items.loc["child", "prorated"]
+        == strict.missing_items.loc["child", "prorated"] + 1
+    )
+    row_listed = strict.exclusions[strict.exclusions["reason"].str.contains("more than 6")]
+    assert row_listed["n"].tolist() == [1] and row_listed["examples"].tolist() == [str(row)]
+    assert any("1 set missing" in note for note in strict.notes)
+
+
+@pytest.mark.parametrize("limit", [0, 2, 6, None])
+def test_missing_items_counts(demo, limit):
+    report = run_study(demo.alliance, None, n_resamples=9, random_state=0, max_missing_items=limit)
+    for informant in ("child", "therapist"):
+        rows = demo.alliance[demo.alliance["informant"] == informant]
+        missing = rows[ITEMS].isna().sum(axis=1)
+        bound = 12 if limit is None else limit
+        counts = report.missing_items.loc[informant]
+        assert counts["session_rows"] == len(rows)
+        assert counts["complete"] == (missing == 0).sum()
+        assert counts["prorated"] == ((missing > 0) & (missing <= bound) & (missing < 12)).sum()
+        assert counts["set_missing"] == ((missing > bound) & (missing < 12)).sum()
+        assert counts["unanswered"] == (missing == 12).sum()
+        totals = total_scores(
+            rows[ITEMS], max_missing=limit, statistic=STATISTIC[informant]
+        ).to_numpy()
+        scores = report.scores[informant]
+        looked_up = [scores.loc[d, s] for d, s in zip(rows["dyad"], rows["session"])]
+        np.testing.assert_allclose(looked_up, totals)
+
+
+def test_stricter_missing_items_rule_drops_demo_sessions(demo):
+    report = run_study(demo.alliance, None, n_resamples=9, random_state=0, max_missing_items=2)
+    therapist = demo.alliance[demo.alliance["informant"] == "therapist"]
+    assert (
+        report.missing_items.loc["therapist", "set_missing"]
+        == (therapist[ITEMS].isna().sum(axis=1) > 2).sum()
+        > 0
+    )
+    assert_counts_reconcile(report)
+
+
+@pytest.mark.parametrize(
+    ("value", "error"), [(13, ValueError), (-1, ValueError), (2.0, TypeError), (True, TypeError)]
+)
+def test_bad_max_missing_items(demo, value, error):
+    with pytest.raises(
+        error, match=r"`max_missing_items` must be None or an integer from 0 to 12"
+    ):
+        run_study(demo.alliance, None, max_missing_items=value)
+
+
+@pytest.mark.parametrize(
+    ("informant", "value", "scale"),
+    [("child", 5.0, "1..4"), ("child", 0.0, "1..4"), ("therapist", 8.0, "1..7")],
+)
+def test_out_of_range_items_name_rows_and_columns(demo, informant, value, scale):
+    rows = demo.alliance.index[demo.alliance["informant"] == informant][[3, 11]]
+    alliance = demo.alliance.copy()
+    alliance.loc[rows[0], "item_2"] = value
+    alliance.loc[rows[1], "item_9"] = value
+    pattern = (
+        rf"`alliance` has {informant} items outside {scale} in rows \[{rows[0]}, {rows[1]}\], "
+        r"columns \['item_2', 'item_9'\]; e\.g\. row"
+    )
+    with pytest.raises(ValueError, match=pattern):
+        run_study(alliance, None, n_resamples=9)
+
+
+def test_therapist_range_is_not_the_child_range(demo):
+    """A 7 is fine for a therapist and out of range for a child."""
+    therapist = demo.alliance.index[demo.alliance["informant"] == "therapist"][0]
+    alliance = demo.alliance.copy()
+    alliance.loc[therapist, "item_1"] = 7.0
+    run_study(alliance, None, n_resamples=9, random_state=0)
+    child = demo.alliance.index[demo.alliance["informant"] == "child"][0]
+    alliance.loc[child, "item_1"] = 7.0
+    with pytest.raises(ValueError, match=rf"rows \[{child}\], columns \['item_1'\]"):
+        run_study(alliance, None, n_resamples=9)
+
+
+def test_out_of_range_codes_name_rows_and_column(demo):
+    codes = demo.codes.copy()
+    codes.loc[[4, 6], "positive_therapist_behavior"] = [29.0, -1.0]
+    with pytest.raises(
+        ValueError,
+        match=r"positive_therapist_behavior scores outside 0..28 in rows \[4, 6\], columns "
+        r"\['positive_therapist_behavior'\]",
+    ):
+        run_study(demo.alliance, codes, n_resamples=9)
+
+
+def _multiindex(frame):
+    frame = frame.copy()
+    frame.columns = pd.MultiIndex.from_arrays([frame.columns, ["a"] * frame.shape[1]])
+    return frame
+
+
+@pytest.mark.parametrize("which", ["alliance", "codes"])
+@pytest.mark.parametrize(
+    ("edit", "pattern"),
+    [
+        (
+            lambda f, c: pd.concat([f, f[[c]]], axis=1),
+            r"`{which}` has duplicated column labels \['{column}'\]",
+        ),
+        (lambda f, c: _multiindex(f), r"`{which}` has MultiIndex column labels \(2 levels"),
+    ],
+)
+def test_column_labels_must_be_unique_and_flat(demo, which, edit, pattern):
+    column = "item_4" if which == "alliance" else "positive_child_involvement"
+    frames = {"alliance": demo.alliance, "codes": demo.codes}
+    frames[which] = edit(frames[which], column)
+    with pytest.raises(ValueError, match=pattern.format(which=which, column=column)):
+        run_study(frames["alliance"], frames["codes"], n_resamples=9)
+
+
+@pytest.mark.parametrize(
+    ("values", "pattern"),
+    [
+        (lambda s: s.astype(complex), "got complex numbers"),
+        (lambda s: pd.to_datetime(s, unit="D"), "got dates or durations"),
+        (lambda s: s.notna(), "got booleans"),
+    ],
+)
+def test_non_score_dtypes_are_rejected(demo, values, pattern):
+    alliance = demo.alliance.assign(item_2=values(demo.alliance["item_2"]))
+    with pytest.raises(TypeError, match=rf"`alliance\['item_2'\]` must be numeric; {pattern}"):
+        run_study(alliance, None, n_resamples=9)
+
+
+def test_duplicated_index_labels_give_the_same_report(demo, report):
+    """Row labels repeated after a ``pd.concat``: nothing is fetched twice or lost."""
+    half = len(demo.alliance) // 2
+    alliance = pd.concat([demo.alliance.iloc[:half], demo.alliance.iloc[half:]])
+    alliance.index = np.r_[np.arange(half), np.arange(len(demo.alliance) - half)]
+    codes = demo.codes.set_axis(np.zeros(len(demo.codes), dtype=int))
+    again = run_study(alliance, codes, n_resamples=B, random_state=SEED)
+    pd.testing.assert_frame_equal(again.table1, report.table1)
+    pd.testing.assert_frame_equal(again.anova, report.anova)
+    pd.testing.assert_frame_equal(again.missing_items, report.missing_items)
+
+
+# Seeds ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small(demo):
+    """The demo with the therapists' codes only: tests run, fewer of them."""
+    return demo.alliance, demo.codes[demo.codes["informant"] == "therapist"]
+
+
+def _run(small, random_state):
+    return run_study(*small, n_resamples=19, random_state=random_state)
+
+
+def test_seed_is_drawn_recorded_and_reproduces(small, tmp_path):
+    first, second = _run(small, None), _run(small, None)
+    assert isinstance(first.seed, int) and 0 <= first.seed < 2**32
+    assert first.seed != second.seed  # fresh entropy per run
+    assert first.settings["seed"] == first.seed and first.settings["random_state"] is None
+    assert f"seed {first.seed}" in repr(first)
+    again = _run(small, first.seed)
+    pd.testing.assert_frame_equal(again.anova, first.anova)
+    pd.testing.assert_frame_equal(again.posthoc, first.posthoc)
+    path = first.save(tmp_path)
+    assert f'"seed": {first.seed}' in (tmp_path / "settings.json").read_text()
+    assert f"seed {first.seed}" in path.read_text(encoding="utf-8")
+
+
+def test_int_seed_is_recorded(small):
+    report = _run(small, np.int64(11))
+    assert report.seed == 11 and type(report.seed) is int
+    assert report.settings["random_state"] == 11
+
+
+def test_seed_sequence_is_not_modified(small):
+    sequence = np.random.SeedSequence(11)
+    state = sequence.generate_state(4)
+    first = _run(small, sequence)
+    second = _run(small, sequence)
+    assert sequence.n_children_spawned == 0 and sequence.spawn_key == ()
+    np.testing.assert_array_equal(sequence.generate_state(4), state)
+    pd.testing.assert_frame_equal(first.anova, second.anova)
+    assert first.seed == 11  # SeedSequence(11) seeds as 11 does
+    pd.testing.assert_frame_equal(first.anova, _run(small, 11).anova)
+
+
+def test_spawned_seed_sequence_is_reproduced_by_the_recorded_seed(small):
+    child = np.random.SeedSequence(3).spawn(1)[0]
+    report = _run(small, child)
+    assert child.n_children_spawned == 0
+    pd.testing.assert_frame_equal(_run(small, report.seed).anova, report.anova)
+
+
+@pytest.mark.parametrize("make", [np.random.RandomState, np.random.default_rng])
+def test_random_state_and_generator_are_accepted(small, make):
+    first, second = _run(small, make(5)), _run(small, make(5))
+    assert first.seed == second.seed
+    pd.testing.assert_frame_equal(first.anova, second.anova)
+    pd.testing.assert_frame_equal(_run(small, first.seed).anova, first.anova)
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [(1.5, TypeError), ("0", TypeError), (True, TypeError), (-1, ValueError)],
+)
+def test_bad_random_state(demo, value, error):
+    with pytest.raises(error, match="`random_state` must be"):
+        run_study(demo.alliance, None, n_resamples=9, random_state=value)
+
+
+# Inputs --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_inputs_deeply_unchanged(demo, shared):
+    alliance = demo.alliance.copy()
+    alliance.loc[alliance.index[[2, 5]], ["item_1", "item_7"]] = np.nan
+    codes = demo.codes.copy()
+    codes.loc[codes.index[3], "positive_child_involvement"] = np.nan
+    if shared:
+        codes = codes.drop(columns="informant")
+    detector = TukeyRuptureDetector(iqr_multiplier=1.5)
+    sequence = np.random.SeedSequence(2)
+    before = copy.deepcopy((alliance, codes, detector.get_params(), sequence.generate_state(4)))
+    run_study(alliance, codes, detector=detector, n_resamples=9, random_state=sequence)
+    pd.testing.assert_frame_equal(alliance, before[0], check_exact=True)
+    pd.testing.assert_frame_equal(codes, before[1], check_exact=True)
+    assert detector.get_params() == before[2] and not hasattr(detector, "pooled_sd_")
+    np.testing.assert_array_equal(sequence.generate_state(4), before[3])
