@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from numbers import Integral
 from typing import TYPE_CHECKING, Any
@@ -46,6 +48,9 @@ DETECTORS: dict[str, Callable[[], Any]] = {
 
 #: Sizes used when a condition does not give them.
 DEFAULT_CONDITION: dict[str, Any] = {"n_series": 200, "n_sessions": 20}
+
+#: Optional packages of built-in detectors: estimator class -> (module, extra).
+_OPTIONAL = {RupturesDetector: ("ruptures", "rivals")}
 
 #: The grid of ``tukeyrupture compare --demo``: depth x detector.
 DEMO_CONDITIONS: dict[str, list] = {"depth": [0.0, 1.0, 2.0, 3.0, 4.0], "n_series": [80]}
@@ -96,7 +101,39 @@ def make_detector(name: str) -> Any:
     return DETECTORS[name]()
 
 
+def _missing_dependency(estimator) -> str | None:
+    """Why ``estimator`` cannot run here (an optional package is missing), or None."""
+    for kind, (module, extra) in _OPTIONAL.items():
+        if isinstance(estimator, kind):
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                return (
+                    f"needs the optional package `{module}`: pip install 'tukeyrupture[{extra}]'"
+                )
+    return None
+
+
+def _available_defaults():
+    """The default detectors whose optional packages are installed; warn about the rest."""
+    pairs, skipped = [], []
+    for name in DEMO_DETECTORS:
+        estimator = make_detector(name)
+        reason = _missing_dependency(estimator)
+        if reason is None:
+            pairs.append((name, estimator))
+        else:
+            skipped.append(f"{name!r} ({reason})")
+    if skipped:
+        warnings.warn(
+            f"skipped default detector(s) {', '.join(skipped)}.", UserWarning, stacklevel=5
+        )
+    return pairs
+
+
 def _check_detectors(detectors):
+    if detectors is None:
+        return _available_defaults()
     if isinstance(detectors, str):
         detectors = [detectors]
     if isinstance(detectors, Mapping):
@@ -105,8 +142,8 @@ def _check_detectors(detectors):
         pairs = [(name, make_detector(name)) for name in detectors]
     else:
         raise TypeError(
-            "`detectors` must be a dict of name -> estimator or a list of built-in names; "
-            f"got {type(detectors).__name__}."
+            "`detectors` must be None, a dict of name -> estimator or a list of built-in "
+            f"names; got {type(detectors).__name__}."
         )
     if not pairs:
         raise ValueError("`detectors` must name at least one detector.")
@@ -122,7 +159,36 @@ def _check_detectors(detectors):
                 f"`detectors[{name!r}]` must be an estimator with fit and predict; "
                 f"got {estimator!r}."
             )
+        reason = _missing_dependency(estimator)
+        if reason is not None:
+            raise ImportError(f"detector {name!r} {reason}.")
     return pairs
+
+
+def _root_seed(random_state) -> np.random.SeedSequence:
+    """A SeedSequence to spawn cell seeds from; a given SeedSequence is copied, not advanced."""
+    if random_state is None:
+        return np.random.SeedSequence()
+    if isinstance(random_state, np.random.SeedSequence):
+        return np.random.SeedSequence(
+            random_state.entropy,
+            spawn_key=random_state.spawn_key,
+            pool_size=random_state.pool_size,
+            n_children_spawned=random_state.n_children_spawned,
+        )
+    if isinstance(random_state, (np.random.RandomState, np.random.Generator)):
+        raise TypeError(
+            "`random_state` must be an int, a numpy SeedSequence or None; got a "
+            f"{type(random_state).__name__}: each cell needs its own independent stream, "
+            "spawned from a seed. Pass the seed the generator was made from."
+        )
+    if isinstance(random_state, (bool, np.bool_)) or not isinstance(random_state, Integral):
+        raise TypeError(
+            f"`random_state` must be an int, a numpy SeedSequence or None; got {random_state!r}."
+        )
+    if random_state < 0:
+        raise ValueError(f"`random_state` must be a non-negative integer; got {random_state}.")
+    return np.random.SeedSequence(int(random_state))
 
 
 def _is_single_value(key, value):
@@ -168,7 +234,9 @@ def _check_conditions(conditions):
     return checked
 
 
-def _compare_detectors_iv(detectors, conditions, n_replications, random_state, backend, tolerance):
+def _compare_detectors_iv(
+    detectors, conditions, n_replications, random_state, backend, progress, tolerance
+):
     pairs = _check_detectors(detectors)
     checked = _check_conditions(conditions)
     if isinstance(n_replications, bool) or not isinstance(n_replications, Integral):
@@ -179,11 +247,10 @@ def _compare_detectors_iv(detectors, conditions, n_replications, random_state, b
         raise ValueError(f"`backend` must be one of {list(_BACKENDS)}; got {backend!r}.")
     if isinstance(tolerance, bool) or not isinstance(tolerance, Integral) or tolerance < 0:
         raise ValueError(f"`tolerance` must be a non-negative integer; got {tolerance!r}.")
-    if not (random_state is None or isinstance(random_state, (Integral, np.random.SeedSequence))):
-        raise TypeError(
-            f"`random_state` must be an int, a numpy SeedSequence or None; got {random_state!r}."
-        )
-    return pairs, checked, int(n_replications), int(tolerance)
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"`progress` must be True or False; got {progress!r}.")
+    root = _root_seed(random_state)
+    return pairs, checked, int(n_replications), root, int(tolerance)
 
 
 def _run_cell(cell, condition_index, replication, condition, seed, detectors, tolerance):
@@ -208,10 +275,8 @@ def _run_cell(cell, condition_index, replication, condition, seed, detectors, to
 def _progress_bar(iterable, total, enabled):
     if not enabled:
         return iterable
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return iterable
+    from tqdm.auto import tqdm
+
     return tqdm(iterable, total=total, desc="compare_detectors", unit="cell")
 
 
@@ -253,10 +318,10 @@ def _run_loky(cells, progress, n_jobs):
 
 
 def compare_detectors(
-    detectors: Mapping[str, Any] | Sequence[str],
+    detectors: Mapping[str, Any] | Sequence[str] | None,
     conditions: Sequence[Mapping[str, Any]] | Mapping[str, Any],
     n_replications: int = 100,
-    random_state: int | np.random.SeedSequence | None = 0,
+    random_state: int | np.random.SeedSequence | None = None,
     backend: str = "serial",
     progress: bool = True,
     *,
@@ -272,27 +337,34 @@ def compare_detectors(
 
     Parameters
     ----------
-    detectors : dict of str -> estimator, or list of str
+    detectors : dict of str -> estimator, list of str, or None
         Estimators by name (any estimator with ``fit`` and ``predict`` returning label
         arrays; each is cloned per cell), or names of built-in detectors
         (:func:`make_detector`: ``"tcc"``, ``"tcc_only"``, ``"absolute"``,
         ``"shewhart"``, ``"reliable_change"``, ``"pelt"``, ``"binseg"``, ``"window"``).
+        None: the default set ``DEMO_DETECTORS``, without those whose optional package
+        is not installed (a ``UserWarning`` names them). A detector asked for explicitly
+        whose optional package is missing raises ``ImportError`` naming the extra.
     conditions : list of dict, or dict of lists
         Keyword arguments of ``simulate_alliance`` per condition; a dict of lists is
         expanded to their full grid (``sklearn.model_selection.ParameterGrid`` order).
         ``n_series`` and ``n_sessions`` default to 200 and 20.
     n_replications : int, default=100
         Data sets per condition.
-    random_state : int, SeedSequence or None, default=0
-        Root seed. Cell ``c * n_replications + r`` (condition c, replication r) draws its
-        data from child ``SeedSequence(random_state).spawn(n_cells)[c * n_replications
-        + r]``, so results do not depend on the backend or on the order of execution.
+    random_state : int, SeedSequence or None, default=None
+        Root seed (None: fresh entropy, as numpy does). Cell ``c * n_replications + r``
+        (condition c, replication r) draws its data from child
+        ``SeedSequence(random_state).spawn(n_cells)[c * n_replications + r]``, so results
+        do not depend on the backend or on the order of execution. A SeedSequence is used
+        through a copy: it is not advanced, and the same one gives the same results
+        again. ``RandomState`` and ``Generator`` are refused (``TypeError``): cells need
+        independent streams spawned from a seed.
     backend : {"serial", "loky", "dask"}, default="serial"
         Where cells run: in this process, in joblib's loky process pool, or on the current
         ``dask.distributed`` Client (``distributed.get_client()``), so the same call runs
         on a cluster.
     progress : bool, default=True
-        Show a tqdm progress bar over cells (when tqdm is installed).
+        Show a tqdm progress bar over cells (on stderr).
     tolerance : int, default=0
         Matching window of ``rupture_scores``.
     n_jobs : int or None, default=None
@@ -314,6 +386,15 @@ def compare_detectors(
     ValueError
         For an unknown detector name, an unknown or invalid simulation argument (naming
         it), an unknown backend, or ``backend="dask"`` without a running Client.
+    TypeError
+        For arguments of the wrong type, including a ``RandomState`` or ``Generator``.
+    ImportError
+        For a detector asked for by name or instance whose optional package is missing.
+
+    Warns
+    -----
+    UserWarning
+        With ``detectors=None``, naming the default detectors that were skipped.
 
     Notes
     -----
@@ -326,7 +407,8 @@ def compare_detectors(
     --------
     >>> from tukeyrupture.compare import compare_detectors
     >>> frame = compare_detectors(
-    ...     ["tcc", "shewhart"], {"depth": [1.0, 3.0]}, n_replications=3, progress=False
+    ...     ["tcc", "shewhart"], {"depth": [1.0, 3.0]}, n_replications=3, random_state=0,
+    ...     progress=False,
     ... )
     >>> frame.shape
     (12, 27)
@@ -338,13 +420,8 @@ def compare_detectors(
               3.0      0.59
     Name: recall, dtype: float64
     """
-    pairs, checked, n_replications, tolerance = _compare_detectors_iv(
-        detectors, conditions, n_replications, random_state, backend, tolerance
-    )
-    root = (
-        random_state
-        if isinstance(random_state, np.random.SeedSequence)
-        else np.random.SeedSequence(random_state)
+    pairs, checked, n_replications, root, tolerance = _compare_detectors_iv(
+        detectors, conditions, n_replications, random_state, backend, progress, tolerance
     )
     seeds = root.spawn(len(checked) * n_replications)
     cells = [
@@ -414,7 +491,7 @@ def summarize_comparison(
     Examples
     --------
     >>> from tukeyrupture.compare import compare_detectors, summarize_comparison
-    >>> frame = compare_detectors(["tcc"], {"depth": [0.0, 4.0]}, 2, progress=False)
+    >>> frame = compare_detectors(["tcc"], {"depth": [0.0, 4.0]}, 2, 0, progress=False)
     >>> summarize_comparison(frame, metrics=["recall"]).round(2)
                     recall
     detector depth
@@ -470,7 +547,7 @@ def plot_comparison(
     Examples
     --------
     >>> from tukeyrupture.compare import compare_detectors, plot_comparison
-    >>> frame = compare_detectors(["tcc", "shewhart"], {"depth": [1.0, 3.0]}, 3, progress=False)
+    >>> frame = compare_detectors(["tcc", "shewhart"], {"depth": [1.0, 3.0]}, 3, 0, progress=False)
     >>> ax = plot_comparison(frame, x="depth", metric="recall")
     >>> [line.get_label() for line in ax.get_lines()]
     ['tcc', 'shewhart']

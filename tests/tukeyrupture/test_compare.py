@@ -1,10 +1,15 @@
 """Tests of compare_detectors (backends, seeds, grids, errors), its summary and plot."""
 
+import json
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from tukeyrupture.cli import main
 from tukeyrupture.compare import (
+    DEMO_DETECTORS,
     DETECTORS,
     compare_detectors,
     make_detector,
@@ -13,9 +18,8 @@ from tukeyrupture.compare import (
 )
 from tukeyrupture.detector import TukeyRuptureDetector
 from tukeyrupture.metrics import rupture_scores
+from tukeyrupture.rivals import RupturesDetector
 from tukeyrupture.simulate import simulate_alliance
-
-pytest.importorskip("ruptures")
 
 SMALL = {"n_series": 60, "n_sessions": 12}
 GRID = [{**SMALL, "depth": 1.0}, {**SMALL, "depth": 3.0, "missing_rate": 0.1}]
@@ -90,6 +94,7 @@ def test_dask_without_client():
 
 
 def test_recall_rises_with_depth_for_every_detector():
+    pytest.importorskip("ruptures")
     frame = compare_detectors(
         sorted(DETECTORS),
         {"depth": [0.0, 2.0, 4.0], "n_series": [150], "n_sessions": [16]},
@@ -197,8 +202,6 @@ def test_summary_and_plot(serial_frame):
 
 
 def test_cli_compare_writes_csv_and_plots(tmp_path, capsys):
-    from tukeyrupture.cli import main
-
     out = tmp_path / "compare"
     code = main(
         [
@@ -243,10 +246,9 @@ def test_scale_pair_in_a_dict_grid_is_one_value():
 
 def test_cli_compare_on_a_dask_scheduler(tmp_path, capsys):
     distributed = pytest.importorskip("distributed")
-    from tukeyrupture.cli import main
 
     arguments = ["compare", "--demo", "--detectors", "tcc", "--replications", "1"]
-    arguments += ["--series", "30"]
+    arguments += ["--series", "30", "--seed", "0", "--no-progress"]
     assert main([*arguments, "--out", str(tmp_path / "serial")]) == 0
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
@@ -270,3 +272,114 @@ def test_cli_compare_on_a_dask_scheduler(tmp_path, capsys):
     capsys.readouterr()
     assert main([*arguments, "--out", str(tmp_path), "--scheduler", "tcp://x:1"]) == 2
     assert "--scheduler needs --backend dask" in capsys.readouterr().err
+
+
+# --- seeds -------------------------------------------------------------------------------
+
+
+def test_a_seed_sequence_is_not_advanced():
+    root = np.random.SeedSequence(11)
+    first = compare_detectors(FAST, GRID, n_replications=3, random_state=root, progress=False)
+    assert root.n_children_spawned == 0
+    second = compare_detectors(FAST, GRID, n_replications=3, random_state=root, progress=False)
+    pd.testing.assert_frame_equal(first, second)
+    with_int = compare_detectors(FAST, GRID, n_replications=3, random_state=11, progress=False)
+    pd.testing.assert_frame_equal(first, with_int)
+
+
+@pytest.mark.parametrize(
+    ("random_state", "error", "match"),
+    [
+        (np.random.RandomState(0), TypeError, "got a RandomState"),
+        (np.random.default_rng(0), TypeError, "got a Generator"),
+        (True, TypeError, "`random_state`"),
+        (1.5, TypeError, "`random_state`"),
+        (-1, ValueError, "non-negative"),
+    ],
+)
+def test_bad_random_state(random_state, error, match):
+    with pytest.raises(error, match=match):
+        compare_detectors(["tcc"], [SMALL], 1, random_state=random_state, progress=False)
+
+
+def test_none_draws_fresh_entropy():
+    frame = compare_detectors(["tcc"], [SMALL], 1, random_state=None, progress=False)
+    assert len(frame) == 1
+
+
+# --- optional detectors -----------------------------------------------------------------
+
+
+@pytest.fixture
+def without_ruptures(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ruptures", None)  # `import ruptures` fails
+
+
+def test_default_set_skips_detectors_that_need_a_missing_package(without_ruptures):
+    with pytest.warns(UserWarning, match=r"skipped default detector\(s\) 'pelt'.*\[rivals\]"):
+        frame = compare_detectors(None, [SMALL], 1, random_state=0, progress=False)
+    assert list(frame["detector"]) == [name for name in DEMO_DETECTORS if name != "pelt"]
+
+
+@pytest.mark.parametrize(
+    "detectors", [["tcc", "pelt"], {"mine": RupturesDetector(algorithm="binseg")}]
+)
+def test_an_explicit_detector_needing_a_missing_package_raises(without_ruptures, detectors):
+    with pytest.raises(ImportError, match=r"needs the optional package `ruptures`.*\[rivals\]"):
+        compare_detectors(detectors, [SMALL], 1, random_state=0, progress=False)
+
+
+def test_default_set_with_ruptures_installed():
+    pytest.importorskip("ruptures")
+    frame = compare_detectors(None, [SMALL], 1, random_state=0, progress=False)
+    assert list(frame["detector"]) == list(DEMO_DETECTORS)
+
+
+QUICK = ["--replications", "1", "--series", "20", "--no-progress"]
+
+
+def test_cli_demo_without_ruptures_runs_the_others(without_ruptures, tmp_path, capsys):
+    out = tmp_path / "c"
+    assert main(["compare", "--demo", "--out", str(out), *QUICK]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        "tukeyrupture compare: warning: skipped default detector(s) 'pelt' (needs the "
+        "optional package `ruptures`: pip install 'tukeyrupture[rivals]')."
+    ]
+    assert f"Compared {len(DEMO_DETECTORS) - 1} detectors" in captured.out
+    run = json.loads((out / "run.json").read_text())
+    assert run["skipped_detectors"] == ["pelt"]
+    assert "pelt" not in set(pd.read_csv(out / "comparison.csv")["detector"])
+    assert main(["compare", "--demo", "--out", str(out), "--detectors", "pelt", *QUICK]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tukeyrupture compare: error: detector 'pelt' needs the optional")
+    assert len(err.splitlines()) == 1
+
+
+def test_cli_seed_is_printed_saved_and_repeatable(tmp_path, capsys):
+    argv = ["compare", "--demo", "--detectors", "tcc", *QUICK]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    seed = int(capsys.readouterr().out.splitlines()[0].removeprefix("seed: "))
+    assert json.loads((tmp_path / "a" / "run.json").read_text())["seed"] == seed
+    assert main([*argv, "--out", str(tmp_path / "b"), "--seed", str(seed)]) == 0
+    assert capsys.readouterr().out.startswith(f"seed: {seed}\n")
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "a" / "comparison.csv"),
+        pd.read_csv(tmp_path / "b" / "comparison.csv"),
+    )
+    assert main([*argv, "--out", str(tmp_path / "c"), "--seed", "-3"]) == 2
+    assert "--seed: expected a non-negative integer" in capsys.readouterr().err
+
+
+def test_cli_messages_name_the_flags(tmp_path, capsys):
+    argv = ["compare", "--depths", "-1", "--detectors", "tcc", *QUICK, "--out", str(tmp_path)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tukeyrupture compare: error: --depths must be")
+    assert "`depth`" not in err
+
+
+def test_cli_progress_bar_on_stderr(tmp_path, capsys):
+    argv = ["compare", "--demo", "--detectors", "tcc", "--replications", "1", "--series", "20"]
+    assert main([*argv, "--seed", "1", "--out", str(tmp_path)]) == 0
+    assert "compare_detectors" in capsys.readouterr().err
