@@ -8,10 +8,17 @@ False: that encodes "both sessions observed" for free. ``detect_arrays`` drives 
 over row chunks so that temporaries stay under a fixed byte budget, and evaluates the
 session rules on a transposed copy of each chunk (sessions x series), where every
 comparison runs over one long contiguous row instead of millions of 12-element rows.
+
+Numerical range: every rule is invariant under scaling by a power of two, which is exact in
+floating point. Rows whose values come close enough to the float maximum that a hinge sum,
+an IQR or a control limit could overflow are scaled down by a power of two first
+(:func:`overflow_shifts`), and the pooled SD is summed in scaled form
+(:func:`pooled_sd_parts`), so results do not depend on the unit of the scores.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -45,6 +52,9 @@ CHUNK_BYTES = 8 * 2**20
 # them into the top byte, bit j = byte j: a branch-free packbits for short rows.
 _GATHER_BYTES = np.uint64(0x0102040810204080)
 _MAX_BITS = 64
+
+# Values below 2**_MAX_EXPONENT are finite.
+_MAX_EXPONENT = int(np.finfo(np.float64).maxexp)
 
 
 class RowSummary(NamedTuple):
@@ -137,6 +147,22 @@ def _hinge_tables(n_sessions, lower_half, with_median):
     return pairs, lower > 0
 
 
+def _midpoints(low, high):
+    """``(low + high) / 2`` correctly rounded, also where ``low + high`` overflows.
+
+    Halving is exact for normal numbers, so ``low / 2 + high / 2`` gives the same value as
+    ``(low + high) / 2`` wherever the sum is finite; it is used only where it is not (both
+    values near the float maximum), keeping the common path to one addition.
+    """
+    with np.errstate(over="ignore"):
+        total = low + high
+    middle = total / 2
+    overflow = np.isinf(total)
+    if overflow.any():
+        middle[overflow] = low[overflow] / 2 + high[overflow] / 2
+    return middle
+
+
 def _numpy_quartiles(sorted_rows, n_observed, method):
     """Q1 and Q3 by ``numpy.quantile`` on the observed values, one call per row length."""
     q1 = np.full(sorted_rows.shape[0], np.nan)
@@ -167,7 +193,7 @@ def row_summaries(
     pairs, valid = _hinge_tables(n_cols, lower_half, with_median)
     positions = pairs[n_observed] + (np.arange(n_rows) * n_cols)[:, None, None]
     values = sorted_rows.reshape(-1)[positions]
-    stats = list(((values[..., 0] + values[..., 1]) / 2).T)
+    stats = list(_midpoints(values[..., 0], values[..., 1]).T)
     lower_hinge, upper_hinge = stats[0], stats[1]
     lower_half_median = stats[2] if lower_half == "exclusive" else lower_hinge
     if not valid.all():
@@ -205,7 +231,7 @@ def _absolute_pairs(sessions, threshold, eligible):
     """Absolute-criterion mask of sessions 1..n-1, from sessions x series values."""
     drop = sessions[:-1] - sessions[1:]
     mask = np.greater_equal(drop, np.where(eligible, threshold, np.inf))
-    if not threshold > 0:
+    if not np.all(threshold > 0):
         mask &= drop > 0
     return mask
 
@@ -268,55 +294,149 @@ def pooled_sd(X, eligible, kind="within"):
 
     ``"within"``: ``sqrt(sum_i sum_t (x_it - mean_i)^2 / sum_i (n_i - 1))``;
     ``"total"``: the standard deviation (ddof=1) of all observed values of those rows.
-    Returns ``(sd, dof)``; ``sd`` is NaN when ``dof`` is 0.
+    Returns ``(sd, dof)``; ``sd`` is NaN when ``dof`` is 0 (and ``inf`` only when the SD
+    itself exceeds the float range). Scaling ``X`` by a power of two scales ``sd`` by
+    exactly that power, and adding a constant to integer-valued ``X`` leaves it unchanged.
     """
-    parts = pooled_sd_parts(X, eligible, kind)
-    if kind == "within":
-        return finish_pooled_sd(*parts)
-    return finish_pooled_sd(*combine_total_parts([parts]))
+    return finish_pooled_sd(*combine_pooled_parts([pooled_sd_parts(X, eligible, kind)], kind))
+
+
+def row_exponents(X):
+    """Binary exponent ``e`` of each row's largest magnitude: ``max |x| < 2**e`` (0 when the
+    row is all NaN or all zero)."""
+    if X.shape[1] == 0:
+        return np.zeros(X.shape[0], dtype=np.int32)
+    magnitude = np.maximum(np.fmax.reduce(X, axis=1), -np.fmin.reduce(X, axis=1))
+    return np.frexp(magnitude)[1]
+
+
+def _scaled_sum(values, exponents):
+    """``sum(values * 2**exponents)`` as ``(mantissa, exponent)``, for non-negative values."""
+    positive = values > 0
+    if not positive.any():
+        return 0.0, 0
+    values, exponents = values[positive], exponents[positive].astype(np.int64)
+    top = int((np.frexp(values)[1] + exponents).max())
+    return float(np.ldexp(values, exponents - top).sum()), top
 
 
 def pooled_sd_parts(X, eligible, kind="within"):
-    """Sufficient sums for :func:`pooled_sd` on one block of rows.
+    """Sufficient sums for :func:`pooled_sd` on one block of rows, in scaled form.
 
-    ``"within"`` gives ``(sum of squared deviations, sum of (n_i - 1))``, which add across
-    blocks; ``"total"`` gives ``(count, sum, sum of squares about the block mean)`` for the
-    pairwise (Chan et al.) combination of :func:`combine_total_parts`.
+    Each row is scaled by a power of two so that its largest magnitude is below 1 (exact),
+    and centred on its first observed value before the two-pass sum of squares, so that
+    neither the squares nor the sums can overflow or underflow and a constant offset of the
+    data does not change the result. ``"within"`` gives ``(mantissa, exponent, dof)`` with
+    the sum of squared deviations ``mantissa * 2**exponent``; ``"total"`` gives ``(count,
+    mean, centred sum of squares, exponent)``, the mean in units of ``2**exponent`` and the
+    sum of squares in units of ``4**exponent``. :func:`combine_pooled_parts` adds blocks.
     """
     rows = X[eligible]
     observed = ~np.isnan(rows)
     if kind == "within":
         counts = observed.sum(axis=1)
-        means = np.where(observed, rows, 0.0).sum(axis=1) / np.maximum(counts, 1)
-        deviations = np.where(observed, rows - means[:, None], 0.0)
-        return float((deviations**2).sum()), int((counts - 1).clip(min=0).sum())
+        exponents = row_exponents(rows)
+        scaled = np.ldexp(rows, -exponents[:, None])
+        first = scaled[np.arange(rows.shape[0]), np.argmax(observed, axis=1)]
+        centred = np.where(observed, scaled - first[:, None], 0.0)
+        means = centred.sum(axis=1) / np.maximum(counts, 1)
+        deviations = np.where(observed, centred - means[:, None], 0.0)
+        squares = np.einsum("ij,ij->i", deviations, deviations)
+        mantissa, exponent = _scaled_sum(squares, 2 * exponents)
+        return mantissa, exponent, int((counts - 1).clip(min=0).sum())
     values = rows[observed]
     if values.size == 0:
-        return 0, 0.0, 0.0
-    return values.size, float(values.sum()), float(((values - values.mean()) ** 2).sum())
+        return 0, 0.0, 0.0, 0
+    exponent = int(row_exponents(values[None, :])[0])
+    scaled = np.ldexp(values, -exponent)
+    centred = scaled - scaled[0]
+    mean = centred.mean()
+    sum_squares = float(((centred - mean) ** 2).sum())
+    return values.size, float(scaled[0] + mean), sum_squares, exponent
 
 
-def combine_total_parts(parts):
-    """Combine per-block ``(count, sum, centred sum of squares)`` into ``(ss, dof)``."""
-    count, total, sum_squares = 0, 0.0, 0.0
-    for block_count, block_sum, block_ss in parts:
+def combine_pooled_parts(parts, kind="within"):
+    """Combine per-block :func:`pooled_sd_parts` into ``((mantissa, exponent), dof)``, the
+    sum of squares being ``mantissa * 2**exponent``."""
+    if kind == "within":
+        mantissas = np.array([part[0] for part in parts], dtype=np.float64)
+        exponents = np.array([part[1] for part in parts], dtype=np.int64)
+        return _scaled_sum(mantissas, exponents), sum(part[2] for part in parts)
+    count, mean, sum_squares, exponent = 0, 0.0, 0.0, 0
+    for block_count, block_mean, block_ss, block_exponent in parts:
         if block_count == 0:
             continue
         if count == 0:
-            count, total, sum_squares = block_count, block_sum, block_ss
+            count, mean, sum_squares, exponent = block_count, block_mean, block_ss, block_exponent
             continue
-        delta = block_sum / block_count - total / count
-        sum_squares += block_ss + delta**2 * count * block_count / (count + block_count)
-        count += block_count
-        total += block_sum
-    return sum_squares, max(count - 1, 0)
+        # pairwise update (Chan et al.) in the units of the larger of the two exponents
+        top = max(exponent, block_exponent)
+        mean_a, mean_b = (
+            math.ldexp(mean, exponent - top),
+            math.ldexp(block_mean, block_exponent - top),
+        )
+        delta = mean_b - mean_a
+        total = count + block_count
+        sum_squares = (
+            math.ldexp(sum_squares, 2 * (exponent - top))
+            + math.ldexp(block_ss, 2 * (block_exponent - top))
+            + delta * delta * (count * block_count / total)
+        )
+        mean = mean_a + delta * (block_count / total)
+        count, exponent = total, top
+    return (sum_squares, 2 * exponent), max(count - 1, 0)
 
 
 def finish_pooled_sd(sum_squares, dof):
-    """``sqrt(sum_squares / dof)``, NaN when there are no degrees of freedom."""
+    """``sqrt(sum_squares / dof)`` from a scaled ``(mantissa, exponent)`` sum of squares;
+    NaN when there are no degrees of freedom."""
     if dof <= 0:
         return float("nan"), 0
-    return float(np.sqrt(sum_squares / dof)), dof
+    mantissa, exponent = sum_squares
+    half, odd = divmod(exponent, 2)
+    with np.errstate(over="ignore"):
+        sd = np.ldexp(np.sqrt(np.ldexp(mantissa / dof, odd)), half)
+    return float(sd), dof
+
+
+def overflow_shifts(X, headroom):
+    """Per-row exponents that scale rows near the float maximum below 1 (0 for the others).
+
+    A row is shifted when its largest magnitude is at least ``2**(1024 - headroom)``, i.e.
+    when a quantity up to ``2**headroom`` times the values (a sum of two values, an IQR
+    times the multiplier) could overflow. Rows far from the maximum keep their values
+    bit for bit, and the shift, a power of two, is exact.
+    """
+    exponents = row_exponents(X)
+    return np.where(exponents > _MAX_EXPONENT - headroom, exponents, 0)
+
+
+def shift_rows(X, shifts, inverse=False):
+    """``X * 2**-shifts`` by row (``2**shifts`` with ``inverse``); ``X`` itself when no row
+    is shifted. Overflow on the way back gives the correctly rounded ``inf``."""
+    if not shifts.any():
+        return X
+    exponents = shifts if inverse else -shifts
+    with np.errstate(over="ignore"):
+        return np.ldexp(X, exponents if X.ndim == 1 else exponents[:, None])
+
+
+def scaled_threshold(multiplier, sd, shifts):
+    """``multiplier * sd`` in the units of rows shifted by ``shifts`` (scalar when none is).
+
+    A multiplier of 0 gives 0 even for an infinite SD.
+    """
+    if multiplier == 0:
+        return 0.0
+    if not shifts.any():
+        return multiplier * sd
+    with np.errstate(over="ignore"):
+        return multiplier * np.ldexp(sd, -shifts)
+
+
+def _tcc_headroom(iqr_multiplier):
+    """Bits above the data that ``Q1 - k * IQR`` can need: ``k * IQR < 2k * max |x|``."""
+    return math.frexp(max(1.0, float(iqr_multiplier)))[1] + 2
 
 
 def row_chunks(n_rows, n_cols, bytes_per_cell=64):
@@ -333,13 +453,17 @@ _SESSION_OUTPUTS = {
     "score": float,
     "drop": float,
 }
-_SERIES_OUTPUTS = {
-    "eligible": bool,
-    "median": float,
-    "q1": float,
-    "q3": float,
-    "lower_half_median": float,
-}
+# per-series outputs in the units of X (scaled back for shifted rows), then eligibility
+_SERIES_STATS = (
+    "median",
+    "q1",
+    "q3",
+    "iqr",
+    "lower_control_limit",
+    "upper_control_limit",
+    "lower_half_median",
+)
+_SERIES_OUTPUTS = {"eligible": bool, **dict.fromkeys(_SERIES_STATS, float)}
 
 
 def detect_arrays(
@@ -349,14 +473,18 @@ def detect_arrays(
     quartile_method,
     lower_half,
     min_consecutive,
-    absolute_threshold,
+    absolute_sd_multiplier=None,
+    pooled_sd=float("nan"),
     outputs=("labels",),
 ):
     """Run the whole rule chunk by chunk and return the requested arrays.
 
-    ``absolute_threshold`` is ``absolute_sd_multiplier * pooled_sd`` (None: criterion off).
-    ``outputs`` names what to return among ``labels, tcc, absolute, score, drop,
-    eligible, median, q1, q3, lower_half_median``; only those are stored.
+    The absolute criterion compares drops with ``absolute_sd_multiplier * pooled_sd``
+    (``absolute_sd_multiplier=None``: criterion off). ``outputs`` names what to return
+    among ``labels, tcc, absolute, score, drop, eligible, median, q1, q3, iqr,
+    lower_control_limit, upper_control_limit, lower_half_median``; only those are stored.
+    Rows near the float maximum are evaluated scaled by a power of two
+    (:func:`overflow_shifts`); statistics and drops are returned in the units of ``X``.
     """
     n_rows, n_cols = X.shape
     wanted = set(outputs)
@@ -372,10 +500,13 @@ def detect_arrays(
             if name in wanted
         }
     )
+    headroom = _tcc_headroom(iqr_multiplier)
     for rows in row_chunks(n_rows, n_cols):
         block = X[rows]
         bits = observed_bits(block) if n_cols <= _MAX_BITS else None
         eligible = eligible_series(block, min_consecutive, bits=bits)
+        shifts = overflow_shifts(block, headroom)
+        block = shift_rows(block, shifts)
         summary = row_summaries(
             block,
             quartile_method=quartile_method,
@@ -385,15 +516,26 @@ def detect_arrays(
         )
         iqr = summary.q3 - summary.q1
         lower_half_median = summary.lower_half_median
-        chunk = {"eligible": eligible, **summary._asdict()}
+        lower_control_limit = summary.q1 - iqr_multiplier * iqr
+        chunk = {
+            "eligible": eligible,
+            "median": summary.median,
+            "q1": summary.q1,
+            "q3": summary.q3,
+            "iqr": iqr,
+            "lower_control_limit": lower_control_limit,
+            "lower_half_median": lower_half_median,
+        }
+        if "upper_control_limit" in wanted:
+            chunk["upper_control_limit"] = summary.q3 + iqr_multiplier * iqr
         if wanted & {"labels", "tcc", "absolute"}:
             sessions = np.ascontiguousarray(block.T)
-            lower_control_limit = summary.q1 - iqr_multiplier * iqr
             tcc = _tcc_pairs(sessions, lower_control_limit, lower_half_median, eligible)
             central = tcc
             absolute = None
-            if absolute_threshold is not None:
-                absolute = _absolute_pairs(sessions, absolute_threshold, eligible)
+            if absolute_sd_multiplier is not None:
+                threshold = scaled_threshold(absolute_sd_multiplier, pooled_sd, shifts)
+                absolute = _absolute_pairs(sessions, threshold, eligible)
                 central = tcc | absolute
             if "labels" in wanted:
                 result["labels"][rows, 0] = NO_RUPTURE
@@ -409,8 +551,12 @@ def detect_arrays(
         if "score" in wanted:
             chunk["score"] = tcc_score(block, summary.q1, iqr, lower_half_median, eligible)
         if "drop" in wanted:
-            chunk["drop"] = session_drop(block)
+            chunk["drop"] = shift_rows(session_drop(block), shifts, inverse=True)
         for name, target in result.items():
-            if name != "labels":
-                target[rows] = chunk[name]
+            if name == "labels":
+                continue
+            value = chunk[name]
+            target[rows] = (
+                shift_rows(value, shifts, inverse=True) if name in _SERIES_STATS else value
+            )
     return result

@@ -9,6 +9,7 @@ import dask
 import numpy as np
 
 from tukeyrupture import _core
+from tukeyrupture._validation import check_dtype
 
 
 def _check_block(block):
@@ -24,8 +25,7 @@ def check_dask_input(estimator, X, *, reset):
         raise ValueError(
             f"Expected a 2D array for `X` (series x sessions), got a {X.ndim}D dask array."
         )
-    if X.dtype.kind not in "biuf":
-        raise TypeError(f"`X` must hold numeric session scores; got dtype {X.dtype}.")
+    check_dtype("X", X.dtype, "a dask array of ")
     n_sessions = X.shape[1]
     if X.shape[0] == 0:
         raise ValueError(
@@ -59,12 +59,7 @@ def pooled_sd(X, min_consecutive, kind):
     parts = dask.compute(
         *[dask.delayed(_pooled_sd_block)(b, min_consecutive, kind) for b in blocks]
     )
-    if kind == "within":
-        sum_squares = sum(part[0] for part in parts)
-        dof = sum(part[1] for part in parts)
-    else:
-        sum_squares, dof = _core.combine_total_parts(parts)
-    return _core.finish_pooled_sd(sum_squares, dof)
+    return _core.finish_pooled_sd(*_core.combine_pooled_parts(parts, kind))
 
 
 def map_rows(X, function, *, dtype, n_columns=None):

@@ -1,12 +1,27 @@
-"""Input checks shared by the detectors: dtypes, finiteness of parameters, labels."""
+"""Input checks shared by the detectors: dtypes, finiteness of parameters, labels, seeds."""
 
 from __future__ import annotations
 
 import math
+from numbers import Integral, Number
 
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import validate_data
+
+# dtype kinds that hold session scores: signed and unsigned integers, floats. Booleans,
+# complex numbers, datetimes, timedeltas, strings, bytes and records do not.
+NUMERIC_KINDS = frozenset("iuf")
+_KIND_NAMES = {
+    "b": "boolean",
+    "c": "complex",
+    "M": "datetime",
+    "m": "timedelta",
+    "U": "string",
+    "S": "bytes",
+    "V": "structured",
+    "O": "object",
+}
 
 
 def is_dask_array(X) -> bool:
@@ -14,36 +29,121 @@ def is_dask_array(X) -> bool:
     return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "map_blocks")
 
 
-def check_numeric_input(X, name="X"):
-    """Reject non-numeric data with a message that names ``name``.
+def _kind_name(dtype):
+    """``"boolean"``, ``"complex"``, ... for a numpy dtype; None for other dtypes."""
+    return _KIND_NAMES.get(dtype.kind) if isinstance(dtype, np.dtype) else None
 
-    DataFrames are returned unchanged (scikit-learn reads their column names); object
-    arrays are converted to float; string arrays raise ``TypeError``.
+
+_HINTS = {
+    "boolean": " Convert a mask explicitly ({name}.astype(float)) if 0/1 scores are meant.",
+    "complex": " The imaginary part would be lost; pass the real part if that is meant.",
+    "datetime": " Pass the scores, not dates.",
+    "timedelta": " Pass the scores, not durations.",
+}
+
+
+class ComplexDataError(TypeError, ValueError):
+    """Complex input: a ``TypeError`` that is also the ``ValueError`` scikit-learn's
+    estimator checks expect ("Complex data not supported")."""
+
+
+def check_dtype(name, dtype, where="an array of "):
+    """Raise ``TypeError`` naming ``name`` unless ``dtype`` is an integer or float dtype."""
+    if isinstance(dtype, np.dtype) and dtype.kind in NUMERIC_KINDS:
+        return
+    kind = _kind_name(dtype)
+    described = f"{kind} dtype {dtype}" if kind else f"dtype {dtype}"
+    message = (
+        f"`{name}` must hold real numeric session scores (integers or floats, NaN for "
+        f"missing); got {where}{described}.{_HINTS.get(kind, '').format(name=name)}"
+    )
+    if kind == "complex":
+        raise ComplexDataError(f"Complex data not supported: {message}")
+    raise TypeError(message)
+
+
+def _is_real_number(value) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, (bool, np.bool_, complex, np.complexfloating)):
+        return False
+    return isinstance(value, Number) and not isinstance(value, (np.datetime64, np.timedelta64))
+
+
+def _object_to_float(array, name):
+    """An object array of real numbers (None / pd.NA for missing) as float64."""
+    bad = [value for value in array.flat if not _is_real_number(value)][:1]
+    if bad:
+        bad = bad[0]
+        if isinstance(bad, (complex, np.complexfloating)):
+            check_dtype(name, np.dtype(complex), "an object array of ")
+        kind = type(bad).__name__
+        # numpy's own wording for such objects, which scikit-learn's checks look for
+        detail = (
+            ""
+            if isinstance(bad, (str, bytes))
+            else (f" (float() argument must be a string or a real number, not '{kind}')")
+        )
+        raise TypeError(
+            f"`{name}` must hold real numeric session scores; got an object array holding "
+            f"{bad!r} of type {kind}{detail}."
+        )
+    values = [np.nan if v is None or v is pd.NA else v for v in array.flat]
+    return np.array(values, dtype=np.float64).reshape(array.shape)
+
+
+def _frame_dtype(dtype):
+    """The numpy dtype behind a pandas column dtype, or None when there is none."""
+    if isinstance(dtype, np.dtype):
+        return dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return np.dtype(bool)
+    if pd.api.types.is_complex_dtype(dtype):
+        return np.dtype(complex)
+    if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype):
+        return np.dtype(np.float64)  # nullable Int64 / Float64: NA becomes NaN
+    return None
+
+
+def check_numeric_input(X, name="X"):
+    """Reject data that are not real numbers, with a message that names ``name``.
+
+    Runs before scikit-learn's ``validate_data``, which would read booleans as 0/1,
+    datetimes as day counts and drop imaginary parts. DataFrames are returned unchanged
+    (scikit-learn reads their column names) once every column is integer or float;
+    object arrays of real numbers (None for missing) are converted to float; dask arrays
+    are checked lazily by their dtype.
     """
     if isinstance(X, pd.DataFrame):
-        bad = [col for col, dtype in X.dtypes.items() if not _is_numeric_dtype(dtype)]
+        bad = [
+            (column, dtype)
+            for column, dtype in X.dtypes.items()
+            if getattr(_frame_dtype(dtype), "kind", None) not in NUMERIC_KINDS
+        ]
+        for column, dtype in bad:
+            if pd.api.types.is_complex_dtype(dtype):
+                check_dtype(f"{name}[{column!r}]", np.dtype(complex), "a column of ")
         if bad:
+            listed = ", ".join(f"{column!r} ({dtype})" for column, dtype in bad[:5])
+            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
             raise TypeError(
-                f"`{name}` must hold numeric session scores; columns {bad[:5]} are not numeric."
+                f"`{name}` must hold real numeric session scores (integer or float columns); "
+                f"columns {listed}{more} are not. Convert them (e.g. pd.to_numeric) or pass "
+                "the score columns only."
             )
         return X
-    if is_dask_array(X) or hasattr(X, "tocsr"):
+    if is_dask_array(X):
+        check_dtype(name, X.dtype, "a dask array of ")
         return X
-    array = np.asarray(X)
-    if array.dtype.kind in "USV":
-        raise TypeError(
-            f"`{name}` must hold numeric session scores; got an array of dtype {array.dtype}."
-        )
+    if hasattr(X, "tocsr"):
+        if hasattr(X, "dtype"):
+            check_dtype(name, X.dtype, "a sparse matrix of ")
+        return X
+    array = X if isinstance(X, np.ndarray) else np.asarray(X)
     if array.dtype.kind == "O":
-        try:
-            return array.astype(np.float64)
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"`{name}` must hold numeric session scores; {error}") from None
-    return X
-
-
-def _is_numeric_dtype(dtype) -> bool:
-    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
+        return _object_to_float(array, name)
+    check_dtype(name, array.dtype)
+    return array
 
 
 def check_finite(name, value):
@@ -52,6 +152,13 @@ def check_finite(name, value):
         raise TypeError(f"`{name}` must be a number, not a boolean; got {value!r}.")
     if isinstance(value, (int, float, np.number)) and not math.isfinite(value):
         raise ValueError(f"`{name}` must be a finite number; got {value!r}.")
+
+
+def check_bool(name, value):
+    """Return ``value`` as a bool; anything but True/False (e.g. ``"no"``) is a TypeError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be True or False; got {value!r}.")
+    return bool(value)
 
 
 def row_and_column_labels(X, n_series, n_sessions):
@@ -77,9 +184,46 @@ def validate_series_array(estimator, X, **options):
             )
         return validate_data(estimator, X, **options)
     except ValueError as error:
-        if str(error).startswith("Invalid `X`"):
+        if isinstance(error, TypeError) or str(error).startswith("Invalid `X`"):
             raise
         raise ValueError(
             f"Invalid `X`: expected a 2-D array of shape (n_series, n_sessions) holding "
             f"finite numbers or NaN (for one series use x.reshape(1, -1)). {error}"
         ) from None
+
+
+def check_random_state(random_state, name="random_state") -> np.random.Generator:
+    """A ``numpy.random.Generator`` from a seed, without touching the caller's objects.
+
+    None (fresh entropy), a non-negative int, a ``SeedSequence`` (copied: spawning from
+    it would advance the caller's sequence), a ``Generator`` (used as is, as numpy does)
+    or a legacy ``RandomState`` (128 bits of entropy are drawn from it, which advances it
+    as any use of a RandomState does). Anything else is a ``TypeError`` naming ``name``.
+    """
+    if random_state is None or isinstance(random_state, np.random.Generator):
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, np.random.SeedSequence):
+        return np.random.default_rng(copy_seed_sequence(random_state))
+    if isinstance(random_state, np.random.BitGenerator):
+        return np.random.Generator(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**32, size=4, dtype=np.uint32))
+    if isinstance(random_state, (bool, np.bool_)) or not isinstance(random_state, Integral):
+        raise TypeError(
+            f"`{name}` must be None, a non-negative int, a numpy SeedSequence, Generator, "
+            f"BitGenerator or RandomState; got {random_state!r} of type "
+            f"{type(random_state).__name__}."
+        )
+    if random_state < 0:
+        raise ValueError(f"`{name}` must be a non-negative integer; got {random_state}.")
+    return np.random.default_rng(int(random_state))
+
+
+def copy_seed_sequence(seed_sequence):
+    """An independent copy of a ``SeedSequence`` (same entropy, key and spawn count)."""
+    return np.random.SeedSequence(
+        seed_sequence.entropy,
+        spawn_key=seed_sequence.spawn_key,
+        pool_size=seed_sequence.pool_size,
+        n_children_spawned=seed_sequence.n_children_spawned,
+    )

@@ -224,11 +224,6 @@ class TukeyRuptureDetector(TransformerMixin, BaseEstimator):
             )
         return sd
 
-    def _absolute_threshold(self):
-        if self.absolute_sd_multiplier is None:
-            return None
-        return self.absolute_sd_multiplier * self.pooled_sd_
-
     def _kernel_options(self):
         return {
             "iqr_multiplier": self.iqr_multiplier,
@@ -249,12 +244,16 @@ class TukeyRuptureDetector(TransformerMixin, BaseEstimator):
 
     def _run(self, X, outputs, needs_absolute=True):
         """Run the kernels on a validated array; refuse when the SD is unknown but needed."""
-        threshold = self._absolute_threshold() if needs_absolute else None
-        unknown_sd = threshold is not None and np.isnan(threshold)
+        multiplier = self.absolute_sd_multiplier if needs_absolute else None
+        unknown_sd = multiplier is not None and np.isnan(self.pooled_sd_)
         if unknown_sd:
             outputs = (*outputs, "eligible")
         arrays = _core.detect_arrays(
-            X, absolute_threshold=threshold, outputs=outputs, **self._kernel_options()
+            X,
+            absolute_sd_multiplier=multiplier,
+            pooled_sd=self.pooled_sd_,
+            outputs=outputs,
+            **self._kernel_options(),
         )
         if unknown_sd and arrays["eligible"].any():
             raise ValueError(
@@ -440,10 +439,12 @@ class TukeyRuptureDetector(TransformerMixin, BaseEstimator):
                 "median",
                 "q1",
                 "q3",
+                "iqr",
+                "lower_control_limit",
+                "upper_control_limit",
                 "lower_half_median",
             ),
         )
-        iqr = arrays["q3"] - arrays["q1"]
         series_labels, session_labels = row_and_column_labels(
             source if not is_dask_array(source) else X_checked, *X_checked.shape
         )
@@ -455,9 +456,9 @@ class TukeyRuptureDetector(TransformerMixin, BaseEstimator):
             median=arrays["median"],
             q1=arrays["q1"],
             q3=arrays["q3"],
-            iqr=iqr,
-            lower_control_limit=arrays["q1"] - self.iqr_multiplier * iqr,
-            upper_control_limit=arrays["q3"] + self.iqr_multiplier * iqr,
+            iqr=arrays["iqr"],
+            lower_control_limit=arrays["lower_control_limit"],
+            upper_control_limit=arrays["upper_control_limit"],
             lower_half_median=arrays["lower_half_median"],
             score=arrays["score"],
             drop=arrays["drop"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,8 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import auc, make_scorer, roc_curve
 from sklearn.utils.validation import check_is_fitted
+
+from tukeyrupture._validation import check_bool
 
 __all__ = [
     "RuptureRocCurve",
@@ -94,8 +96,32 @@ class RuptureScores:
         return pd.DataFrame([self.to_dict()])
 
 
-def _check_labels(name, labels):
-    array = np.asarray(labels)
+def _check_tolerance(tolerance):
+    if isinstance(tolerance, (bool, np.bool_)) or not isinstance(tolerance, Integral):
+        raise TypeError(f"`tolerance` must be a non-negative integer; got {tolerance!r}.")
+    if tolerance < 0:
+        raise ValueError(f"`tolerance` must be a non-negative integer; got {tolerance!r}.")
+    return int(tolerance)
+
+
+def _check_zero_division(zero_division):
+    if isinstance(zero_division, (bool, np.bool_)) or not isinstance(zero_division, Real):
+        raise TypeError(
+            f"`zero_division` must be a real number (e.g. 0.0 or nan); got {zero_division!r}."
+        )
+    return float(zero_division)
+
+
+def _check_labels(name, labels, allow_bool=False):
+    try:
+        array = np.asarray(labels)
+    except ValueError as error:  # ragged lists
+        raise ValueError(f"`{name}` must be a rectangular label array; {error}") from None
+    if array.dtype.kind == "b" and not allow_bool:
+        raise TypeError(
+            f"`{name}` must hold the int labels 0..3 of `predict` (or of "
+            "SimulatedAlliance.labels), not a boolean mask: repair agreement needs the labels."
+        )
     if array.ndim == 1:
         array = array[None, :]
     if array.ndim != 2:
@@ -120,9 +146,7 @@ def _rupture_scores_iv(y_true, y_pred, tolerance):
             f"`y_true` and `y_pred` must have the same shape; got {y_true.shape} and "
             f"{y_pred.shape}."
         )
-    if isinstance(tolerance, bool) or not isinstance(tolerance, Integral) or tolerance < 0:
-        raise ValueError(f"`tolerance` must be a non-negative integer; got {tolerance!r}.")
-    return y_true, y_pred, int(tolerance)
+    return y_true, y_pred, _check_tolerance(tolerance)
 
 
 def _offsets(tolerance):
@@ -191,6 +215,9 @@ def rupture_scores(
     ------
     ValueError
         If the shapes differ, a label is not in 0..3 or ``tolerance`` is negative.
+    TypeError
+        If the labels are not integers (a boolean mask included), ``tolerance`` is not an
+        integer or ``zero_division`` not a number.
 
     Notes
     -----
@@ -213,6 +240,7 @@ def rupture_scores(
     0.4
     """
     y_true, y_pred, tolerance = _rupture_scores_iv(y_true, y_pred, tolerance)
+    zero_division = _check_zero_division(zero_division)
     n_matched, n_agreeing = _match_ruptures(y_true, y_pred, tolerance)
     true_any = (y_true != 0).any(axis=1)
     pred_any = (y_pred != 0).any(axis=1)
@@ -275,6 +303,9 @@ def make_rupture_scorer(
     ValueError
         If ``metric`` is unknown (the message lists the valid names) or ``tolerance`` is
         negative.
+    TypeError
+        If ``metric`` is not a str, ``tolerance`` not an integer or ``zero_division`` not
+        a number.
 
     Examples
     --------
@@ -291,16 +322,16 @@ def make_rupture_scorer(
     >>> search.best_params_
     {'iqr_multiplier': 0.5}
     """
+    if not isinstance(metric, str):
+        raise TypeError(f"`metric` must be a str, one of {list(METRICS)}; got {metric!r}.")
     if metric not in METRICS:
         raise ValueError(f"`metric` must be one of {list(METRICS)}; got {metric!r}.")
-    if isinstance(tolerance, bool) or not isinstance(tolerance, Integral) or tolerance < 0:
-        raise ValueError(f"`tolerance` must be a non-negative integer; got {tolerance!r}.")
     return make_scorer(
         _rupture_metric,
         greater_is_better=metric not in _LOWER_IS_BETTER,
         metric=metric,
-        tolerance=int(tolerance),
-        zero_division=zero_division,
+        tolerance=_check_tolerance(tolerance),
+        zero_division=_check_zero_division(zero_division),
     )
 
 
@@ -378,6 +409,14 @@ def rupture_roc_curve(estimator, X, y_true, *, drop_intermediate: bool = True) -
     RuptureRocCurve
         ``fpr``, ``tpr``, ``thresholds`` and ``auc``; ``to_frame()`` lists the points.
 
+    Raises
+    ------
+    TypeError
+        If ``estimator`` has no ``decision_function`` or ``drop_intermediate`` is not a
+        bool.
+    ValueError
+        If ``y_true`` does not have the shape of ``X`` or holds labels outside 0..3.
+
     Notes
     -----
     The scores of all sessions are flattened and passed to ``sklearn.metrics.roc_curve``
@@ -405,12 +444,18 @@ def rupture_roc_curve(estimator, X, y_true, *, drop_intermediate: bool = True) -
     1      5.737  0.0  0.002
     2      4.935  0.0  0.002
     """
+    drop_intermediate = check_bool("drop_intermediate", drop_intermediate)
+    if not hasattr(estimator, "decision_function"):
+        raise TypeError(
+            f"`estimator` must have a decision_function (e.g. TukeyRuptureDetector); got "
+            f"{type(estimator).__name__}."
+        )
     try:
         check_is_fitted(estimator)
     except NotFittedError:
         estimator = clone(estimator).fit(X)
     score = np.asarray(estimator.decision_function(X), dtype=np.float64)
-    truth = _check_labels("y_true", y_true)
+    truth = _check_labels("y_true", y_true, allow_bool=True)
     if truth.shape != score.shape:
         raise ValueError(f"`y_true` must have the shape of X, {score.shape}; got {truth.shape}.")
     score = score.ravel()

@@ -7,6 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
+from tukeyrupture._validation import check_numeric_input, is_dask_array
 from tukeyrupture.results import RuptureLabel, RuptureResult
 
 __all__ = ["plot_control_chart"]
@@ -28,18 +29,21 @@ _LINE_STYLES = {
 
 
 def _plot_control_chart_iv(x, result, series, ax):
+    if is_dask_array(x):
+        raise TypeError("`x` must be a numpy array or DataFrame; compute the dask array first.")
     if not isinstance(result, RuptureResult):
         raise TypeError(
             f"`result` must be a RuptureResult (from TukeyRuptureDetector.detect); "
             f"got {type(result).__name__}."
         )
+    try:
+        x = check_numeric_input(x, name="x")
+    except ValueError as error:  # ragged lists
+        raise ValueError(f"`x` must be a rectangular array of session scores; {error}") from None
     if isinstance(x, pd.DataFrame):
         values = x.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
-        try:
-            values = np.asarray(x, dtype=np.float64)
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"`x` must hold numeric session scores; {error}") from None
+        values = np.asarray(x, dtype=np.float64)
     if values.ndim == 1:
         values = values[np.newaxis, :]
     if values.ndim != 2:

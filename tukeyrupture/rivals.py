@@ -17,10 +17,10 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from tukeyrupture import _core
-from tukeyrupture._validation import check_finite, check_numeric_input
+from tukeyrupture._validation import check_finite, check_numeric_input, validate_series_array
 
 __all__ = [
     "AbsoluteDropDetector",
@@ -77,7 +77,7 @@ class _RivalDetector(BaseEstimator):
         """
         for name in self._finite_params:
             check_finite(name, getattr(self, name))
-        X = validate_data(self, check_numeric_input(X), **self._validation_options())
+        X = validate_series_array(self, X, **self._validation_options())
         self._learn(X)
         return self
 
@@ -88,7 +88,7 @@ class _RivalDetector(BaseEstimator):
         check_is_fitted(self)
         # ensure_min_features=1: a wrong session count is reported as a mismatch with fit
         options = {**self._validation_options(), "ensure_min_features": 1}
-        return validate_data(self, check_numeric_input(X), reset=False, **options)
+        return validate_series_array(self, X, reset=False, **options)
 
     def _by_chunks(self, X, function, dtype):
         out = np.empty(X.shape, dtype=dtype)
@@ -141,13 +141,16 @@ def _pooled_sd_or_warn(X, eligible, kind, name, what):
 def _scored_drop(block, scale):
     """``(x[t-1] - x[t]) / scale`` where both sessions are observed, ``-inf`` elsewhere.
 
-    A scale of 0 gives ``+inf`` for a positive drop (and ``-inf`` otherwise).
+    A scale of 0 gives ``+inf`` for a positive drop (and ``-inf`` otherwise). Rows near
+    the float maximum are scaled down by a power of two first, so a drop between values of
+    opposite sign does not overflow.
     """
-    drop = _core.session_drop(block)
+    shifts = _core.overflow_shifts(block, headroom=2)
+    drop = _core.session_drop(_core.shift_rows(block, shifts))
+    scale = np.ldexp(float(scale), -shifts)
     with np.errstate(divide="ignore", invalid="ignore"):
-        score = drop / scale
-    if scale == 0:
-        score = np.where(drop > 0, np.inf, -np.inf)
+        score = drop / scale[:, None]
+    score = np.where((scale == 0)[:, None], np.where(drop > 0, np.inf, -np.inf), score)
     return np.where(np.isnan(score), -np.inf, score)
 
 
@@ -200,7 +203,7 @@ class AbsoluteDropDetector(_RivalDetector):
         ],
         "min_consecutive": [Interval(Integral, 1, None, closed="left")],
     }
-    _finite_params = ("sd_multiplier", "pooled_sd")
+    _finite_params = ("sd_multiplier", "pooled_sd", "min_consecutive")
 
     def __init__(self, sd_multiplier=2.0, pooled_sd=None, min_consecutive=7):
         self.sd_multiplier = sd_multiplier
@@ -226,8 +229,10 @@ class AbsoluteDropDetector(_RivalDetector):
         return eligible
 
     def _central(self, block):
-        threshold = self.sd_multiplier * self.pooled_sd_
-        return _core.absolute_mask(block, threshold, self._eligible(block))
+        eligible = self._eligible(block)
+        shifts = _core.overflow_shifts(block, headroom=2)
+        threshold = _core.scaled_threshold(self.sd_multiplier, self.pooled_sd_, shifts)
+        return _core.absolute_mask(_core.shift_rows(block, shifts), threshold, eligible)
 
     def _score(self, block):
         score = _scored_drop(block, self.pooled_sd_)
@@ -307,6 +312,10 @@ class ShewhartDetector(_RivalDetector):
         self.n_sigma = n_sigma
 
     def _score(self, block):
+        # the sums of values and of moving ranges reach n_sessions * 2 * max |x|: rows that
+        # could overflow are scaled down by a power of two (the score is scale-free)
+        headroom = math.ceil(math.log2(max(block.shape[1], 1))) + 2
+        block = _core.shift_rows(block, _core.overflow_shifts(block, headroom))
         observed = ~np.isnan(block)
         count = observed.sum(axis=1)
         moving_range = np.abs(_core.session_drop(block))
@@ -406,7 +415,7 @@ class ReliableChangeDetector(_RivalDetector):
         "sd": [Interval(Real, 0, None, closed="left"), None],
         "critical": [Interval(Real, 0, None, closed="left")],
     }
-    _finite_params = ("sd", "critical")
+    _finite_params = ("reliability", "sd", "critical")
 
     def __init__(self, reliability=0.8, sd=None, critical=1.96):
         self.reliability = reliability
@@ -419,7 +428,7 @@ class ReliableChangeDetector(_RivalDetector):
         else:
             everything = np.ones(X.shape[0], dtype=bool)
             self.sd_ = _pooled_sd_or_warn(X, everything, "within", "sd", "the training series")
-        self.s_diff_ = math.sqrt(2.0) * self.sd_ * math.sqrt(1.0 - self.reliability)
+        self.s_diff_ = self.sd_ * math.sqrt(2.0 * (1.0 - self.reliability))
 
     def _score(self, block):
         return _scored_drop(block, self.s_diff_)
@@ -535,7 +544,7 @@ class RupturesDetector(_RivalDetector):
         "width": [Interval(Integral, 2, None, closed="left")],
         "jump": [Interval(Integral, 1, None, closed="left")],
     }
-    _finite_params = ("penalty",)
+    _finite_params = ("penalty", "min_size", "width", "jump")
 
     def __init__(self, algorithm="pelt", model="l2", penalty=None, min_size=1, width=4, jump=1):
         self.algorithm = algorithm
@@ -564,10 +573,25 @@ class RupturesDetector(_RivalDetector):
             options["width"] = self.width
         return getattr(ruptures, _RUPTURES_ALGORITHMS[self.algorithm])(**options)
 
-    def _penalty(self, n_observed):
+    def _unit_exponent(self, values):
+        """``E`` such that the search runs on ``values / 2**E``.
+
+        The default penalty ``2 s**2 log(n)`` scales with the square of the data, so the
+        search gives the same change points in units of a power of two near ``s``, where
+        the squares of the cost cannot overflow or underflow (values far above ``s`` set a
+        larger unit). A given penalty is in the data's own units: no rescaling.
+        """
+        if self.penalty is not None or not 0 < self.sd_ < math.inf:
+            return 0
+        largest = int(_core.row_exponents(values[None, :])[0])
+        return max(math.frexp(self.sd_)[1], largest - 500)
+
+    def _penalty(self, n_observed, exponent=0):
+        """The penalty in the units ``2**exponent`` of the search."""
         if self.penalty is not None:
             return float(self.penalty)
-        return 2.0 * self.sd_**2 * math.log(n_observed)
+        sd = math.ldexp(self.sd_, -exponent) if math.isfinite(self.sd_) else self.sd_
+        return 2.0 * sd**2 * math.log(n_observed)
 
     def change_points(self, x) -> list[int]:
         """Breakpoints of one series' observed values, as ``ruptures`` returns them.
@@ -585,10 +609,16 @@ class RupturesDetector(_RivalDetector):
         """
         check_is_fitted(self)
         ruptures = _import_ruptures()
-        values = np.asarray(x, dtype=np.float64)
+        values = check_numeric_input(x, name="x").astype(np.float64)
+        if values.ndim != 1:
+            raise ValueError(f"`x` must be one series (1-D); got shape {values.shape}.")
         values = values[~np.isnan(values)]
+        if np.isinf(values).any():
+            raise ValueError("`x` must hold finite numbers or NaN; got infinity.")
+        exponent = self._unit_exponent(values)
+        values = np.ldexp(values, -exponent)
         n = values.shape[0]
-        penalty = self._penalty(n) if n > 1 else float("nan")
+        penalty = self._penalty(n, exponent) if n > 1 else float("nan")
         if n < 2 or math.isnan(penalty):
             return [n]
         try:
@@ -603,6 +633,8 @@ class RupturesDetector(_RivalDetector):
             positions = np.flatnonzero(~np.isnan(x))
             values = x[positions]
             bounds = [0, *self.change_points(values)]
+            # segment means compared on values scaled below 1, so their sums cannot overflow
+            values = np.ldexp(values, -_core.row_exponents(values[None, :])[0])
             for start, cut, end in zip(bounds[:-2], bounds[1:-1], bounds[2:]):
                 if values[cut:end].mean() < values[start:cut].mean():
                     central[row, positions[cut]] = True

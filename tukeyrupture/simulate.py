@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from tukeyrupture import _core
+from tukeyrupture._validation import check_random_state
 
 _LABEL_NAMES = np.array(["none", "repaired", "unrepaired", "unresolved"])
 
@@ -269,8 +270,12 @@ def simulate_alliance(
     scale : (float, float) or None, default=None
         ``(lo, hi)`` of a questionnaire's total score: scores are rounded to integers and
         clipped to ``[lo, hi]``. None keeps continuous scores.
-    random_state : int, Generator, SeedSequence or None, default=None
-        Seed of ``numpy.random.default_rng``.
+    random_state : int, Generator, SeedSequence, RandomState or None, default=None
+        Seed of ``numpy.random.default_rng``. A ``SeedSequence`` is copied, never advanced,
+        so the same sequence gives the same data on every call; a ``Generator`` is used
+        as is (its state moves on, as numpy's convention is); a legacy ``RandomState`` is
+        accepted and seeds the generator with 128 bits drawn from it (so it advances, as
+        any use of a RandomState does). None draws fresh entropy.
 
     Returns
     -------
@@ -281,10 +286,12 @@ def simulate_alliance(
     Raises
     ------
     TypeError
-        If a size is not an integer or a parameter is not a real number.
+        If a size is not an integer, a parameter is not a real number or
+        ``random_state`` is none of the accepted types.
     ValueError
         If a parameter is out of range (e.g. ``n_sessions < 3``, ``depth < 0``, a rate
-        outside [0, 1], ``rupture_rate > 0.5``, ``|ar| >= 1``), naming the argument.
+        outside [0, 1], ``rupture_rate > 0.5``, ``|ar| >= 1``, a negative seed), naming
+        the argument, or if the parameters make scores overflow the float range.
 
     See Also
     --------
@@ -348,30 +355,43 @@ def simulate_alliance(
         scale=scale,
     )
     n, m = params["n_series"], params["n_sessions"]
-    level_rng, noise_rng, rupture_rng, missing_rng = np.random.default_rng(random_state).spawn(4)
+    rng = check_random_state(random_state)
+    level_rng, noise_rng, rupture_rng, missing_rng = rng.spawn(4)
 
-    person_mean = params["mean"] + params["between_sd"] * level_rng.standard_normal(n)
+    # huge parameters overflow to inf; that is reported below, naming them
+    with np.errstate(over="ignore", invalid="ignore"):
+        person_mean = params["mean"] + params["between_sd"] * level_rng.standard_normal(n)
 
-    X = noise_rng.standard_normal((n, m))
-    ar = params["ar"]
-    if ar != 0.0:
-        X[:, 1:] *= math.sqrt(1.0 - ar * ar)
-        for t in range(1, m):
-            X[:, t] += ar * X[:, t - 1]
-    X *= params["within_sd"]
-    X += person_mean[:, None]
-    if params["trend"] != 0.0:
-        X += params["trend"] * np.arange(m)
+        X = noise_rng.standard_normal((n, m))
+        ar = params["ar"]
+        if ar != 0.0:
+            X[:, 1:] *= math.sqrt(1.0 - ar * ar)
+            for t in range(1, m):
+                X[:, t] += ar * X[:, t - 1]
+        X *= params["within_sd"]
+        X += person_mean[:, None]
+        if params["trend"] != 0.0:
+            X += params["trend"] * np.arange(m)
 
-    rupture, repaired = _draw_ruptures(rupture_rng, n, m, params)
-    drop = params["depth"] * params["within_sd"]
-    if drop > 0 and params["rupture_rate"] > 0:
-        # Drops in units of d: the running count of unrepaired ruptures (a persistent step)
-        # plus the one-session dip of a repaired rupture.
-        steps = np.cumsum(rupture & ~repaired, axis=1, dtype=np.int16 if m < 2**15 else np.int32)
-        steps += repaired
-        X -= drop * steps
+        rupture, repaired = _draw_ruptures(rupture_rng, n, m, params)
+        drop = params["depth"] * params["within_sd"]
+        if drop > 0 and params["rupture_rate"] > 0:
+            # Drops in units of d: the running count of unrepaired ruptures (a persistent step)
+            # plus the one-session dip of a repaired rupture.
+            steps = np.cumsum(
+                rupture & ~repaired, axis=1, dtype=np.int16 if m < 2**15 else np.int32
+            )
+            steps += repaired
+            X -= drop * steps
 
+    if not np.isfinite(X).all():
+        raise ValueError(
+            "The scores overflow the float range: `mean`, `between_sd`, `within_sd`, "
+            "`trend` or `depth` * `within_sd` is too large in magnitude (got "
+            f"mean={params['mean']:g}, between_sd={params['between_sd']:g}, "
+            f"within_sd={params['within_sd']:g}, trend={params['trend']:g}, "
+            f"depth={params['depth']:g})."
+        )
     if params["scale"] is not None:
         np.rint(X, out=X)
         np.clip(X, *params["scale"], out=X)

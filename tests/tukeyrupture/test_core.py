@@ -44,7 +44,8 @@ def core_run(X, params, s, outputs=ALL_OUTPUTS):
         quartile_method=p["quartile_method"],
         lower_half=p["lower_half"],
         min_consecutive=p["min_consecutive"],
-        absolute_threshold=None if c is None else c * s,
+        absolute_sd_multiplier=c,
+        pooled_sd=s,
         outputs=outputs,
     )
 
@@ -250,23 +251,18 @@ def test_pooled_sd_vs_oracle(X, min_consecutive):
 
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(X=session_arrays(min_series=2, max_series=20), cut=st.integers(1, 19))
-def test_total_parts_combine_across_blocks(X, cut):
+def test_pooled_parts_combine_across_blocks(X, cut):
     cut = min(cut, X.shape[0] - 1)
     eligible = _core.eligible_series(X, 3)
-    parts = [
-        _core.pooled_sd_parts(X[:cut], eligible[:cut], "total"),
-        _core.pooled_sd_parts(X[cut:], eligible[cut:], "total"),
-    ]
-    split = _core.finish_pooled_sd(*_core.combine_total_parts(parts))
-    whole = _core.pooled_sd(X, eligible, "total")
-    assert split[1] == whole[1]
-    np.testing.assert_allclose(split[0], whole[0], rtol=1e-9, atol=1e-12)
-    within = [
-        _core.pooled_sd_parts(X[:cut], eligible[:cut], "within"),
-        _core.pooled_sd_parts(X[cut:], eligible[cut:], "within"),
-    ]
-    sd = _core.finish_pooled_sd(sum(p[0] for p in within), sum(p[1] for p in within))
-    np.testing.assert_allclose(sd[0], _core.pooled_sd(X, eligible, "within")[0], rtol=1e-12)
+    for kind, rtol in (("total", 1e-9), ("within", 1e-12)):
+        parts = [
+            _core.pooled_sd_parts(X[:cut], eligible[:cut], kind),
+            _core.pooled_sd_parts(X[cut:], eligible[cut:], kind),
+        ]
+        split = _core.finish_pooled_sd(*_core.combine_pooled_parts(parts, kind))
+        whole = _core.pooled_sd(X, eligible, kind)
+        assert split[1] == whole[1]
+        np.testing.assert_allclose(split[0], whole[0], rtol=rtol, atol=1e-12)
 
 
 def test_pooled_sd_hand_computed():
