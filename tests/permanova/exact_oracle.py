@@ -275,6 +275,22 @@ class EffectStatistic:
         return Fraction(ss * self.df_error, ss_error * self.df)
 
 
+def at_least(ss: int, ss_error: int, ss_obs: int, sse_obs: int) -> bool:
+    """``F(ss, ss_error) >= F(ss_obs, sse_obs)`` for one effect (same dfs), exactly.
+
+    Same conventions as :meth:`EffectStatistic.ratio`; integer cross-multiplication.
+    """
+    if ss_obs == 0:  # F_obs = 0
+        return True
+    if ss == 0:  # F = 0 < F_obs
+        return False
+    if ss_error == 0:  # F = inf
+        return True
+    if sse_obs == 0:  # F_obs = inf > F
+        return False
+    return ss * sse_obs >= ss_obs * ss_error
+
+
 def _statistics(design: ExactDesign, method: str) -> list[EffectStatistic]:
     n = design.n
     out = []
@@ -341,24 +357,58 @@ def assignment_permutations(groups: tuple) -> Iterator[tuple[int, ...]]:
         yield tuple(p)
 
 
-def _distinct_vectors(u_int: list[int], perms: Iterable, cells: tuple) -> Counter:
-    """Multiplicity of each distinct permuted vector, up to reordering within a cell.
+def subject_relabellings(design: ExactDesign) -> list[tuple[int, ...]]:
+    """Row permutations that relabel the subjects within each between cell (identity first).
 
-    Rows of one design cell have identical rows in every model matrix, so reordering
-    the values inside a cell leaves every sum of squares unchanged: the values are sorted
-    within each cell to share the work.
+    Row ``i`` (subject ``s``, within cell ``w``) goes to the row of (``sigma(s)``, ``w``).
     """
-    blocks = {}
-    for i, cell in enumerate(cells):
+    n_between = len(design.between)
+    row_of = {(c[0], c[1 + n_between :]): i for i, c in enumerate(design.cells)}
+    members: dict = {}
+    for c in design.cells:
+        members.setdefault(c[1 : 1 + n_between], set()).add(c[0])
+    groups = [sorted(g) for g in members.values()]
+    out = []
+    for images in product(*(permutations(g) for g in groups)):
+        sigma = {s: t for g, image in zip(groups, images) for s, t in zip(g, image)}
+        out.append(tuple(row_of[(sigma[c[0]], c[1 + n_between :])] for c in design.cells))
+    return out
+
+
+def distinct_permutations(perms: Iterable, design: ExactDesign, reduce: bool = True) -> Counter:
+    """Multiplicity of each class of permutations that have the same statistics.
+
+    ``p`` and ``p[pi]`` (the permuted vector reordered by the row permutation ``pi``)
+    give the same sums of squares whenever ``pi`` maps every model matrix onto a matrix
+    with the same column space:
+
+    * between designs: ``pi`` reorders rows within a design cell (identical rows); the
+      representative puts the units of each cell in increasing order;
+    * repeated measures: ``pi`` relabels the subjects of one between cell (``X`` and ``D``
+      do not involve the subjects, the columns of ``Z_w`` are permuted); the
+      representative is the smallest ``p[pi]``.
+
+    ``reduce=False`` keeps every permutation as its own class.
+    """
+    counts: Counter = Counter()
+    if not reduce:
+        counts.update(tuple(p) for p in perms)
+        return counts
+    if design.within:
+        relabellings = subject_relabellings(design)
+        for p in perms:
+            counts[min(tuple(p[i] for i in pi) for pi in relabellings)] += 1
+        return counts
+    blocks: dict = {}
+    for i, cell in enumerate(design.cells):
         blocks.setdefault(cell, []).append(i)
     blocks = [b for b in blocks.values() if len(b) > 1]
-    counts: Counter = Counter()
     for p in perms:
-        v = [u_int[i] for i in p]
+        p = list(p)
         for block in blocks:
-            for i, value in zip(block, sorted(v[i] for i in block)):
-                v[i] = value
-        counts[tuple(v)] += 1
+            for i, unit in zip(block, sorted(p[i] for i in block)):
+                p[i] = unit
+        counts[tuple(p)] += 1
     return counts
 
 
@@ -392,6 +442,7 @@ def exact_aovperm(
     method: str | None = None,
     enumeration: str = "rows",
     permutations_matrix: np.ndarray | None = None,
+    reduce: bool = True,
 ) -> dict[str, ExactEffect]:
     """Exact observed F and permutation p-value of every effect, keyed by effect name.
 
@@ -399,7 +450,8 @@ def exact_aovperm(
     (one-way between designs: the ``n! / prod(n_g!)`` distinct group assignments, each
     standing for ``prod(n_g!)`` row permutations with the same statistic) or
     ``"identity"`` (the observed table only). ``permutations_matrix`` (B, n), 0-based,
-    identity excluded, replaces the enumeration.
+    identity excluded, replaces the enumeration. ``reduce`` shares the work between
+    permutations with provably equal statistics (see :func:`distinct_permutations`).
     """
     design = exact_design(data, dv, between, within, subject)
     if method is None:
@@ -419,26 +471,24 @@ def exact_aovperm(
         perms = [tuple(range(design.n))]
     else:
         raise ValueError(f"unknown enumeration {enumeration!r}")
-    perms = list(perms)
-    out = {}
-    for stat in _statistics(design, method):
-        out[stat.name] = _evaluate(stat, design.cells, perms, permutations_matrix is not None)
-    return out
+    distinct = distinct_permutations(perms, design, reduce)
+    user = permutations_matrix is not None
+    return {stat.name: _evaluate(stat, distinct, user) for stat in _statistics(design, method)}
 
 
-def _evaluate(stat: EffectStatistic, cells: tuple, perms: list, user: bool) -> ExactEffect:
+def _evaluate(stat: EffectStatistic, distinct: Counter, user: bool) -> ExactEffect:
     denominator = math.lcm(*(x.denominator for x in stat.u))
-    u_int = [int(x * denominator) for x in stat.u]
-    observed = np.array([u_int], dtype=object)
-    ss_obs, sse_obs, scale = stat.sums_of_squares(observed, denominator)
+    u_int = np.array([int(x * denominator) for x in stat.u], dtype=object)
+    ss_obs, sse_obs, scale = stat.sums_of_squares(u_int[None, :], denominator)
     f_obs = stat.ratio(ss_obs[0], sse_obs[0])
-    distinct = _distinct_vectors(u_int, perms, cells)
-    vectors = np.array(list(distinct), dtype=object).reshape(len(distinct), len(u_int))
-    ss, sse, _ = stat.sums_of_squares(vectors, denominator)
+    index = np.array(list(distinct), dtype=np.intp).reshape(len(distinct), len(u_int))
+    ss, sse, _ = stat.sums_of_squares(u_int[index], denominator)
     count = sum(
-        weight for weight, a, b in zip(distinct.values(), ss, sse) if stat.ratio(a, b) >= f_obs
+        weight
+        for weight, a, b in zip(distinct.values(), ss, sse)
+        if at_least(a, b, ss_obs[0], sse_obs[0])
     )
-    total = len(perms)
+    total = sum(distinct.values())
     p = Fraction(1 + count, 1 + total) if user else Fraction(count, total)
     return ExactEffect(
         effect=stat.name,

@@ -146,6 +146,19 @@ def test_oracle_assignments_equal_row_permutations(method):
         assert rows.p == groups["g"].p
 
 
+def test_oracle_shared_work_changes_nothing():
+    cases = [
+        (_within_offsets(6), dict(within="t", subject="s"), None),
+        (_mixed_issue(), MIXED, _random_permutations(8, 300, 3)),
+        (_two_way(3, True), dict(between=["A", "B"]), _random_permutations(8, 300, 4)),
+    ]
+    for data, design, perms in cases:
+        kw = dict(permutations_matrix=perms, **design)
+        assert exact_aovperm(data, "y", reduce=True, **kw) == exact_aovperm(
+            data, "y", reduce=False, **kw
+        )
+
+
 def test_oracle_matches_scipy_exact_permutation_test():
     rng = np.random.default_rng(1)
     samples = [rng.normal(size=3), rng.normal(size=3) + 0.5, rng.normal(size=2) + 1.0]
