@@ -705,13 +705,17 @@ def _alliance_notes(alliance, informant, max_missing_items) -> list[str]:
             f"{counts['unanswered']} {informant} session row(s) have no item answered; they "
             "count as missing sessions."
         )
+    if max_missing_items is None:
+        rule = "no limit on missing items (max_missing_items=None)"
+    else:
+        rule = (
+            f"{counts['set_missing']} set missing: more than {max_missing_items} of "
+            f"{len(ITEMS)} items missing (max_missing_items={max_missing_items})"
+        )
     if counts["prorated"] or counts["set_missing"]:
-        limit = "any number of" if max_missing_items is None else f"1 to {max_missing_items}"
         notes.append(
             f"{counts['prorated']} {informant} session total(s) were prorated from the "
-            f"answered items ({limit} of {len(ITEMS)} missing) and {counts['set_missing']} "
-            f"set missing (more than {max_missing_items} missing: max_missing_items); see "
-            "`missing_items`."
+            f"answered items, {rule}; see the missing-items table (missing_items.csv)."
         )
     return notes
 
@@ -796,7 +800,7 @@ def _exclusion_notes(exclusions) -> list[str]:
     return [
         f"{row.n} coded {row.informant} rupture sequence(s) lack a {row.behaviour} score at "
         f"one of their sessions ({row.examples}); they are left out of that behaviour's "
-        "ANOVAs. Every exclusion is listed in `exclusions`."
+        "ANOVAs. Every exclusion is listed in the exclusions table (exclusions.csv)."
         for row in gaps.itertuples(index=False)
     ]
 
