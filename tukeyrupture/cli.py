@@ -104,16 +104,18 @@ def _separator(header: str) -> tuple[str, str]:
     return sep, "," if sep == ";" else "."
 
 
-def _record_lines(file: Path, sep: str) -> list[int]:
-    """File line number of each data record, skipping blank lines as pandas does."""
-    starts, previous = [], 0
-    with file.open(encoding="utf-8", errors="replace", newline="") as handle:
+def _layout(file: Path, sep: str) -> tuple[list[str], list[int]]:
+    """Header fields and the file line number of each record, the header's first (blank
+    lines skipped, as pandas skips them; a quoted field may span lines)."""
+    header, starts, previous = None, [], 0
+    with file.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
         reader = csv.reader(handle, delimiter=sep)
         for record in reader:
             start, previous = previous + 1, reader.line_num
             if len(record) > 1 or "".join(record).strip():
+                header = record if header is None else header
                 starts.append(start)
-    return starts[1:]
+    return header or [], starts
 
 
 def _read_table(path: str, option: str, text_columns: Sequence[str] = ()) -> pd.DataFrame:
@@ -142,7 +144,14 @@ def _read_table(path: str, option: str, text_columns: Sequence[str] = ()) -> pd.
         raise CommandError(f"cannot read {path} ({option}) as CSV: {first_line}") from None
     if frame.empty:
         raise CommandError(f"{path} ({option}) has no data rows, only the header line")
-    lines = _record_lines(file, sep)
+    header, lines = _layout(file, sep)
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise CommandError(
+            f"{path} ({option}) has duplicated column names {repeated} on line {lines[0]} "
+            "(its header); rename them"
+        )
+    lines = lines[1:]
     frame.index = lines if len(lines) == len(frame) else pd.RangeIndex(2, len(frame) + 2)
     return frame
 

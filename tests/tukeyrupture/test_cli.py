@@ -196,6 +196,14 @@ def test_header_only_file(tmp_path, capsys):
     assert _error(capsys).endswith(f"{path} (FILE.csv) has no data rows, only the header line")
 
 
+def test_duplicated_column_names(tmp_path, capsys):
+    path = _write(tmp_path, "\nid,week,tasc,tasc\na,1,40,41\n")
+    assert main(["detect", str(path), *COLUMNS]) == 2
+    assert _error(capsys).endswith(
+        "duplicated column names ['tasc'] on line 2 (its header); rename them"
+    )
+
+
 def test_semicolons_and_decimal_commas_read_as_study_reads_them(long_csv, tmp_path, capsys):
     data = pd.read_csv(long_csv)
     data["tasc"] = data["tasc"] + 0.25
