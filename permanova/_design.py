@@ -17,6 +17,19 @@ import scipy.linalg
 
 # Relative tolerance of the rank decisions (R's ``qr`` uses 1e-7 as well).
 RANK_TOL = 1e-7
+#: Safety factor of the rounding bounds (see :func:`rounding_bound`).
+TIE_FACTOR = 8.0
+_EPS = np.finfo(float).eps
+
+
+def rounding_bound(n: int, width: int) -> float:
+    """Relative rounding error of a norm ``||B' v||`` or ``||v - B B' v||`` (``B``: n x width).
+
+    Each entry of ``v @ B`` is a sum of ``n`` products, and the bases themselves carry the
+    rounding of their QR factorisation; :data:`TIE_FACTOR` ``(width + 1) n eps`` bounds
+    both with a margin (the rounding errors that really occur grow like ``sqrt(n) eps``).
+    """
+    return TIE_FACTOR * (width + 1) * max(n, 1) * _EPS
 
 
 @dataclass(frozen=True)
@@ -26,7 +39,21 @@ class Design:
     Attributes
     ----------
     y : ndarray of shape (n,)
-        The outcome, in the row order of the data.
+        The outcome, centred and scaled by ``2**-exponent`` (exact) so that its largest
+        magnitude is below 1: every statistic is invariant to both, and no square can
+        overflow or underflow.
+    scale : float
+        ``||y||`` of the centred outcome: the rounding errors of every sum of squares are
+        relative to it (:func:`rounding_bound`).
+    exponent : int
+        The binary exponent removed from the outcome (sums of squares scale by
+        ``4**exponent``).
+    cells : ndarray of shape (n,)
+        The cell (combination of the levels of every factor) of each row.
+    subjects : ndarray of shape (n,) or None
+        Subject codes (repeated-measures designs only).
+    scaled : ndarray of shape (n,)
+        The outcome scaled by ``2**-exponent``, not centred.
     X : ndarray of shape (n, p)
         Fixed-effect model matrix: intercept, then the sum-coded columns of every effect.
     assign : ndarray of shape (p,)
@@ -60,6 +87,11 @@ class Design:
     group_codes: np.ndarray | None
     row_order: np.ndarray | None = None
     table_shape: tuple | None = None
+    scale: float = 0.0
+    exponent: int = 0
+    cells: np.ndarray | None = None
+    subjects: np.ndarray | None = None
+    scaled: np.ndarray | None = None
     #: memo of the bases derived from the design (filled by the methods)
     cache: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -167,8 +199,13 @@ def build_design(
         row_order = np.lexsort(keys)
         table_shape = (n_subjects, *(n_levels[f] for f in within))
     group_codes = codes[between[0]] if (len(between) == 1 and not within) else None
+    scaled, exponent = scale_outcome(y)
+    centred = scaled - scaled.mean()
+    cells = np.zeros(n, dtype=np.intp)
+    for f in factors:
+        cells = cells * n_levels[f] + codes[f]
     return Design(
-        y=np.asarray(y, dtype=np.float64),
+        y=centred,
         X=np.hstack(blocks),
         assign=np.asarray(assign),
         effects=tuple(":".join(term) for term in terms),
@@ -179,7 +216,25 @@ def build_design(
         group_codes=group_codes,
         row_order=row_order,
         table_shape=table_shape,
+        scale=float(np.sqrt(centred @ centred)),
+        exponent=exponent,
+        cells=np.unique(cells, return_inverse=True)[1].reshape(-1),
+        subjects=subject_codes if within else None,
+        scaled=scaled,
     )
+
+
+def scale_outcome(y: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(y * 2**-e, e)`` with ``e`` the binary exponent of ``max |y|`` (exact scaling).
+
+    The design then centres the scaled outcome: subtracting the mean rounds each value
+    relative to the result (not to the offset), so huge offsets cost no accuracy, and the
+    rounding of the mean itself is a constant, which no statistic sees.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    largest = float(np.max(np.abs(y))) if y.size else 0.0
+    exponent = int(np.frexp(largest)[1]) if largest > 0 else 0
+    return np.ldexp(y, -exponent), exponent
 
 
 def column_scale(a: np.ndarray) -> float:
@@ -207,6 +262,19 @@ def orthonormal_basis(a: np.ndarray, tol: float = RANK_TOL, scale: float | None 
     q, r, _ = scipy.linalg.qr(a, mode="economic", pivoting=True)
     rank = int(np.count_nonzero(np.abs(np.diag(r)) > tol * scale))
     return q[:, :rank]
+
+
+def cell_means(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The mean of ``values`` over each group, for every element (``groups``: codes).
+
+    One refinement step (the mean of the deviations from the first mean is added) makes
+    the mean accurate relative to the spread of the group, not to its level: a group of
+    equal values gets exactly their value.
+    """
+    counts = np.maximum(np.bincount(groups), 1)
+    means = np.bincount(groups, weights=values) / counts
+    correction = np.bincount(groups, weights=values - means[groups]) / counts
+    return (means + correction)[groups]
 
 
 def residualize(basis: np.ndarray, a: np.ndarray) -> np.ndarray:

@@ -1,7 +1,11 @@
-"""Batched evaluation: permutations -> one thin product per effect -> F -> counts.
+"""Batched evaluation: permutations -> thin products per effect -> F -> counts.
 
-Memory is bounded by the batch size: only the exceedance counts are kept, unless the
-caller asks for the null distribution.
+The permutations arrive in blocks whose boundaries depend only on the design (see
+:mod:`permanova._permutations`). Each block is evaluated in chunks of a fixed number of
+rows, the last one padded, so every product has the same shape and the same rows whatever
+the caller asks for: the F of a permutation is bit-for-bit the same on a given machine.
+Memory is bounded by the chunk: only the exceedance counts are kept, unless the caller
+asks for the null distribution.
 """
 
 from __future__ import annotations
@@ -12,12 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Relative tolerance of the comparison with the observed statistic: ``F_b`` counts as
-#: at least as extreme as ``F_obs`` when ``F_b >= F_obs * (1 - TIE_RTOL)``.
-TIE_RTOL = 1e-12
 
-
-@dataclass
+@dataclass(frozen=True)
 class EngineOutput:
     observed: np.ndarray  # the method's own F at the identity, per effect
     counts: np.ndarray  # number of permutations at least as extreme, per effect
@@ -25,66 +25,109 @@ class EngineOutput:
     null: np.ndarray | None
 
 
-def observed_statistics(kernels, unit_sizes: dict) -> np.ndarray:
-    """Each kernel's statistic at the identity permutation (or its fixed observed value)."""
-    out = np.empty(len(kernels))
+def observed_statistics(kernels, unit_sizes: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Each kernel's F at the identity (or its fixed observed value) and tie tolerance.
+
+    A permuted ``F_b`` ties with ``F_obs`` when ``|F_b - F_obs| <= tolerance * F_obs``:
+    the tolerance bounds the rounding error of both statistics for the data at hand
+    (:meth:`permanova._methods.Ratio.tie_tolerance`), so that permutations whose F equals
+    the observed one in exact arithmetic are counted as at least as extreme.
+    """
+    observed = np.empty(len(kernels))
+    tolerance = np.empty(len(kernels))
     for j, kernel in enumerate(kernels):
-        if getattr(kernel, "observed", None) is not None:
-            out[j] = kernel.observed
+        if kernel.observed is not None:
+            observed[j], tolerance[j] = kernel.observed, kernel.observed_tolerance
             continue
         identity = np.arange(unit_sizes[kernel.unit_key], dtype=np.intp)[None, :]
-        out[j] = kernel.statistics(identity)[0]
-    return out
+        num, den = kernel.sums(identity)
+        observed[j] = kernel.ratio.statistic(num, den)[0]
+        tolerance[j] = kernel.ratio.tie_tolerance(float(num[0]), float(den[0]))
+    return observed, tolerance
 
 
 def _progress_bar(total: int, enabled: bool):
     if not enabled:
         return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "`progress=True` needs tqdm; install it with `pip install tukeyrupture[progress]` "
-            "or `pip install tqdm`."
-        ) from None
+    from tqdm.auto import tqdm
+
     return tqdm(total=total, unit="perm", desc="permutations")
 
 
 def run(
     kernels: list,
-    batches: Iterable[dict],
+    blocks: Iterable[dict],
     observed: np.ndarray,
+    tolerance: np.ndarray,
     total: int,
     *,
+    chunk_rows: int,
     alternative: str = "greater",
     return_null: bool = False,
     progress: bool = False,
     identity=None,
 ) -> EngineOutput:
-    """Evaluate every batch of permutations and count the extreme statistics.
+    """Evaluate every block of permutations and count the extreme statistics.
 
-    ``batches`` yields dicts ``{unit_key: (b, n_units) permutations}``; ``observed`` holds
-    the statistics compared against (one per kernel). ``identity``, given for exact
-    enumerations, maps a batch to the mask of its rows that stand for the identity: there,
-    a kernel with a fixed observed statistic (ter Braak's) takes that value, as permuco
-    puts the observed statistic in the identity's slot.
+    ``blocks`` yields dicts ``{unit_key: (b, n_units) permutations}``; ``observed`` and
+    ``tolerance`` (see :func:`observed_statistics`) hold what each kernel's statistics are
+    compared with. ``identity``, given for exact enumerations, maps permutations to the
+    mask of those that stand for the identity: there, a kernel with a fixed observed
+    statistic (ter Braak's) takes that value, as permuco puts the observed statistic in the
+    identity's slot.
     """
-    n_effects = len(kernels)
-    counts = np.zeros(n_effects, dtype=np.int64)
-    null = np.empty((total, n_effects)) if return_null else None
     if alternative == "greater":
-        thresholds = observed * (1.0 - TIE_RTOL)
+        thresholds = observed * (1.0 - tolerance)
     else:
-        thresholds = observed * (1.0 + TIE_RTOL)
+        thresholds = observed * (1.0 + tolerance)
+    counts = np.zeros(len(kernels), dtype=np.int64)
+    null = np.empty((total, len(kernels))) if return_null else None
     bar = _progress_bar(total, progress)
     done = 0
+    workspace: dict = {}  # output buffers reused from chunk to chunk
     try:
         with _single_threaded_blas():
-            done = _loop(kernels, batches, thresholds, alternative, counts, null, bar, identity)
+            for block in blocks:
+                rows = next(iter(block.values())).shape[0]
+                for start in range(0, rows, chunk_rows):
+                    f = _chunk_statistics(kernels, block, start, chunk_rows, workspace, identity)
+                    greater = alternative == "greater"
+                    extreme = f >= thresholds if greater else f <= thresholds
+                    counts += np.count_nonzero(extreme, axis=0)
+                    if null is not None:
+                        null[done : done + f.shape[0]] = f
+                    done += f.shape[0]
+                if bar is not None:
+                    bar.update(rows)
     finally:
         if bar is not None:
             bar.close()
     return EngineOutput(observed=observed, counts=counts, n_evaluated=done, null=null)
+
+
+def _chunk_statistics(kernels, block, start, chunk_rows, workspace, identity) -> np.ndarray:
+    """F of every kernel (columns) for rows ``start:start + chunk_rows`` of a block.
+
+    A short chunk is padded with copies of its first row, so that the products always have
+    ``chunk_rows`` rows.
+    """
+    pieces = {}
+    for key, perms in block.items():
+        piece = perms[start : start + chunk_rows]
+        valid = piece.shape[0]
+        if valid < chunk_rows:
+            padding = np.broadcast_to(piece[:1], (chunk_rows - valid, piece.shape[1]))
+            piece = np.concatenate([piece, padding])
+        pieces[key] = piece
+    cache: dict = {"workspace": workspace}  # gathers shared by kernels in this chunk
+    f = np.empty((valid, len(kernels)))
+    for j, kernel in enumerate(kernels):
+        perms = pieces[kernel.unit_key]
+        values = kernel.statistics(perms, cache)[:valid]
+        if identity is not None and kernel.observed is not None:
+            values[identity(perms[:valid])] = kernel.observed
+        f[:, j] = values
+    return f
 
 
 def _single_threaded_blas():
@@ -104,26 +147,3 @@ def _single_threaded_blas():
 
 
 _CONTROLLER = None
-
-
-def _loop(kernels, batches, thresholds, alternative, counts, null, bar, identity) -> int:
-    done = 0
-    workspace: dict = {}  # output buffers reused from batch to batch
-    for batch in batches:
-        b = next(iter(batch.values())).shape[0]
-        cache: dict = {"workspace": workspace}  # gathers shared by kernels in this batch
-        for j, kernel in enumerate(kernels):
-            perms = batch[kernel.unit_key]
-            f = kernel.statistics(perms, cache)
-            if identity is not None and getattr(kernel, "observed", None) is not None:
-                f[identity(perms)] = kernel.observed
-            if alternative == "greater":
-                counts[j] += np.count_nonzero(f >= thresholds[j])
-            else:
-                counts[j] += np.count_nonzero(f <= thresholds[j])
-            if null is not None:
-                null[done : done + b, j] = f
-        done += b
-        if bar is not None:
-            bar.update(b)
-    return done

@@ -1,26 +1,29 @@
 """The permutation methods of permuco, one function per method, and the observed table.
 
 Each method turns a :class:`~permanova._design.Design` into one *kernel* per effect: the
-quantities, built once by QR, that give the F statistic of a whole batch of permutations
-from one thin matrix product. Three kernel kinds cover all methods:
+quantities, built once by QR, that give the sums of squares of a whole batch of
+permutations from thin matrix products. Three kernel kinds cover all methods:
 
 * :class:`VectorKernel` -- the method permutes a vector ``u`` (the outcome, residuals or
   rotated residuals). With ``A = u[P] @ basis`` (``P`` a batch of permutations), the
-  numerator sum of squares is ``||A[:, :k]||^2`` and the denominator either
-  ``const - ||A[:, :k_res]||^2`` (a residual whose squared norm is permutation-invariant)
-  or ``||A[:, k:]||^2`` (an error stratum of a repeated-measures design).
+  numerator sum of squares is ``||A[:, :k]||^2`` and the denominator either the squared
+  norm of the residual ``u[P] - A basis'`` or ``||A[:, k:]||^2`` (an error stratum).
 * :class:`DesignKernel` -- the method permutes the rows of the tested columns of the
-  design (dekker, draper_stoneman). With ``S = source[P]`` and ``A = Q_D' S``, the
-  numerator is ``c' (G0 - A'A)^+ c`` with ``c = S' ry`` and ``G0 = source' source``:
-  stacked ``k x k`` problems, never an ``n x n`` matrix.
-* :class:`StratumKernel` -- the repeated-measures methods: as a vector kernel, but the
-  squared norm on the (large) error stratum comes from marginal sums of the
-  subject-by-cell table minus a projection on the few fixed columns of that stratum.
+  design (dekker, draper_stoneman): each permuted design is residualised on the reduced
+  model and the outcome is fitted on it (stacked ``k x k`` problems, never ``n x n``).
+* :class:`StratumKernel` -- the repeated-measures methods: the projection on the (large)
+  error stratum comes from means over the subject-by-cell table, minus its projection on
+  the few fixed columns of that stratum.
+
+Every sum of squares is the squared norm of a computed vector, never a difference of
+squared norms, so that its rounding error is relative to itself and to the outcome's
+scale (:class:`Scale`); :class:`Ratio` turns the sums into F and states how close two F
+must be to count as a tie.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 import numpy as np
@@ -28,10 +31,12 @@ from scipy import special
 
 from permanova._design import (
     Design,
+    cell_means,
     column_scale,
     complement_basis,
     orthonormal_basis,
     residualize,
+    rounding_bound,
     row_kronecker,
 )
 
@@ -61,7 +66,56 @@ _DESIGN_CHUNK = 2**22
 
 
 @dataclass(frozen=True)
-class VectorKernel:
+class Ratio:
+    """Sums of squares -> F, with their rounding level and the tie tolerance.
+
+    A sum of squares at most ``noise**2`` is an exact zero: ``0 / x = 0``, ``0 / 0 = 0``
+    (a permutation with neither effect nor error is not extreme) and ``x / 0 = inf``.
+    Two computed F whose exact values are equal differ by at most
+    :meth:`tie_tolerance` times F, so F values that close count as ties.
+    """
+
+    df_num: float
+    df_den: float
+    noise: float
+
+    def statistic(self, num: np.ndarray, den: np.ndarray) -> np.ndarray:
+        zero = self.noise * self.noise
+        num = np.where(num <= zero, 0.0, num)
+        den = np.where(den <= zero, 0.0, den)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = (num / self.df_num) / (den / self.df_den)
+        return np.where(num == 0.0, 0.0, f)
+
+    def tie_tolerance(self, num: float, den: float) -> float:
+        """Relative tolerance of ``F`` for the sums of squares ``num`` and ``den``.
+
+        The error of ``||A||^2`` is at most ``2 ||A|| noise``, i.e. relative
+        ``2 noise / ||A||``; both statistics of a tie carry it, hence a factor 2 more.
+        """
+        zero = self.noise * self.noise
+        if num <= zero or den <= zero:  # F is 0 or inf: decided exactly
+            return 0.0
+        rel = 4.0 * self.noise * (1.0 / np.sqrt(num) + 1.0 / np.sqrt(den))
+        return float(min(rel, 0.5))
+
+
+class _Statistics:
+    """The F of a batch, shared by the kernels (each defines ``sums`` and ``ratio``)."""
+
+    def statistics(self, perms: np.ndarray, cache: dict | None = None) -> np.ndarray:
+        """F for a batch of permutations (b, n_units); ``cache`` shares gathers per batch."""
+        num, den = self.sums(perms, cache)
+        return self.ratio.statistic(num, den)
+
+
+def _row_norms2(a: np.ndarray) -> np.ndarray:
+    """Squared norm of every row."""
+    return np.einsum("ij,ij->i", a, a)
+
+
+@dataclass(frozen=True)
+class VectorKernel(_Statistics):
     """F of one effect for methods that permute a vector (see module docstring)."""
 
     unit_key: str
@@ -69,142 +123,125 @@ class VectorKernel:
     basis: np.ndarray
     k_num: int
     residual_denominator: bool
-    const: float
-    k_res: int
-    df_num: float
-    df_den: float
+    ratio: Ratio
     observed: float | None = None
+    observed_tolerance: float = 0.0
 
-    def statistics(self, perms: np.ndarray, cache: dict | None = None) -> np.ndarray:
-        """F for a batch of permutations (b, n_units); ``cache`` shares gathers per batch."""
-        return self.statistics_of(_gather(self.u, perms, cache))
-
-    def statistics_of(self, permuted: np.ndarray) -> np.ndarray:
-        """F for the permuted vectors ``permuted = u[perms]`` of shape (b, n_units)."""
-        a = permuted @ self.basis
-        num_part = a[:, : self.k_num]
-        num = np.einsum("ij,ij->i", num_part, num_part)
+    def sums(self, perms: np.ndarray, cache: dict | None = None):
+        """``(num, den)`` sums of squares for a batch of permutations (b, n_units)."""
+        v = _gather(self.u, perms, cache)
+        a = v @ self.basis
+        num = _row_norms2(a[:, : self.k_num])
         if self.residual_denominator:
-            res = a[:, : self.k_res]
-            den = self.const - np.einsum("ij,ij->i", res, res)
+            # the residual itself, not ||v||^2 - ||a||^2: no cancellation in good fits
+            den = _row_norms2(v - a @ self.basis.T)
         else:
-            err = a[:, self.k_num :]
-            den = np.einsum("ij,ij->i", err, err)
-        return _ratio(
-            num,
-            den,
-            self.df_num,
-            self.df_den,
-            self.norm2,
-            self.u.shape[0],
-            self.residual_denominator,
-        )
-
-    @property
-    def norm2(self) -> float:
-        return float(self.u @ self.u)
+            den = _row_norms2(a[:, self.k_num :])
+        return num, den
 
 
 @dataclass(frozen=True)
-class DesignKernel:
+class DesignKernel(_Statistics):
     """F of one effect for methods that permute rows of the design (see module docstring)."""
 
     unit_key: str
     source: np.ndarray
     reduced_basis: np.ndarray
     ry: np.ndarray
-    gram: np.ndarray
-    const: float
-    df_num: float
-    df_den: float
+    gram_scale: float
+    ratio: Ratio
+    observed: float | None = None
+    observed_tolerance: float = 0.0
 
-    def statistics(self, perms: np.ndarray, cache: dict | None = None) -> np.ndarray:
-        """F for a batch of permutations of the rows (b, n)."""
+    def sums(self, perms: np.ndarray, cache: dict | None = None):
+        """``(num, den)`` for a batch of permutations of the rows (b, n)."""
         n, k = self.source.shape
-        step = max(1, _DESIGN_CHUNK // (n * k))
-        if perms.shape[0] <= step:
-            return self._statistics(perms)
-        return np.concatenate(
-            [self._statistics(perms[i : i + step]) for i in range(0, perms.shape[0], step)]
-        )
+        step = max(1, _DESIGN_CHUNK // (n * (k + self.reduced_basis.shape[1])))
+        parts = [self._sums(perms[i : i + step]) for i in range(0, perms.shape[0], step)]
+        if len(parts) == 1:
+            return parts[0]
+        return tuple(np.concatenate(p) for p in zip(*parts))
 
-    def _statistics(self, perms: np.ndarray) -> np.ndarray:
+    def _sums(self, perms: np.ndarray):
         permuted = self.source[perms]  # (b, n, k)
-        c = np.einsum("bnk,n->bk", permuted, self.ry)
-        a = np.einsum("nr,bnk->brk", self.reduced_basis, permuted)
-        gram = self.gram - np.einsum("brk,brl->bkl", a, a)
+        coef = np.einsum("nr,bnk->brk", self.reduced_basis, permuted)
+        m = permuted - np.einsum("nr,brk->bnk", self.reduced_basis, coef)  # R_D S[p]
+        gram = np.einsum("bnk,bnl->bkl", m, m)
+        c = np.einsum("bnk,n->bk", m, self.ry)
         eigval, eigvec = np.linalg.eigh(gram)
-        scale = max(float(np.max(np.diag(self.gram))), np.finfo(float).tiny)
-        keep = eigval > _GRAM_TOL * scale
+        keep = eigval > _GRAM_TOL * self.gram_scale
         proj = np.einsum("bkj,bk->bj", eigvec, c)
         with np.errstate(divide="ignore", invalid="ignore"):
-            num = np.where(keep, proj * proj / np.where(keep, eigval, 1.0), 0.0).sum(axis=1)
-        den = self.const - num
-        return _ratio(num, den, self.df_num, self.df_den, self.const, self.ry.shape[0], True)
+            weights = np.where(keep, proj / np.where(keep, eigval, 1.0), 0.0)
+        beta = np.einsum("bkj,bj->bk", eigvec, weights)
+        fit = np.einsum("bnk,bk->bn", m, beta)
+        return _row_norms2(fit), _row_norms2(self.ry - fit)
 
 
 @dataclass(frozen=True)
-class StratumKernel:
+class StratumKernel(_Statistics):
     """F of one effect of a repeated-measures design, from the subject-by-cell table.
 
     The error space of an effect whose within part is ``w`` is ``T_w - F_w``: ``T_w``
     holds the functions of (subject, levels of ``w``) free of lower-order terms of ``w``
     (for ``w`` empty: the subject means), ``F_w`` the fixed effects with within part
-    ``w``. Then ``||H v||^2 = sum_{J <= w} (-1)^{|w - J|} M(subject + J) - ||Q_F' v||^2``,
-    ``M(K)`` being the sum of squared marginal sums over ``K`` divided by their counts:
-    a few reductions of the reshaped table and one product of width ``k_num + k_F``,
-    instead of a product with a basis of the (large) error stratum.
+    ``w`` (``col(F_w)`` lies in ``T_w``). ``T_w v = sum_{J <= w} (-1)^{|w - J|} m_J``,
+    ``m_J`` the table's means over the within factors outside ``J`` (subject kept): a few
+    reductions of the reshaped table. The error is then the residual of ``T_w v`` on an
+    orthonormal basis of ``F_w`` (no subtraction of squared norms, so large subject
+    offsets cost no accuracy).
     """
 
     unit_key: str
     u: np.ndarray
     row_order: np.ndarray | None
     table_shape: tuple
-    basis: np.ndarray  # rows in table order: [Q_rdx, Q_F] or [Q_rdx, Q_F - Q_rdx]
-    k_num: int
-    nested: bool  # True when col(Q_rdx) lies in col(Q_F): basis = [Q_rdx, Q_F - Q_rdx]
-    marginals: tuple  # (sign, axes summed over, count) per term
-    df_num: float
-    df_den: float
+    num_basis: np.ndarray  # rows in table order
+    fixed_basis: np.ndarray  # orthonormal basis of F_w, rows in table order
+    nested: bool  # col(num_basis) lies in F_w: fixed_basis starts with num_basis
+    terms: tuple  # (sign, within axes averaged over) per term of T_w
+    ratio: Ratio
     observed: float | None = None
+    observed_tolerance: float = 0.0
 
-    def statistics(self, perms: np.ndarray, cache: dict | None = None) -> np.ndarray:
-        """F for a batch of permutations (b, n) of the observations."""
+    def sums(self, perms: np.ndarray, cache: dict | None = None):
+        """``(num, den)`` for a batch of permutations (b, n) of the observations."""
         if self.row_order is not None:
             perms = _gather(perms, self.row_order, cache, axis=1)
         v = _gather(self.u, perms, cache)
-        a = v @ self.basis
-        num_part = a[:, : self.k_num]
-        fixed = a[:, self.k_num :]
-        num = np.einsum("ij,ij->i", num_part, num_part)
-        den = -np.einsum("ij,ij->i", fixed, fixed)
+        b = v.shape[0]
+        table = v.reshape((b, *self.table_shape))
+        t = None
+        for sign, axes in self.terms:
+            term = _mean_axes(table, axes) if axes else table
+            t = sign * term if t is None else t + sign * term
+        t = np.broadcast_to(t, table.shape).reshape(b, -1)
+        a = t @ self.fixed_basis
         if self.nested:
-            den -= num
-        norm2 = float(self.u @ self.u)
-        table = v.reshape((v.shape[0], *self.table_shape))
-        for sign, axes, count in self.marginals:
-            if not axes:  # the whole table: ||v||^2 = ||u||^2 for every permutation
-                den += sign * norm2
-                continue
-            sums = _sum_axes(table, axes).reshape(v.shape[0], -1)
-            den += sign * np.einsum("ij,ij->i", sums, sums) / count
-        return _ratio(num, den, self.df_num, self.df_den, norm2, self.u.shape[0], True)
+            num = _row_norms2(a[:, : self.num_basis.shape[1]])
+        else:
+            num = _row_norms2(v @ self.num_basis)
+        den = _row_norms2(t - a @ self.fixed_basis.T)
+        return num, den
 
 
-def _sum_axes(table: np.ndarray, axes: tuple) -> np.ndarray:
-    """Sum a batch of tables over ``axes`` (indices into the table without the batch axis).
+def _mean_axes(table: np.ndarray, axes: tuple) -> np.ndarray:
+    """Means of a batch of tables over ``axes`` (indices into the table without the batch
+    axis), with those axes kept (length 1) for broadcasting.
 
     The axes are short (factor levels), so adding slices is much faster than a reduction
     whose inner loop runs over a handful of elements.
     """
+    count = 1
     for axis in sorted(axes, reverse=True):
         lead = (slice(None),) * (axis + 1)
-        parts = [table[(*lead, level)] for level in range(table.shape[axis + 1])]
+        parts = [table[(*lead, slice(level, level + 1))] for level in range(table.shape[axis + 1])]
         total = np.add(parts[0], parts[1])
         for part in parts[2:]:
             np.add(total, part, out=total)
         table = total
-    return table
+        count *= len(parts)
+    return table / count
 
 
 def _gather(
@@ -235,24 +272,6 @@ def _gather(
     return out
 
 
-def _ratio(num, den, df_num, df_den, norm2, n, cancelled):
-    """``(num / df_num) / (den / df_den)`` with sums of squares at rounding level set to 0.
-
-    ``norm2`` is the squared norm of the permuted vector (length ``n``). A numerator below
-    ``(64 n eps)^2 norm2`` is zero; so is a denominator below that (or below
-    ``64 n eps norm2`` when it is obtained by subtraction). Then ``0 / x = 0``,
-    ``0 / 0 = 0`` (a permutation without effect nor error is not extreme) and
-    ``x / 0 = inf``: the statistic never depends on rounding noise.
-    """
-    n_eps = 64 * n * np.finfo(float).eps
-    small = n_eps * n_eps * norm2
-    num = np.where(num <= small, 0.0, num)
-    den = np.where(den <= (n_eps * norm2 if cancelled else small), 0.0, den)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f = (num / df_num) / (den / df_den)
-    return np.where(num == 0.0, 0.0, f)
-
-
 # --------------------------------------------------------------------------------------
 # observed tables
 # --------------------------------------------------------------------------------------
@@ -268,25 +287,31 @@ def observed_table(design: Design) -> dict:
     Between designs: type III sums of squares, ``SS = ||P_{R_D X} y||^2`` with ``D`` the
     model without the effect, against the residual of the full model. Repeated measures:
     the error term of an effect is its ``Error(subject/within)`` stratum (permuco's
-    ``effect_anova_rnd``).
+    ``effect_anova_rnd``). The sums of squares are those of ``design.y`` (the scaled
+    outcome); sums at its rounding level are exact zeros (constant outcome, perfect fit),
+    so that F is NaN (0/0) or inf rather than a ratio of rounding errors.
+
+    The error sums of squares are taken from the (uncentred) outcome minus its cell means
+    (and subject means, for the within strata) first: each difference rounds relative to
+    itself, and the rounding errors of the means are constant within cells (subjects), so
+    they lie in the model and drop out of the residual, which keeps its relative accuracy
+    even for a nearly perfect fit.
     """
     y = design.y
-    # sums of squares at the rounding level of y are exact zeros (constant outcome, perfect
-    # fit), so that F is NaN (0/0) or inf rather than a ratio of rounding errors
-    centred = y - y.mean()
-    zero = (64 * design.n * np.finfo(float).eps) ** 2 * max(float(y @ y), 1e-300)
-    if float(centred @ centred) <= zero:
-        zero = np.inf
+    zero = (rounding_bound(design.n, design.X.shape[1]) * design.scale) ** 2
     out = {key: [] for key in ("df", "df_error", "SS", "SS_error", "F", "p_parametric")}
+    within_cells = design.scaled - cell_means(design.scaled, design.cells)
     if design.repeated:
+        within_subjects = within_cells - cell_means(within_cells, design.subjects)
         for i in range(1, len(design.effects) + 1):
             parts = _rm_parts(design, i)
+            base = within_subjects if design.within_part(i) else within_cells
             ss = float(np.sum((parts["q_rdx"].T @ y) ** 2))
-            sse = float(np.sum((parts["q_rdz"].T @ y) ** 2))
+            sse = float(np.sum((parts["q_rdz"].T @ base) ** 2))
             _append(out, parts["q_rdx"].shape[1], parts["q_rdz"].shape[1], ss, sse, zero)
         return out
     q_full = orthonormal_basis(design.X)
-    resid = residualize(q_full, y)
+    resid = residualize(q_full, within_cells)
     sse = float(resid @ resid)
     df_error = design.n - q_full.shape[1]
     for i in range(1, len(design.effects) + 1):
@@ -307,6 +332,12 @@ def _append(out, df, df_error, ss, sse, zero):
     out["SS_error"].append(sse)
     out["F"].append(float(f))
     out["p_parametric"].append(float(_f_pvalue(f, df, df_error)))
+
+
+def _ratio(design: Design, width: int, df_num: float, df_den: float) -> Ratio:
+    """The :class:`Ratio` of a kernel whose products use bases of ``width`` columns."""
+    noise = rounding_bound(design.n, width) * design.scale
+    return Ratio(df_num=df_num, df_den=df_den, noise=noise)
 
 
 # --------------------------------------------------------------------------------------
@@ -337,17 +368,16 @@ def _between_parts(design: Design, i: int):
 
 
 def _residual_kernel(design, u, q_rdx, q_d, observed=None):
-    df_den = design.n - (q_d.shape[1] + q_rdx.shape[1])
+    basis = np.hstack([q_rdx, q_d])
+    df_den = design.n - basis.shape[1]
+    ratio = _ratio(design, basis.shape[1], q_rdx.shape[1], df_den)
     return VectorKernel(
         unit_key="obs",
         u=u,
-        basis=np.hstack([q_rdx, q_d]),
+        basis=basis,
         k_num=q_rdx.shape[1],
         residual_denominator=True,
-        const=float(u @ u),
-        k_res=q_rdx.shape[1] + q_d.shape[1],
-        df_num=q_rdx.shape[1],
-        df_den=df_den,
+        ratio=ratio,
         observed=observed,
     )
 
@@ -363,11 +393,10 @@ def freedman_lane(design: Design, **_) -> list:
 
 def manly(design: Design, **_) -> list:
     """Permute the (centred) outcome: ``y* = P y``."""
-    u = design.y - design.y.mean()
     kernels = []
     for i in range(1, len(design.effects) + 1):
         q_d, q_rdx = _between_parts(design, i)
-        kernels.append(_residual_kernel(design, u, q_rdx, q_d))
+        kernels.append(_residual_kernel(design, design.y, q_rdx, q_d))
     return kernels
 
 
@@ -379,13 +408,20 @@ def ter_braak(design: Design, **_) -> list:
     """
     q_full = orthonormal_basis(design.X)
     u = residualize(q_full, design.y)
-    y = design.y
     kernels = []
     for i in range(1, len(design.effects) + 1):
         q_d, q_rdx = _between_parts(design, i)
-        df_den = design.n - q_full.shape[1]
-        f_obs = (np.sum((q_rdx.T @ y) ** 2) / q_rdx.shape[1]) / (float(u @ u) / df_den)
-        kernels.append(_residual_kernel(design, u, q_rdx, q_d, observed=float(f_obs)))
+        kernel = _residual_kernel(design, u, q_rdx, q_d)
+        num = float(np.sum((q_rdx.T @ design.y) ** 2))
+        den = float(u @ u)
+        observed = float(kernel.ratio.statistic(np.array([num]), np.array([den]))[0])
+        kernels.append(
+            replace(
+                kernel,
+                observed=observed,
+                observed_tolerance=kernel.ratio.tie_tolerance(num, den),
+            )
+        )
     return kernels
 
 
@@ -394,18 +430,15 @@ def kennedy(design: Design, **_) -> list:
     kernels = []
     for i in range(1, len(design.effects) + 1):
         q_d, q_rdx = _between_parts(design, i)
-        u = residualize(q_d, design.y)
+        df_den = design.n - q_d.shape[1] - q_rdx.shape[1]
         kernels.append(
             VectorKernel(
                 unit_key="obs",
-                u=u,
+                u=residualize(q_d, design.y),
                 basis=q_rdx,
                 k_num=q_rdx.shape[1],
                 residual_denominator=True,
-                const=float(u @ u),
-                k_res=q_rdx.shape[1],
-                df_num=q_rdx.shape[1],
-                df_den=design.n - q_d.shape[1] - q_rdx.shape[1],
+                ratio=_ratio(design, q_d.shape[1] + q_rdx.shape[1], q_rdx.shape[1], df_den),
             )
         )
     return kernels
@@ -433,20 +466,17 @@ def huh_jhun(design: Design, *, rotations: dict, **_) -> list:
     q_full_rank = orthonormal_basis(design.X).shape[1]
     for i, name in enumerate(design.effects, start=1):
         v = rotations[name]
-        u = v @ design.y
         x = design.X[:, design.columns(i)]
         q_vx = orthonormal_basis(v @ x, scale=column_scale(x))
         kernels.append(
             VectorKernel(
                 unit_key=name,
-                u=u,
+                u=v @ design.y,
                 basis=q_vx,
                 k_num=q_vx.shape[1],
                 residual_denominator=True,
-                const=float(u @ u),
-                k_res=q_vx.shape[1],
-                df_num=q_vx.shape[1],
-                df_den=design.n - q_full_rank,
+                # V itself (a QR of n x n) rounds like a basis of n columns
+                ratio=_ratio(design, design.n, q_vx.shape[1], design.n - q_full_rank),
             )
         )
     return kernels
@@ -456,16 +486,18 @@ def _design_kernel(design: Design, i: int, permute_residualised: bool) -> Design
     q_d, q_rdx = _between_parts(design, i)
     x = design.X[:, design.columns(i)]
     source = residualize(q_d, x) if permute_residualised else x
-    ry = residualize(q_d, design.y)
     return DesignKernel(
         unit_key="obs",
         source=np.ascontiguousarray(source),
         reduced_basis=q_d,
-        ry=ry,
-        gram=source.T @ source,
-        const=float(ry @ ry),
-        df_num=q_rdx.shape[1],
-        df_den=design.n - q_d.shape[1] - q_rdx.shape[1],
+        ry=residualize(q_d, design.y),
+        gram_scale=max(float(np.max(np.sum(source * source, axis=0))), np.finfo(float).tiny),
+        ratio=_ratio(
+            design,
+            q_d.shape[1] + q_rdx.shape[1],
+            q_rdx.shape[1],
+            design.n - q_d.shape[1] - q_rdx.shape[1],
+        ),
     )
 
 
@@ -515,17 +547,15 @@ def _rm_parts(design: Design, i: int) -> dict:
     }
 
 
-def _stratum_kernel(u, q_num, q_den) -> VectorKernel:
+def _stratum_kernel(design, u, q_num, q_den) -> VectorKernel:
+    width = q_num.shape[1] + q_den.shape[1]
     return VectorKernel(
         unit_key="obs",
         u=u,
         basis=np.hstack([q_num, q_den]),
         k_num=q_num.shape[1],
         residual_denominator=False,
-        const=0.0,
-        k_res=0,
-        df_num=q_num.shape[1],
-        df_den=q_den.shape[1],
+        ratio=_ratio(design, width, q_num.shape[1], q_den.shape[1]),
     )
 
 
@@ -540,33 +570,33 @@ def _table_kernel(design: Design, i: int, u, q_num, df_den) -> StratumKernel:
     within_axes = {f: 1 + k for k, f in enumerate(design.within)}
     w_axes = [within_axes[f] for f in (design.effect_factors[w - 1] if w else ())]
     all_within = set(within_axes.values())
-    marginals = []
+    terms = []
     for size in range(len(w_axes) + 1):
         for kept in combinations(w_axes, size):
-            summed = tuple(sorted(all_within - set(kept)))
-            count = int(np.prod([design.table_shape[a] for a in summed])) if summed else 1
+            averaged = tuple(sorted(all_within - set(kept)))
             sign = -1.0 if (len(w_axes) - size) % 2 else 1.0
-            marginals.append((sign, summed, count))
+            terms.append((sign, averaged))
     order = design.row_order
     identity = np.array_equal(order, np.arange(design.n))
-    # the tested columns usually lie in F_w: then one product of width k_F is enough
+    # the tested columns usually lie in F_w: then one product gives both sums of squares
     nested = bool(np.abs(residualize(q_fixed, q_num)).max(initial=0.0) < 1e-10)
     if nested:
         q_rest = orthonormal_basis(residualize(q_num, q_fixed), scale=1.0)
-        basis = np.hstack([q_num, q_rest])
+        fixed = np.hstack([q_num, q_rest])
     else:
-        basis = np.hstack([q_num, q_fixed])
+        fixed = q_fixed
+    width = fixed.shape[1] + (0 if nested else q_num.shape[1])
     return StratumKernel(
         unit_key="obs",
         u=u,
         row_order=None if identity else order,
         table_shape=design.table_shape,
-        basis=np.ascontiguousarray(basis[order]),
-        k_num=q_num.shape[1],
+        num_basis=np.ascontiguousarray(q_num[order]),
+        fixed_basis=np.ascontiguousarray(fixed[order]),
         nested=nested,
-        marginals=tuple(marginals),
-        df_num=q_num.shape[1],
-        df_den=df_den,
+        terms=tuple(terms),
+        # T_w v: means of a few table cells, whose rounding is far below a product's
+        ratio=_ratio(design, width + 1, q_num.shape[1], df_den),
     )
 
 
@@ -629,8 +659,7 @@ def rd_replic_kheradpajouh_renaud(design: Design, **_) -> list:
         u = residualize(p["q_d"], design.y)
         w_num = q_gr @ (q_gr.T @ p["q_rdx"])
         w_den = q_gr @ (q_gr.T @ p["q_rdz"])
-        kernel = _stratum_kernel(u, w_num, w_den)
-        kernels.append(kernel)
+        kernels.append(_stratum_kernel(design, u, w_num, w_den))
     return kernels
 
 

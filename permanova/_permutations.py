@@ -13,37 +13,54 @@ from collections.abc import Iterator
 from math import comb
 
 import numpy as np
+from scipy import special
 
 BLOCK_SIZE = 4096
-#: Largest number of indices in one random block (16 MiB of ``intp``).
+#: Largest number of indices in one block (16 MiB of ``intp``).
 _BLOCK_CELLS = 2**21
+#: Rows of the products that evaluate a block (at most; see :func:`chunk_rows`).
+EVAL_ROWS = 1024
 #: Largest number of permutations that ``exact=True`` agrees to enumerate.
 MAX_EXACT = 10**7
+#: Largest number of random permutations (more would run for days).
+MAX_RESAMPLES = 10**10
 
 
-def count_permutations(n_units: int) -> int:
-    """Number of permutations of ``n_units`` units, ``n!``."""
-    return math.factorial(n_units)
+def log_count(group_sizes) -> float:
+    """Natural logarithm of ``n! / prod(n_g!)`` (``n!`` when every size is 1)."""
+    sizes = np.asarray(group_sizes, dtype=np.float64)
+    return math.lgamma(float(sizes.sum()) + 1.0) - float(np.sum(special.gammaln(sizes + 1.0)))
 
 
-def count_assignments(group_sizes) -> int:
-    """Number of distinct group assignments, ``n! / prod(n_g!)`` (multiset permutations)."""
+def count_at_most(group_sizes, limit: int) -> int | None:
+    """``n! / prod(n_g!)`` when it is at most ``limit``, else None.
+
+    The logarithm decides first, so that no huge factorial is ever computed (a one-way
+    design of a million rows has about 10^(5.7e6) assignments).
+    """
+    if log_count(group_sizes) > math.log(max(limit, 1)) + 1e-6:
+        return None
     total = math.factorial(int(sum(group_sizes)))
     for size in group_sizes:
         total //= math.factorial(int(size))
-    return total
+    return total if total <= limit else None
 
 
 # --------------------------------------------------------------------------------------
 # random blocks
 # --------------------------------------------------------------------------------------
 def block_rows(unit_sizes: dict) -> int:
-    """Rows of a random block: :data:`BLOCK_SIZE`, fewer for long units (memory bound).
+    """Rows of a block: :data:`BLOCK_SIZE`, fewer for long units (memory bound).
 
     Depends only on the numbers of units, never on the batch size.
     """
     largest = max(unit_sizes.values())
     return int(min(BLOCK_SIZE, max(16, _BLOCK_CELLS // max(largest, 1))))
+
+
+def chunk_rows(unit_sizes: dict) -> int:
+    """Rows of every product that evaluates a block (depends only on the numbers of units)."""
+    return min(EVAL_ROWS, block_rows(unit_sizes))
 
 
 def random_blocks(
@@ -92,7 +109,7 @@ def all_permutations(n_units: int) -> Iterator[np.ndarray]:
     The rank ``t`` is decoded into its factorial-base (Lehmer) digits, vectorised over
     the block. The first row is the identity.
     """
-    total = count_permutations(n_units)
+    total = math.factorial(n_units)
     radices = tuple(range(n_units, 0, -1))
     for start in range(0, total, BLOCK_SIZE):
         ranks = np.arange(start, min(start + BLOCK_SIZE, total), dtype=np.int64)
@@ -135,7 +152,7 @@ def all_assignments(group_codes: np.ndarray, kind: str) -> Iterator[np.ndarray]:
     # level k picks sizes[k] positions among the n - sum(sizes[:k]) still free
     free = n - np.concatenate(([0], np.cumsum(sizes)[:-1]))
     radices = tuple(comb(int(free[k]), int(sizes[k])) for k in range(n_groups - 1))
-    total = count_assignments(sizes)
+    total = count_at_most(sizes, np.iinfo(np.int64).max)
     order_g = np.argsort(group_codes, kind="stable")
     for start in range(0, total, BLOCK_SIZE):
         ranks = np.arange(start, min(start + BLOCK_SIZE, total), dtype=np.int64)
@@ -190,33 +207,8 @@ def check_permutation_matrix(matrix, n_units: int, name: str = "permutations") -
     return np.ascontiguousarray(array, dtype=np.intp)
 
 
-def user_blocks(matrices: dict) -> Iterator[dict]:
-    """Yield the rows of validated user matrices ``{key: (B, n_key)}`` in blocks."""
+def user_blocks(matrices: dict, rows: int) -> Iterator[dict]:
+    """Yield the rows of validated user matrices ``{key: (B, n_key)}`` in blocks of ``rows``."""
     total = next(iter(matrices.values())).shape[0]
-    for start in range(0, total, BLOCK_SIZE):
-        yield {key: m[start : start + BLOCK_SIZE] for key, m in matrices.items()}
-
-
-def rebatch(blocks: Iterator[dict], batch_size: int) -> Iterator[dict]:
-    """Regroup blocks into batches of ``batch_size`` rows (the last one may be shorter)."""
-    pending: list[dict] = []
-    count = 0
-    for block in blocks:
-        rows = next(iter(block.values())).shape[0]
-        offset = 0
-        while offset < rows:
-            take = min(batch_size - count, rows - offset)
-            pending.append({k: v[offset : offset + take] for k, v in block.items()})
-            count += take
-            offset += take
-            if count == batch_size:
-                yield _concat(pending)
-                pending, count = [], 0
-    if pending:
-        yield _concat(pending)
-
-
-def _concat(parts: list[dict]) -> dict:
-    if len(parts) == 1:
-        return parts[0]
-    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    for start in range(0, total, rows):
+        yield {key: m[start : start + rows] for key, m in matrices.items()}

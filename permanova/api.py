@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping
 
@@ -75,8 +76,11 @@ def aovperm(
         ``10**7``); ``False`` never does. For one-way between designs the distinct
         permutations are the distinct group assignments, ``n! / prod(n_g!)``; otherwise
         all ``n_units!`` permutations.
-    random_state : int, numpy.random.Generator or SeedSequence, optional
-        Seed of the random permutations (and of the ``huh_jhun`` rotation).
+    random_state : None, int, SeedSequence, Generator, BitGenerator or RandomState, optional
+        Seed of the random permutations (and of the ``huh_jhun`` rotation). A
+        ``SeedSequence`` is never modified (the same one gives the same result twice); a
+        ``Generator``, ``BitGenerator`` or legacy ``RandomState`` is used as is and
+        advanced, as in numpy and scipy.
     alternative : {"greater", "less", "two-sided"}, default="greater"
         ``"greater"`` counts ``F_b >= F_obs`` (the usual F test), ``"less"`` counts
         ``F_b <= F_obs``. ``"two-sided"`` (permuco's default, also spelled
@@ -87,9 +91,9 @@ def aovperm(
     progress : bool, default=False
         Show a tqdm progress bar (needs the ``progress`` extra).
     batch_size : int, optional
-        Permutations evaluated per matrix product (memory ``O(batch_size * n)``); the
-        results do not depend on it. Default: one block of random permutations (4096
-        rows, fewer when there are more than 512 units).
+        Deprecated; it has no effect and gives a ``DeprecationWarning``. The permutations
+        are evaluated in fixed chunks aligned to their blocks (at most 1024 rows, memory
+        ``O(1024 * n)``), so that the results are identical whatever was asked for.
     rotation : ndarray or dict, optional
         ``huh_jhun`` only. Either the ``n x n`` random matrix given to permuco as
         ``rnd_rotation`` (the rotation of each effect is then derived from it as permuco
@@ -137,9 +141,17 @@ def aovperm(
 
     The p-value counts the observed statistic as one permutation:
     ``p = (1 + #{F_b >= F_obs}) / (1 + B)``; exact runs give ``#{F_b >= F_obs} / N``
-    over all ``N`` distinct permutations (identity included). Ties are counted with a
-    relative tolerance: ``F_b >= F_obs * (1 - 1e-12)``. ``F_obs`` is the method's own
-    statistic at the identity (equal to the table's ``F`` up to rounding).
+    over all ``N`` distinct permutations (identity included). ``F_obs`` is the method's
+    own statistic at the identity (equal to the table's ``F`` up to rounding). Every sum
+    of squares is computed as the squared norm of a residual or projection of the centred
+    outcome (never as a difference of squared norms), and a permuted ``F_b`` ties with
+    ``F_obs`` when they differ by less than the rounding error that is possible for the
+    data at hand (a bound of order ``k n eps`` times the outcome's scale over the square
+    roots of the two sums of squares): permutations whose F equals the observed one in
+    exact arithmetic are counted, whatever the offsets, the fit or the CPU. Unless
+    ``permutations`` or ``rotation`` are given, the rows are first put in a canonical
+    order (by cell, then outcome; subjects by cell, then outcomes), so the result does
+    not depend on the order of the rows of ``data`` nor on the subject labels.
 
     References
     ----------
@@ -160,7 +172,7 @@ def aovperm(
     >>> res.table[["df", "df_error", "F", "p_permutation"]].round(4)
             df  df_error       F  p_permutation
     effect
-    group    2        15  5.7266         0.0175
+    group    2        15  5.7266          0.022
     """
     args = _validation.aovperm_iv(
         data,
@@ -180,6 +192,17 @@ def aovperm(
         rotation,
     )
     cols, method, rng = args.columns, args.method, args.rng
+    if batch_size is not None:
+        warnings.warn(
+            "`batch_size` has no effect and will be removed: the permutations are evaluated "
+            "in fixed chunks, so the results are the same for every batch size.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+    if permutations is None and args.n_resamples > _permutations.MAX_RESAMPLES:
+        _too_many_resamples(args)
+    if permutations is None and rotation is None:
+        cols = _canonical_rows(cols)
     design = build_design(
         cols.y, cols.codes, cols.n_levels, cols.between, cols.within, cols.subject_codes
     )
@@ -189,17 +212,18 @@ def aovperm(
     rotations = _rotations(design, rotation, rng) if method == "huh_jhun" else None
     kernels = METHODS[method](design, rotations=rotations)
     unit_sizes = {k.unit_key: _units(k) for k in kernels}
-    batch_size = args.batch_size or _permutations.block_rows(unit_sizes)
-    observed = _engine.observed_statistics(kernels, unit_sizes)
+    observed, tolerance = _engine.observed_statistics(kernels, unit_sizes)
 
-    batches, total, is_exact, identity = _permutation_source(
+    blocks, total, is_exact, identity = _permutation_source(
         design, method, unit_sizes, permutations, args.exact, args.n_resamples, rng
     )
     out = _engine.run(
         kernels,
-        _permutations.rebatch(batches, batch_size),
+        blocks,
         observed,
+        tolerance,
         total,
+        chunk_rows=_permutations.chunk_rows(unit_sizes),
         alternative="less" if args.alternative == "less" else "greater",
         return_null=args.return_null,
         progress=args.progress,
@@ -222,6 +246,9 @@ def aovperm(
 
     order = [i - 1 for i in design.table_order()]
     columns = {key: np.asarray(parametric[key])[order] for key in TABLE_COLUMNS[:-1]}
+    for key in ("SS", "SS_error"):  # back to the outcome's units (may overflow to inf)
+        with np.errstate(over="ignore"):
+            columns[key] = np.ldexp(columns[key], 2 * design.exponent)
     columns["df"] = columns["df"].astype(np.int64)
     columns["df_error"] = columns["df_error"].astype(np.int64)
     columns["p_permutation"] = pvalues[order]
@@ -236,6 +263,48 @@ def aovperm(
         method=method,
         alternative=args.alternative,
         null_distribution=null,
+    )
+
+
+def _too_many_resamples(args) -> None:
+    raise ValueError(
+        f"`n_resamples` must be at most {_permutations.MAX_RESAMPLES:.0e} random "
+        f"permutations (more would run for days); got {args.n_resamples}. Use exact=True "
+        "for a design small enough to enumerate."
+    )
+
+
+def _canonical_rows(cols: _validation.Columns) -> _validation.Columns:
+    """The rows in an order that depends neither on the order of ``data`` nor on the
+    subject labels.
+
+    Between designs: by cell, then by outcome value (rows equal in both are
+    interchangeable). Repeated measures: subjects ordered by between cell, then by their
+    outcomes cell by cell; within a subject, by within cell. Random permutations of these
+    rows, hence every result, are then the same for any row order of the data.
+    """
+    between = [cols.codes[f] for f in reversed(cols.between)]
+    if not cols.within:
+        order = np.lexsort([cols.y, *between])
+    else:
+        within = [cols.codes[f] for f in reversed(cols.within)]
+        by_subject = np.lexsort([*within, cols.subject_codes])  # the subject-by-cell table
+        n_subjects = int(cols.subject_codes.max()) + 1
+        table = cols.y[by_subject].reshape(n_subjects, -1)
+        first = by_subject[:: table.shape[1]]  # one row of each subject
+        subject_keys = [*table.T[::-1], *(codes[first] for codes in between)]
+        rank = np.empty(n_subjects, dtype=np.intp)
+        rank[np.lexsort(subject_keys)] = np.arange(n_subjects)
+        order = np.lexsort([*within, rank[cols.subject_codes]])
+    # the subjects are recoded by rank, so that no basis depends on their labels either
+    subject = None if cols.subject_codes is None else cols.subject_codes[order]
+    if cols.within:
+        subject = rank[subject]
+    return dataclasses.replace(
+        cols,
+        y=cols.y[order],
+        codes={name: codes[order] for name, codes in cols.codes.items()},
+        subject_codes=subject,
     )
 
 
@@ -355,34 +424,40 @@ def _user_matrices(permutations, unit_sizes: dict, method: str) -> dict:
 
 def _permutation_source(design, method, unit_sizes, permutations, exact, n_resamples, rng):
     """(blocks iterator, number of permutations, exact?, identity-mask function or None)."""
+    rows = _permutations.block_rows(unit_sizes)
     if permutations is not None:
         matrices = _user_matrices(permutations, unit_sizes, method)
         total = next(iter(matrices.values())).shape[0]
-        return _permutations.user_blocks(matrices), total, False, None
+        return _permutations.user_blocks(matrices, rows), total, False, None
     assignments = design.oneway_between and method != "huh_jhun"
     sizes = set(unit_sizes.values())
     if assignments:
-        count = _permutations.count_assignments(np.bincount(design.group_codes))
+        group_sizes = np.bincount(design.group_codes)
     elif len(sizes) == 1:
-        count = _permutations.count_permutations(next(iter(sizes)))
+        group_sizes = np.ones(next(iter(sizes)), dtype=np.int64)
     else:
-        count = None  # huh_jhun with effects of different sizes: no common enumeration
+        group_sizes = None  # huh_jhun with effects of different sizes: no common enumeration
     if exact is True:
-        if count is None:
+        if group_sizes is None:
             raise ValueError(
                 "`exact=True` is not available for method 'huh_jhun' when the effects have "
                 f"different numbers of rotated units {unit_sizes}."
             )
-        if count > _permutations.MAX_EXACT:
+        count = _permutations.count_at_most(group_sizes, _permutations.MAX_EXACT)
+        if count is None:
+            digits = _permutations.log_count(group_sizes) / np.log(10.0)
             raise ValueError(
-                f"`exact=True` would enumerate {count:.3g} permutations, more than the limit "
-                f"of {_permutations.MAX_EXACT:.0e}; use exact=False (Monte-Carlo) instead."
+                f"`exact=True` would enumerate about 10^{digits:.1f} permutations, more than "
+                f"the limit of {_permutations.MAX_EXACT:.0e}; use exact=False (Monte-Carlo) "
+                "instead."
             )
-    enumerate_all = exact is True or (
-        exact == "auto" and count is not None and count <= n_resamples
-    )
-    if not enumerate_all:
-        return _permutations.random_blocks(rng, unit_sizes, n_resamples), n_resamples, False, None
+    elif exact == "auto" and group_sizes is not None:
+        count = _permutations.count_at_most(group_sizes, n_resamples)
+    else:
+        count = None
+    if count is None:
+        blocks = _permutations.random_blocks(rng, unit_sizes, n_resamples)
+        return blocks, n_resamples, False, None
     if assignments:
         kind = "design" if method in DESIGN_PERMUTING else "vector"
         blocks = _permutations.all_assignments(design.group_codes, kind)

@@ -101,15 +101,46 @@ def test_exact_true_too_large(oneway):
 
 
 def test_reproducible_and_batch_size_independent(twoway):
+    # The products are always formed on the same fixed chunks of the same permutations, so
+    # the statistics are bit-identical on one machine whatever batch_size says (and
+    # batch_size is deprecated); only another CPU may change their last bits.
     kw = dict(between=["A", "B"], n_resamples=5000, random_state=42, return_null=True)
     r1 = permanova.aovperm(twoway, "y", **kw)
-    r2 = permanova.aovperm(twoway, "y", batch_size=333, **kw)
-    r3 = permanova.aovperm(twoway, "y", batch_size=100_000, **kw)
+    with pytest.warns(DeprecationWarning, match="batch_size"):
+        r2 = permanova.aovperm(twoway, "y", batch_size=333, **kw)
+    with pytest.warns(DeprecationWarning, match="batch_size"):
+        r3 = permanova.aovperm(twoway, "y", batch_size=100_000, **kw)
     pd.testing.assert_frame_equal(r1.table, r2.table)
     pd.testing.assert_frame_equal(r1.table, r3.table)
     np.testing.assert_array_equal(r1.null_distribution, r2.null_distribution)
+    np.testing.assert_array_equal(r1.null_distribution, r3.null_distribution)
     r4 = permanova.aovperm(twoway, "y", **{**kw, "random_state": 43})
     assert not np.array_equal(r1.null_distribution, r4.null_distribution)
+
+
+@pytest.mark.parametrize("design", ["twoway", "mixed_frame"])
+def test_row_order_of_data_does_not_matter(design, request):
+    frame = request.getfixturevalue(design)
+    if design == "twoway":
+        kw = dict(between=["A", "B"])
+    else:
+        kw = dict(subject="subject", between="group", within="cond")
+    kw.update(n_resamples=3000, random_state=5, return_null=True)
+    ref = permanova.aovperm(frame, "y", **kw)
+    for seed in range(3):
+        shuffled = frame.sample(frac=1.0, random_state=seed)
+        res = permanova.aovperm(shuffled, "y", **kw)
+        np.testing.assert_array_equal(res.table["p_permutation"], ref.table["p_permutation"])
+        # the rows are put in a canonical order first: the same numbers, bit for bit
+        np.testing.assert_array_equal(res.null_distribution, ref.null_distribution)
+
+
+def test_subject_labels_do_not_matter(mixed_frame):
+    kw = dict(subject="subject", between="group", within="cond", n_resamples=999)
+    ref = permanova.aovperm(mixed_frame, "y", random_state=2, **kw)
+    renamed = mixed_frame.assign(subject="id" + mixed_frame["subject"].str[::-1])
+    res = permanova.aovperm(renamed, "y", random_state=2, **kw)
+    np.testing.assert_array_equal(res.table["p_permutation"], ref.table["p_permutation"])
 
 
 def test_null_distribution_read_only_and_p_consistent(twoway):

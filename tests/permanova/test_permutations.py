@@ -17,9 +17,19 @@ def _stack(blocks, key=None):
 
 
 def test_counts():
-    assert perms.count_permutations(5) == 120
-    assert perms.count_assignments([2, 2, 3]) == math.factorial(7) // (2 * 2 * 6)
-    assert perms.count_assignments([10, 10, 10]) == 5550996791340
+    assert perms.count_at_most([1] * 5, 120) == 120
+    assert perms.count_at_most([1] * 5, 119) is None
+    assert perms.count_at_most([2, 2, 3], 10**6) == math.factorial(7) // (2 * 2 * 6)
+    assert perms.count_at_most([10, 10, 10], 10**13) == 5550996791340
+    assert perms.count_at_most([10, 10, 10], 5550996791339) is None
+
+
+def test_counts_of_huge_designs_by_logarithms():
+    # a million rows: never a factorial of a million (decided by lgamma)
+    assert perms.count_at_most([500_000, 500_000], 10**7) is None
+    assert perms.count_at_most([1] * 171, 10**7) is None  # 171! overflows a float
+    assert perms.log_count([1] * 171) == pytest.approx(math.lgamma(172))
+    assert perms.log_count([3, 4]) == pytest.approx(math.log(35))
 
 
 def test_all_permutations_lexicographic():
@@ -42,7 +52,7 @@ def test_all_assignments_one_per_class(kind, sizes):
     rng = np.random.default_rng(0)
     codes = rng.permutation(codes)  # groups need not be contiguous
     got = _stack(perms.all_assignments(codes, kind))
-    n_expected = perms.count_assignments(sizes)
+    n_expected = perms.count_at_most(sizes, 10**6)
     assert got.shape == (n_expected, codes.size)
     # each row is a permutation
     np.testing.assert_array_equal(
@@ -58,20 +68,24 @@ def test_all_assignments_one_per_class(kind, sizes):
     np.testing.assert_array_equal(np.sort(labels, axis=1)[0], np.sort(codes))
 
 
-def test_random_blocks_do_not_depend_on_batching():
-    rng1 = np.random.default_rng(5)
-    rng2 = np.random.default_rng(5)
-    a = _stack(perms.random_blocks(rng1, {"obs": 9}, 10_000), "obs")
-    b = _stack(perms.rebatch(perms.random_blocks(rng2, {"obs": 9}, 10_000), 777), "obs")
-    np.testing.assert_array_equal(a, b)
+def test_random_blocks_depend_only_on_the_seed_and_the_units():
+    a = _stack(perms.random_blocks(np.random.default_rng(5), {"obs": 9}, 10_000), "obs")
+    b = _stack(perms.random_blocks(np.random.default_rng(5), {"obs": 9}, 4_096), "obs")
+    np.testing.assert_array_equal(a[:4_096], b)  # a longer run extends a shorter one
     assert a.shape == (10_000, 9)
     np.testing.assert_array_equal(np.sort(a, axis=1), np.tile(np.arange(9), (10_000, 1)))
 
 
-def test_rebatch_sizes():
-    blocks = perms.random_blocks(np.random.default_rng(0), {"obs": 4}, 10_000)
-    sizes = [b["obs"].shape[0] for b in perms.rebatch(blocks, 3000)]
-    assert sizes == [3000, 3000, 3000, 1000]
+def test_block_and_chunk_rows():
+    assert perms.block_rows({"obs": 30}) == perms.BLOCK_SIZE
+    assert perms.chunk_rows({"obs": 30}) == perms.EVAL_ROWS
+    assert perms.block_rows({"obs": 2**20}) == 16 == perms.chunk_rows({"obs": 2**20})
+
+
+def test_user_blocks():
+    matrix = np.tile(np.arange(3), (10, 1))
+    sizes = [b["obs"].shape[0] for b in perms.user_blocks({"obs": matrix}, 4)]
+    assert sizes == [4, 4, 2]
 
 
 def test_random_permutations_uniform():

@@ -211,7 +211,10 @@ def test_f_and_p_invariant_to_affine_outcome(design, a, b):
         np.testing.assert_allclose(moved[column], a**2 * table[column], rtol=1e-7)
     np.testing.assert_array_equal(moved[["df", "df_error"]], table[["df", "df_error"]])
     # same permutations, same F up to rounding: the permutation p-value does not move
-    np.testing.assert_array_equal(moved["p_permutation"], table["p_permutation"])
+    # (for a < 0 the rows are drawn in another order: the outcome enters the canonical
+    # order of the rows, so only an exact p-value would be invariant)
+    if a > 0:
+        np.testing.assert_array_equal(moved["p_permutation"], table["p_permutation"])
 
 
 # --------------------------------------------------------------------------------------------

@@ -351,7 +351,8 @@ def _multi_index(frame):
 def _numeric_ids(frame):
     return frame.assign(
         subject=frame["subject"].str[1:].astype(int),
-        cond=frame["cond"].map({"pre": 1, "mid": 2, "post": 3}),
+        # numbers in the order of the labels: the levels' order is the table's order
+        cond=frame["cond"].map({"mid": 1, "post": 2, "pre": 3}),
     )
 
 
