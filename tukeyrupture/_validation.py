@@ -122,7 +122,7 @@ def check_numeric_input(X, name="X"):
         ]
         for column, dtype in bad:
             if pd.api.types.is_complex_dtype(dtype):
-                check_dtype(f"{name}[{column!r}]", np.dtype(complex), "a column of ")
+                check_dtype(name, np.dtype(complex), f"column {column!r} of ")
         if bad:
             listed = ", ".join(f"{column!r} ({dtype})" for column, dtype in bad[:5])
             more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
@@ -139,7 +139,10 @@ def check_numeric_input(X, name="X"):
         if hasattr(X, "dtype"):
             check_dtype(name, X.dtype, "a sparse matrix of ")
         return X
-    array = X if isinstance(X, np.ndarray) else np.asarray(X)
+    try:
+        array = X if isinstance(X, np.ndarray) else np.asarray(X)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"`{name}` must be a rectangular array of scores; {error}") from None
     if array.dtype.kind == "O":
         return _object_to_float(array, name)
     check_dtype(name, array.dtype)

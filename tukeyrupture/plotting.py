@@ -36,10 +36,7 @@ def _plot_control_chart_iv(x, result, series, ax):
             f"`result` must be a RuptureResult (from TukeyRuptureDetector.detect); "
             f"got {type(result).__name__}."
         )
-    try:
-        x = check_numeric_input(x, name="x")
-    except ValueError as error:  # ragged lists
-        raise ValueError(f"`x` must be a rectangular array of session scores; {error}") from None
+    x = check_numeric_input(x, name="x")
     if isinstance(x, pd.DataFrame):
         values = x.to_numpy(dtype=np.float64, na_value=np.nan)
     else:

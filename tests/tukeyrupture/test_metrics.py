@@ -206,3 +206,59 @@ def test_roc_with_only_infinite_scores():
     np.testing.assert_array_equal(roc.tpr, [0.0, 1.0])
     with pytest.raises(ValueError, match="`y_true`"):
         rupture_roc_curve(TukeyRuptureDetector(), X, y[:, :4])
+
+
+# --- issue 8: wrongly typed arguments are TypeErrors naming them -----------------------
+
+
+@pytest.mark.parametrize("tolerance", [1.0, 1.5, True, "1", None])
+def test_tolerance_of_wrong_type(tolerance):
+    labels = np.zeros((2, 5), dtype=np.int8)
+    with pytest.raises(TypeError, match="`tolerance`"):
+        rupture_scores(labels, labels, tolerance)
+    with pytest.raises(TypeError, match="`tolerance`"):
+        make_rupture_scorer("f1", tolerance=tolerance)
+
+
+@pytest.mark.parametrize("zero_division", ["0", None, True, [0.0]])
+def test_zero_division_of_wrong_type(zero_division):
+    labels = np.zeros((2, 5), dtype=np.int8)
+    with pytest.raises(TypeError, match="`zero_division`"):
+        rupture_scores(labels, labels, zero_division=zero_division)
+    with pytest.raises(TypeError, match="`zero_division`"):
+        make_rupture_scorer("f1", zero_division=zero_division)
+
+
+@pytest.mark.parametrize("metric", [3, None, ["f1"], b"f1"])
+def test_metric_of_wrong_type(metric):
+    with pytest.raises(TypeError, match="`metric`"):
+        make_rupture_scorer(metric)
+
+
+@pytest.mark.parametrize("value", ["no", "False", 0, 1, None])
+def test_drop_intermediate_must_be_a_bool(value):
+    sim = simulate_alliance(20, 10, random_state=0)
+    with pytest.raises(TypeError, match="`drop_intermediate`"):
+        rupture_roc_curve(TukeyRuptureDetector(), sim.X, sim.labels, drop_intermediate=value)
+
+
+def test_roc_needs_a_decision_function():
+    sim = simulate_alliance(20, 10, random_state=0)
+    with pytest.raises(TypeError, match="`estimator`"):
+        rupture_roc_curve(object(), sim.X, sim.labels)
+
+
+def test_boolean_masks_are_refused_as_labels_but_fine_for_roc():
+    sim = simulate_alliance(30, 10, rupture_rate=0.2, random_state=1)
+    with pytest.raises(TypeError, match="`y_true`.*boolean"):
+        rupture_scores(sim.central, sim.labels)
+    with pytest.raises(TypeError, match="`y_pred`.*boolean"):
+        rupture_scores(sim.labels, sim.central)
+    by_mask = rupture_roc_curve(TukeyRuptureDetector(), sim.X, sim.central)
+    by_labels = rupture_roc_curve(TukeyRuptureDetector(), sim.X, sim.labels)
+    assert by_mask.auc == by_labels.auc
+
+
+def test_ragged_labels_are_a_value_error():
+    with pytest.raises(ValueError, match="`y_true`"):
+        rupture_scores([[0, 1, 0], [0, 1]], [[0, 1, 0], [0, 1, 0]])

@@ -217,3 +217,84 @@ def test_bad_types_name_the_argument(kwargs, name):
 def test_depth_message_wording():
     with pytest.raises(ValueError, match=r"`depth` must be >= 0; got -1\."):
         simulate_alliance(10, 8, depth=-1)
+
+
+# --- issue 8 item 4: seeds ----------------------------------------------------------
+
+
+def _seed_sequence_state(seq):
+    return (seq.entropy, seq.spawn_key, seq.pool_size, seq.n_children_spawned)
+
+
+def test_seed_sequence_is_never_modified():
+    seq = np.random.SeedSequence(42)
+    before = _seed_sequence_state(seq)
+    first = simulate_alliance(30, 10, missing_rate=0.1, random_state=seq)
+    second = simulate_alliance(30, 10, missing_rate=0.1, random_state=seq)
+    assert _seed_sequence_state(seq) == before
+    np.testing.assert_array_equal(first.X, second.X)
+    np.testing.assert_array_equal(first.labels, second.labels)
+    # the data are those of the int seed of the same entropy
+    np.testing.assert_array_equal(
+        first.X, simulate_alliance(30, 10, missing_rate=0.1, random_state=42).X
+    )
+
+
+def test_spawned_seed_sequence_keeps_its_position():
+    parent = np.random.SeedSequence(7)
+    parent.spawn(3)
+    before = _seed_sequence_state(parent)
+    a = simulate_alliance(10, 8, random_state=parent)
+    assert _seed_sequence_state(parent) == before
+    twin = np.random.SeedSequence(7, n_children_spawned=3)
+    np.testing.assert_array_equal(a.X, simulate_alliance(10, 8, random_state=twin).X)
+
+
+def test_generator_is_used_as_a_stream():
+    rng = np.random.default_rng(3)
+    a = simulate_alliance(10, 8, random_state=rng)
+    b = simulate_alliance(10, 8, random_state=rng)
+    assert not np.array_equal(a.X, b.X)
+    again = np.random.default_rng(3)
+    np.testing.assert_array_equal(a.X, simulate_alliance(10, 8, random_state=again).X)
+
+
+def test_random_state_is_accepted_and_advanced_as_numpy_does():
+    legacy = np.random.RandomState(11)
+    a = simulate_alliance(10, 8, random_state=legacy)
+    b = simulate_alliance(10, 8, random_state=legacy)
+    assert not np.array_equal(a.X, b.X)
+    np.testing.assert_array_equal(
+        a.X, simulate_alliance(10, 8, random_state=np.random.RandomState(11)).X
+    )
+
+
+@pytest.mark.parametrize("seed", ["0", 1.5, True, np.bool_(False), [1, 2], object()])
+def test_seed_of_wrong_type(seed):
+    with pytest.raises(TypeError, match="`random_state`"):
+        simulate_alliance(10, 8, random_state=seed)
+
+
+def test_negative_seed():
+    with pytest.raises(ValueError, match="`random_state`"):
+        simulate_alliance(10, 8, random_state=-1)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"mean": 1e308, "between_sd": 1e308},
+        {"within_sd": 1e300, "depth": 1e300, "rupture_rate": 0.3},
+        {"trend": 1e308},
+    ],
+)
+def test_parameters_that_overflow_the_scores(kwargs):
+    with pytest.raises(ValueError, match="overflow"):
+        simulate_alliance(10, 8, random_state=0, **kwargs)
+
+
+def test_numpy_integer_seed():
+    np.testing.assert_array_equal(
+        simulate_alliance(5, 6, random_state=np.int64(4)).X,
+        simulate_alliance(5, 6, random_state=4).X,
+    )

@@ -11,6 +11,13 @@ import pandas as pd
 import pytest
 
 from tukeyrupture import TukeyRuptureDetector
+from tukeyrupture.plotting import plot_control_chart
+from tukeyrupture.rivals import (
+    AbsoluteDropDetector,
+    ReliableChangeDetector,
+    RupturesDetector,
+    ShewhartDetector,
+)
 
 METHODS = ("predict", "decision_function", "transform", "detect")
 
@@ -284,3 +291,183 @@ def test_one_dimensional_message_gives_one_hint(X):
     with pytest.raises(ValueError, match=r"reshape\(1, -1\)") as caught:
         TukeyRuptureDetector().fit(X[0])
     assert "reshape(-1, 1)" not in str(caught.value)  # finding F6 (fixed)
+
+
+# --- issue 8: non-real inputs are refused before scikit-learn converts them -----------
+
+DETECTORS = [
+    TukeyRuptureDetector(),
+    AbsoluteDropDetector(),
+    ShewhartDetector(),
+    ReliableChangeDetector(),
+    RupturesDetector(penalty=5.0),
+]
+
+
+def non_real_arrays(X):
+    """Arrays whose dtype scikit-learn would silently turn into floats, and the dtype word
+    the message must contain."""
+    filled = np.nan_to_num(X, nan=20.0)
+    days = filled.astype(np.int64)
+    return {
+        "complex": (X + 1j, r"[Cc]omplex"),
+        "complex, zero imaginary part": (X.astype(complex), r"[Cc]omplex"),
+        "boolean": (filled > 25, r"boolean"),
+        "datetime": (days.astype("datetime64[D]"), r"datetime"),
+        "timedelta": (days.astype("timedelta64[D]"), r"timedelta"),
+        "object strings": (filled.astype(str).astype(object), r"str"),
+        "object booleans": ((filled > 25).astype(object), r"bool"),
+        "object complex": ((X + 1j).astype(object), r"[Cc]omplex"),
+        "bytes": (filled.astype("S8"), r"bytes"),
+    }
+
+
+NON_REAL = list(non_real_arrays(np.ones((2, 3))))
+
+
+@pytest.mark.parametrize("case", NON_REAL)
+@pytest.mark.parametrize("detector", DETECTORS, ids=lambda d: type(d).__name__)
+def test_non_real_arrays_are_type_errors_at_fit(X, detector, case):
+    if isinstance(detector, RupturesDetector):
+        pytest.importorskip("ruptures")
+    bad, word = non_real_arrays(X)[case]
+    copy = bad.copy()
+    with pytest.raises(TypeError, match=word) as caught:
+        detector.fit(bad)
+    assert_names_X(caught)
+    assert_unchanged(bad, copy)
+
+
+def assert_unchanged(array, copy):
+    assert array.dtype == copy.dtype
+    if array.dtype.kind == "O":  # the copy holds the same objects, NaN included
+        assert all(a is b for a, b in zip(array.flat, copy.flat))
+    else:
+        assert np.array_equal(array, copy, equal_nan=array.dtype.kind in "fc")
+
+
+@pytest.mark.parametrize("case", NON_REAL)
+@pytest.mark.parametrize("method", ["predict", "decision_function"])
+@pytest.mark.parametrize(
+    "detector",
+    [d for d in DETECTORS if hasattr(d, "decision_function")],
+    ids=lambda d: type(d).__name__,
+)
+def test_non_real_arrays_are_type_errors_after_fit(X, detector, method, case):
+    bad, word = non_real_arrays(X)[case]
+    fitted_detector = detector.fit(X)
+    with pytest.raises(TypeError, match=word) as caught:
+        getattr(fitted_detector, method)(bad)
+    assert_names_X(caught)
+
+
+@pytest.mark.parametrize("case", NON_REAL)
+def test_non_real_arrays_are_type_errors_for_every_tukey_method(fitted, X, case):
+    bad, word = non_real_arrays(X)[case]
+    for method in METHODS:
+        with pytest.raises(TypeError, match=word):
+            getattr(fitted, method)(bad)
+
+
+def test_complex_error_is_also_the_value_error_sklearn_checks_expect(X):
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        TukeyRuptureDetector().fit(X + 1j)
+
+
+def test_object_array_of_numbers_with_none_is_accepted(X):
+    values = X.astype(object)
+    values[np.isnan(X)] = None
+    copy = values.copy()
+    detector = TukeyRuptureDetector().fit(values)
+    want = TukeyRuptureDetector().fit(X)
+    assert detector.pooled_sd_ == want.pooled_sd_
+    np.testing.assert_array_equal(detector.predict(values), want.predict(X))
+    assert all(a is b for a, b in zip(values.flat, copy.flat))  # unmodified
+
+
+@pytest.mark.parametrize(
+    ("column", "word"),
+    [
+        (lambda v: v > 25, r"bool"),
+        (lambda v: pd.array(v > 25, dtype="boolean"), r"boolean"),
+        (lambda v: v + 1j, r"[Cc]omplex"),
+        (lambda v: pd.to_datetime(np.nan_to_num(v), unit="D"), r"datetime"),
+        (lambda v: pd.to_timedelta(np.nan_to_num(v), unit="D"), r"timedelta"),
+        (lambda v: pd.Categorical(np.nan_to_num(v)), r"category"),
+        (lambda v: v.astype(str), r"object|str"),
+    ],
+    ids=["bool", "nullable boolean", "complex", "datetime", "timedelta", "category", "text"],
+)
+def test_dataframe_with_a_non_real_column(X, column, word):
+    frame = pd.DataFrame(X, columns=[f"s{t}" for t in range(12)])
+    frame["s5"] = column(X[:, 5])
+    copy = frame.copy()
+    for detector in (TukeyRuptureDetector(), ShewhartDetector()):
+        with pytest.raises(TypeError, match=word) as caught:
+            detector.fit(frame)
+        assert_names_X(caught)
+        assert "s5" in str(caught.value)
+    pd.testing.assert_frame_equal(frame, copy)
+
+
+@pytest.mark.parametrize("case", ["complex", "boolean", "datetime", "timedelta"])
+def test_dask_arrays_are_checked_lazily_by_dtype(X, case):
+    da = pytest.importorskip("dask.array")
+    bad, word = non_real_arrays(X)[case]
+    lazy = da.from_array(bad, chunks=(7, 12))
+    with pytest.raises(TypeError, match=word) as caught:
+        TukeyRuptureDetector().fit(lazy)
+    assert_names_X(caught)
+    detector = TukeyRuptureDetector().fit(X)
+    for method in ("predict", "decision_function", "transform", "detect"):
+        with pytest.raises(TypeError, match=word):
+            getattr(detector, method)(lazy)
+
+
+@pytest.mark.parametrize("case", NON_REAL)
+def test_plot_control_chart_refuses_non_real_x(X, case):
+    bad, word = non_real_arrays(X)[case]
+    result = TukeyRuptureDetector().fit(X).detect(X)
+    with pytest.raises(TypeError, match=word) as caught:
+        plot_control_chart(bad, result)
+    assert re.search(r"`x`", str(caught.value))
+
+
+def test_ragged_list_is_a_value_error_naming_X():
+    ragged = [[1.0, 2.0, 3.0], [1.0, 2.0]]
+    for detector in (TukeyRuptureDetector(), ShewhartDetector()):
+        with pytest.raises(ValueError) as caught:
+            detector.fit(ragged)
+        assert_names_X(caught)
+
+
+WRONG_TYPES = [
+    (TukeyRuptureDetector, "quartile_method", 3),
+    (TukeyRuptureDetector, "quartile_method", True),
+    (TukeyRuptureDetector, "lower_half", True),
+    (TukeyRuptureDetector, "lower_half", ["inclusive"]),
+    (TukeyRuptureDetector, "pooled_sd", b"within"),
+    (AbsoluteDropDetector, "sd_multiplier", True),
+    (AbsoluteDropDetector, "pooled_sd", True),
+    (AbsoluteDropDetector, "min_consecutive", True),
+    (AbsoluteDropDetector, "sd_multiplier", "2"),
+    (ShewhartDetector, "n_sigma", True),
+    (ShewhartDetector, "n_sigma", "3"),
+    (ReliableChangeDetector, "reliability", False),
+    (ReliableChangeDetector, "sd", True),
+    (ReliableChangeDetector, "critical", "1.96"),
+    (RupturesDetector, "algorithm", 1),
+    (RupturesDetector, "model", None),
+    (RupturesDetector, "min_size", True),
+    (RupturesDetector, "width", True),
+    (RupturesDetector, "jump", True),
+    (RupturesDetector, "penalty", True),
+]
+
+
+@pytest.mark.parametrize(("cls", "name", "value"), WRONG_TYPES)
+def test_wrongly_typed_parameters_are_type_errors_naming_them(X, cls, name, value):
+    if cls is RupturesDetector:
+        pytest.importorskip("ruptures")
+    with pytest.raises(TypeError, match=name):
+        cls(**{name: value}).fit(X)
