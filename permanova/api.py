@@ -518,7 +518,7 @@ def oneway_between(data: pd.DataFrame, dv: str, between: str, **kwargs) -> AovPe
     >>> round(float(res.table.loc["g", "p_permutation"]), 4)
     0.0286
     """
-    _reject(kwargs, ("between", "within", "subject"))
+    _reject(kwargs, "oneway_between", ("within", "subject"))
     if not isinstance(between, str):
         raise TypeError(f"`between` must be one column name; got {between!r}.")
     return aovperm(data, dv, between=between, **kwargs)
@@ -561,7 +561,7 @@ def oneway_within(
     effect
     t        2        14
     """
-    _reject(kwargs, ("between", "within", "subject"))
+    _reject(kwargs, "oneway_within", ("between",))
     if not isinstance(within, str):
         raise TypeError(f"`within` must be one column name; got {within!r}.")
     return aovperm(data, dv, subject=subject, within=within, **kwargs)
@@ -611,13 +611,20 @@ def mixed(
     >>> res.table["df_error"].tolist()
     [8, 8, 8]
     """
-    _reject(kwargs, ("between", "within", "subject"))
     if between is None or within is None:
         raise ValueError("`mixed` needs both `between` and `within` factors.")
     return aovperm(data, dv, subject=subject, between=between, within=within, **kwargs)
 
 
-def _reject(kwargs, names) -> None:
+def _reject(kwargs, function: str, names: tuple) -> None:
+    """A clear error for design arguments that a shortcut has no use for."""
     for name in names:
         if name in kwargs:
-            raise TypeError(f"`{name}` is given twice.")
+            if name == "subject":
+                raise TypeError(
+                    f"`{function}` takes no `subject` argument (independent observations)."
+                )
+            raise TypeError(
+                f"`{function}` takes no `{name}` argument; use `aovperm` (or `mixed`) for "
+                f"designs with {name} factors."
+            )

@@ -322,7 +322,7 @@ def test_oneway_between(oneway):
     pd.testing.assert_frame_equal(a.table, b.table)
     with pytest.raises(TypeError, match="between"):
         permanova.oneway_between(oneway, "y", ["group", "group"])
-    with pytest.raises(TypeError, match="twice"):
+    with pytest.raises(TypeError, match="takes no `within`"):
         permanova.oneway_between(oneway, "y", "group", within="group")
 
 
@@ -416,3 +416,12 @@ def test_posthoc_errors(oneway):
         permanova.posthoc(oneway, "y", "nope")
     with pytest.raises(ValueError, match="`by`"):
         permanova.posthoc(oneway, "y", "group", by="group")
+
+
+def test_shortcuts_name_the_argument_they_do_not_take(mixed_frame, oneway):
+    with pytest.raises(TypeError, match="`oneway_within` takes no `between`"):
+        permanova.oneway_within(mixed_frame, "y", "cond", subject="subject", between="group")
+    with pytest.raises(TypeError, match="`oneway_between` takes no `within`"):
+        permanova.oneway_between(oneway, "y", "group", within="group")
+    with pytest.raises(TypeError, match="`oneway_between` takes no `subject`"):
+        permanova.oneway_between(oneway, "y", "group", subject="group")
