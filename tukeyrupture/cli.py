@@ -60,6 +60,13 @@ _FLAGS: dict[str, dict[str, str]] = {
         "backend": "--backend",
     },
 }
+# What a flag takes, for scikit-learn's parameter messages (written for Python users).
+_EXPECTED = {
+    "iqr_multiplier": "a non-negative number",
+    "absolute_sd_multiplier": "a non-negative number",
+    "pooled_sd": "'within', 'total' or a non-negative number",
+    "min_consecutive": "a positive integer",
+}
 _SKLEARN_PARAMETER = re.compile(
     r"The '(\w+)' parameter of \w+ must be (.+?)\. Got (.+?) instead\."
 )
@@ -78,7 +85,9 @@ def _in_cli_words(message: str, names: Mapping[str, str]) -> str:
     backticks becomes "column 'col' of <frame's words>"; "rows [..]" becomes "lines [..]",
     ("row 6" "line 6"), as frames read from files are indexed by their line numbers.
     """
-    message = _SKLEARN_PARAMETER.sub(r"`\1` must be \2; got \3.", message)
+    message = _SKLEARN_PARAMETER.sub(
+        lambda m: f"`{m[1]}` must be {_EXPECTED.get(m[1], m[2])}; got {m[3]}.", message
+    )
     for name in sorted(names, key=len, reverse=True):
         key = re.escape(name)
         forms = [f"`{key}`", f"'{key}'"]
@@ -377,7 +386,12 @@ def _run_detect(args) -> int:
     result = detector.fit(frame).detect(frame)
     table = result.to_frame()
     if args.out is not None:
-        table.to_csv(args.out, index=False)
+        try:
+            table.to_csv(args.out, index=False)
+        except OSError as error:
+            raise CommandError(
+                f"cannot write --out {args.out}: {error.strerror or error}"
+            ) from None
     _print_table(table, "No ruptures found.")
     print(_detect_summary(result, detector, args))
     if args.out is not None:
@@ -772,7 +786,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         _silence_stdout()
         return 1
-    except (CommandError, ValueError, TypeError, ImportError, OSError) as error:
+    except (CommandError, ValueError, TypeError, ImportError, OSError, OverflowError) as error:
         message = " ".join(str(error).split()) or type(error).__name__
         if not isinstance(error, CommandError):
             message = _in_cli_words(message, args.names)

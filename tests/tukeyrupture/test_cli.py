@@ -332,7 +332,7 @@ def test_bad_parameter_values_name_the_flag(option, value, name, capsys):
     assert main(["detect", "--demo", option, value]) == 2
     message = _error(capsys)
     assert f"error: {option} must be" in message
-    assert name not in message and "parameter" not in message
+    assert name not in message and "parameter" not in message and "None" not in message
 
 
 def test_usage_errors_exit_2(capsys):
@@ -348,7 +348,8 @@ def test_usage_errors_exit_2(capsys):
 def test_unwritable_out(capsys, tmp_path):
     out = tmp_path / "no-such-dir" / "r.csv"
     assert main(["detect", "--demo", "--out", str(out)]) == 2
-    assert "no-such-dir" in _error(capsys)
+    message = _error(capsys)
+    assert f"cannot write --out {out}" in message and "no-such-dir" in message
 
 
 def test_warning_when_pooled_sd_cannot_be_learned(capsys):
