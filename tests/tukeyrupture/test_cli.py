@@ -304,7 +304,11 @@ def test_series_ids_keep_leading_zeros(tmp_path, capsys):
 def test_messages_in_cli_words():
     names = {**cli._FLAGS["detect"], "data": "f.csv", "data['v']": "column 'v' of f.csv"}
     sklearn = "The 'pooled_sd' parameter of TukeyRuptureDetector must be a float. Got -1 instead."
-    assert cli._in_cli_words(sklearn, names) == "--pooled-sd must be a float; got -1."
+    assert cli._in_cli_words(sklearn, names) == (
+        "--pooled-sd must be 'within', 'total' or a non-negative number; got -1."
+    )
+    other = "The 'n_bins' parameter of X must be an int in the range [1, inf). Got 0 instead."
+    assert cli._in_cli_words(other, {}) == "`n_bins` must be an int in the range [1, inf); got 0."
     assert (
         cli._in_cli_words("pass pooled_sd=<float> or set absolute_sd_multiplier=None.", names)
         == "pass --pooled-sd <number> or set --no-absolute."
