@@ -433,7 +433,9 @@ class StudyReport:
             One row per informant (``Children``, ``Therapists``) and the columns ``Time
             series analyzed``, ``Time series with ruptures``, ``Ruptures total``,
             ``Repaired ruptures``, ``Unrepaired ruptures``, ``Unresolved ruptures``,
-            ``Coded ruptures``; percentages as ``"18.6% (13/70)"``.
+            ``Coded ruptures``; percentages as ``"18.6% (13/70)"``. Where a behaviour
+            was missing at a session of a coded sequence, the coded cell adds the number
+            analysed for it: ``"11 (analysed: 10 positive child involvement)"``.
 
         Examples
         --------
@@ -483,10 +485,11 @@ class StudyReport:
 
         Notes
         -----
-        Files: ``table1.csv``, ``alliance_summary.csv``, ``sequences.csv``,
-        ``central_sessions.csv``, ``accordance.csv``, ``anova.csv``, ``posthoc.csv``,
-        ``alliance_scores.csv`` (long: informant, dyad, session, alliance),
-        ``settings.json``, ``figure1.png`` ... ``figure8.png`` and ``report.html``.
+        Files: ``table1.csv``, ``alliance_summary.csv``, ``missing_items.csv``,
+        ``exclusions.csv``, ``sequences.csv``, ``central_sessions.csv``,
+        ``accordance.csv``, ``anova.csv``, ``posthoc.csv``, ``alliance_scores.csv``
+        (long: informant, dyad, session, alliance), ``settings.json`` (with the
+        ``seed``), ``figure1.png`` ... ``figure8.png`` and ``report.html``.
 
         Examples
         --------

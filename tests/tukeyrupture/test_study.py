@@ -243,6 +243,8 @@ def test_save_writes_every_table_and_figure(report, tmp_path):
         "anova",
         "posthoc",
         "alliance_scores",
+        "missing_items",
+        "exclusions",
     ]
     for name in names:
         assert (path.parent / f"{name}.csv").is_file()
