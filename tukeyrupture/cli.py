@@ -4,9 +4,10 @@ Each command is a pair of functions: ``_add_<name>_parser(subparsers)`` declares
 arguments and sets ``run=_run_<name>``; ``_run_<name>(args) -> int`` reads, calls the
 library, prints or writes, and returns the exit code. A new command adds its two functions,
 one entry in ``_COMMANDS`` and its flag names in ``_FLAGS``. ``main`` turns
-:class:`CommandError`, ``ValueError``, ``TypeError``, ``ImportError`` and ``OSError`` raised
-by a command into a one-line message on stderr, ``<prog> <command>: error: <message>``, and
-exit code 2 (no traceback); warnings print as ``<prog> <command>: warning: <message>``.
+:class:`CommandError`, ``ValueError``, ``TypeError``, ``ImportError``, ``OSError`` and
+``OverflowError`` raised by a command into a one-line message on stderr,
+``<prog> <command>: error: <message>``, and exit code 2 (no traceback); warnings print as
+``<prog> <command>: warning: <message>``.
 Messages of the library are put in the command line's words by :func:`_in_cli_words`: the
 flag instead of the Python parameter, the file instead of the DataFrame, file line numbers
 (header = line 1) instead of rows.
@@ -82,8 +83,8 @@ def _in_cli_words(message: str, names: Mapping[str, str]) -> str:
 
     A name in backticks or quotes is replaced; one with ``_``, ``=`` or ``[`` also bare
     (``pooled_sd=<float>``), a plain word (``data``) only when quoted. ``frame['col']`` in
-    backticks becomes "column 'col' of <frame's words>"; "rows [..]" becomes "lines [..]",
-    ("row 6" "line 6"), as frames read from files are indexed by their line numbers.
+    backticks becomes "column 'col' of <frame's words>"; "rows [3, 4]" becomes "lines
+    [3, 4]" and "row 6" "line 6", as frames read from files are indexed by line numbers.
     """
     message = _SKLEARN_PARAMETER.sub(
         lambda m: f"`{m[1]}` must be {_EXPECTED.get(m[1], m[2])}; got {m[3]}.", message
@@ -140,7 +141,7 @@ def _read_table(path: str, option: str, text_columns: Sequence[str] = ()) -> pd.
     if file.is_dir():
         raise CommandError(f"{path} ({option}) is a directory, not a CSV file")
     with file.open(encoding="utf-8", errors="replace") as handle:
-        header = handle.readline()
+        header = next((line for line in handle if line.strip()), "")
     sep, decimal = _separator(header)
     try:
         frame = pd.read_csv(

@@ -196,6 +196,13 @@ def test_header_only_file(tmp_path, capsys):
     assert _error(capsys).endswith(f"{path} (FILE.csv) has no data rows, only the header line")
 
 
+def test_separator_is_read_from_the_first_non_blank_line(tmp_path, capsys):
+    text = "\n" + _long_text(range(1, 9), [4.5] * 7 + [9.25], sep=";", decimal=",")
+    path = _write(tmp_path, text)
+    assert main(["detect", str(path), *COLUMNS, "--range", "1", "7"]) == 2
+    assert _error(capsys).endswith("[9.25] on lines [10].")
+
+
 def test_duplicated_column_names(tmp_path, capsys):
     path = _write(tmp_path, "\nid,week,tasc,tasc\na,1,40,41\n")
     assert main(["detect", str(path), *COLUMNS]) == 2
