@@ -134,7 +134,8 @@ class VectorKernel(_Statistics):
         num = _row_norms2(a[:, : self.k_num])
         if self.residual_denominator:
             # the residual itself, not ||v||^2 - ||a||^2: no cancellation in good fits
-            den = _row_norms2(v - a @ self.basis.T)
+            resid = np.matmul(a, self.basis.T, out=_scratch(cache, "resid", v.shape))
+            den = _row_norms2(np.subtract(v, resid, out=resid))
         else:
             den = _row_norms2(a[:, self.k_num :])
         return num, den
@@ -211,37 +212,57 @@ class StratumKernel(_Statistics):
         v = _gather(self.u, perms, cache)
         b = v.shape[0]
         table = v.reshape((b, *self.table_shape))
-        t = None
-        for sign, axes in self.terms:
-            term = _mean_axes(table, axes) if axes else table
-            t = sign * term if t is None else t + sign * term
-        t = np.broadcast_to(t, table.shape).reshape(b, -1)
+        (_, axes), *rest = self.terms  # the first term has the sign +1
+        t = _scratch(cache, "stratum", table.shape)
+        np.copyto(t, _mean_axes(table, axes, cache))
+        for sign, axes in rest:
+            (np.add if sign > 0 else np.subtract)(t, _mean_axes(table, axes, cache), out=t)
+        t = t.reshape(b, -1)
         a = t @ self.fixed_basis
         if self.nested:
             num = _row_norms2(a[:, : self.num_basis.shape[1]])
         else:
             num = _row_norms2(v @ self.num_basis)
-        den = _row_norms2(t - a @ self.fixed_basis.T)
+        resid = np.matmul(a, self.fixed_basis.T, out=_scratch(cache, "resid", t.shape))
+        den = _row_norms2(np.subtract(t, resid, out=resid))
         return num, den
 
 
-def _mean_axes(table: np.ndarray, axes: tuple) -> np.ndarray:
+def _mean_axes(table: np.ndarray, axes: tuple, cache: dict | None) -> np.ndarray:
     """Means of a batch of tables over ``axes`` (indices into the table without the batch
-    axis), with those axes kept (length 1) for broadcasting.
+    axis, possibly none), with those axes kept (length 1) for broadcasting.
 
     The axes are short (factor levels), so adding slices is much faster than a reduction
     whose inner loop runs over a handful of elements.
     """
+    if not axes:
+        return table
     count = 1
     for axis in sorted(axes, reverse=True):
         lead = (slice(None),) * (axis + 1)
         parts = [table[(*lead, slice(level, level + 1))] for level in range(table.shape[axis + 1])]
-        total = np.add(parts[0], parts[1])
+        total = _scratch(cache, ("mean", axes, axis), parts[0].shape)
+        np.add(parts[0], parts[1], out=total)
         for part in parts[2:]:
             np.add(total, part, out=total)
         table = total
         count *= len(parts)
-    return table / count
+    table /= count
+    return table
+
+
+def _scratch(cache: dict | None, name, shape: tuple) -> np.ndarray:
+    """A work array of ``shape``, reused from chunk to chunk through the engine's
+    workspace: allocating (and page-faulting) large temporaries for every chunk costs
+    more than the arithmetic on them."""
+    if cache is None:
+        return np.empty(shape)
+    workspace = cache.setdefault("workspace", {})
+    buffer = workspace.get(("scratch", name))
+    if buffer is None or buffer.shape != shape:
+        buffer = np.empty(shape)
+        workspace[("scratch", name)] = buffer
+    return buffer
 
 
 def _gather(
@@ -570,8 +591,8 @@ def _table_kernel(design: Design, i: int, u, q_num, df_den) -> StratumKernel:
     within_axes = {f: 1 + k for k, f in enumerate(design.within)}
     w_axes = [within_axes[f] for f in (design.effect_factors[w - 1] if w else ())]
     all_within = set(within_axes.values())
-    terms = []
-    for size in range(len(w_axes) + 1):
+    terms = []  # the term of w itself (sign +1) first
+    for size in range(len(w_axes), -1, -1):
         for kept in combinations(w_axes, size):
             averaged = tuple(sorted(all_within - set(kept)))
             sign = -1.0 if (len(w_axes) - size) % 2 else 1.0
