@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from permanova._permutations import MAX_RESAMPLES
 from tukeyrupture import _study_tables as tables
 from tukeyrupture.detector import TukeyRuptureDetector
 
@@ -643,8 +644,10 @@ def _run_study_iv(
         )
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)):
         raise TypeError(f"`n_resamples` must be a positive integer; got {n_resamples!r}.")
-    if n_resamples < 1:
-        raise ValueError(f"`n_resamples` must be a positive integer; got {n_resamples}.")
+    if not 1 <= n_resamples <= MAX_RESAMPLES:
+        raise ValueError(
+            f"`n_resamples` must be an integer from 1 to {MAX_RESAMPLES:.0e}; got {n_resamples}."
+        )
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)):
         raise TypeError(f"`alpha` must be a number in (0, 1); got {alpha!r}.")
     if not 0 < alpha < 1:

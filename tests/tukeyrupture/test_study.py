@@ -368,6 +368,7 @@ def test_bad_input(demo, what, error, pattern):
     ("options", "error", "pattern"),
     [
         ({"n_resamples": 0}, ValueError, "n_resamples"),
+        ({"n_resamples": 10**20}, ValueError, "n_resamples"),
         ({"n_resamples": 1.5}, TypeError, "n_resamples"),
         ({"alpha": 1.5}, ValueError, "alpha"),
         ({"detector": "tcc"}, TypeError, "detector"),
