@@ -445,6 +445,84 @@ def test_two_way_between_user_matrix(large, method):
         assert _count(res, effect) == exact.count, effect
 
 
+#: Near ties: permutations whose F differs from the observed F by a relative 1e-16 to 3e-12
+#: in exact arithmetic, so they are *not* ties (found by a random sweep of designs with
+#: large effects, values on a grid and offsets). (layout, between groups, y as float.hex)
+NEAR_TIES = {
+    "mixed": (
+        "mixed",
+        ("x", "x", "y", "y"),
+        "0x1.c907380dac48dp+13 0x1.e597ab8e870d6p+15 -0x1.3a34f68966721p+15 "
+        "0x1.56c56a0a4136ap+15 -0x1.c907380dac48dp+15 0x1.c907380dac48dp+15 "
+        "-0x1.ac76c48cd1844p+15 0x1.01140f87b0e8fp+15",
+    ),
+    "within2-a": (
+        "within2",
+        None,
+        "-0x1.99873e6e14eb8p+10 0x1.b0a0d9cf9dfd4p+10 -0x1.9a4b0f04cedcep+10 "
+        "0x1.b01e4ec0775c6p+10 -0x1.9a16d76525cfcp+10 0x1.b0ce8a7b51e8dp+10 "
+        "-0x1.9a85cd986d0bap+10 0x1.afcffb50f9c8bp+10",
+    ),
+    "within2-b": (
+        "within2",
+        None,
+        "0x1.0c60d8ffbe196p+7 0x1.0c4c7242ca27ap+7 0x1.0c0f3e0bee525p+7 "
+        "0x1.0c82d98fff570p+7 0x1.31c7de144eac1p+7 0x1.31f0ab8e368fap+7 "
+        "0x1.3205124b2a816p+7 0x1.3278adcf3b860p+7",
+    ),
+    "within2-c": (
+        "within2",
+        None,
+        "0x1.ffc66021e6fdbp+10 0x1.efa46b491401ap+13 0x1.8e5b87c0f4eafp+10 "
+        "0x1.e0a975a45017ap+13 0x1.012500a6d563fp+11 0x1.ef9b7ad32310ap+13 "
+        "0x1.90089dde221c6p+10 0x1.e0c4470622eabp+13",
+    ),
+    "oneway": (
+        "oneway",
+        None,
+        "0x1.1b102a0e5eba6p-2 0x1.1a5b57c9062d6p-2 0x1.1b34541c3d3d0p-2 "
+        "0x1.1ae2f57d08972p-2 0x1.1aa3abe4c3329p-2 0x1.1ac7d5f2a1b53p-2 "
+        "0x1.1ad9eaf990f68p-2 0x1.1aa3abe4c3329p-2",
+    ),
+    "within": (
+        "within",
+        None,
+        "0x1.869bad064ab59p-1 0x1.875cdcddb188bp-1 0x1.6c87fef2f7c54p-1 "
+        "0x1.6c67cc4f114ccp-1 0x1.1904a5d52f2e8p-1 0x1.1924d87915a71p-1 "
+        "0x1.34db18df1cb62p-1 0x1.353bb0cad01fap-1",
+    ),
+}
+
+
+def _near_tie_case(name):
+    """(data, design, enumeration of the oracle, number of permutations) of a near tie."""
+    layout, groups, values = NEAR_TIES[name]
+    y = [float.fromhex(v) for v in values.split()]
+    if layout == "oneway":
+        return pd.DataFrame({"g": np.repeat(["g0", "g1", "g2", "g3"], 2), "y": y}), (
+            dict(between="g"),
+            "assignments",
+            2520,
+        )
+    if layout == "mixed":
+        return _mixed_issue().assign(g=np.repeat(groups, 2), y=y), (MIXED, "rows", 40320)
+    if layout == "within":
+        frame = pd.DataFrame({"s": np.repeat(["s0", "s1", "s2", "s3"], 2), "t": ["t0", "t1"] * 4})
+        return frame.assign(y=y), (dict(within="t", subject="s"), "rows", 40320)
+    frame = pd.DataFrame(
+        {"s": np.repeat(["s0", "s1"], 4), "a": ["a1", "a1", "a2", "a2"] * 2, "b": ["b1", "b2"] * 4}
+    )
+    return frame.assign(y=y), (dict(within=["a", "b"], subject="s"), "rows", 40320)
+
+
+@pytest.mark.parametrize("name", sorted(NEAR_TIES))
+def test_near_ties_are_not_ties(name):
+    data, (design, enumeration, total) = _near_tie_case(name)
+    oracle = exact_aovperm(data, "y", enumeration=enumeration, **design)
+    res = permanova.aovperm(data, "y", exact=True, **design)
+    _assert_exact(res, oracle, total)
+
+
 # --------------------------------------------------------------------------------------------
 # Monte-Carlo counts: independent of batch size and row order
 # --------------------------------------------------------------------------------------------
