@@ -246,9 +246,10 @@ class EffectStatistic:
         return plus - self.den_minus.rank
 
     def sums_of_squares(self, vectors: np.ndarray, denominator: int):
-        """Integer ``(SS, SS_error) * common`` of integer vectors ``v = vectors / L``.
+        """Sums of squares of ``v = vectors / denominator`` as integers (object arrays).
 
-        Returns the two arrays and ``common / L**2`` as the scale (see :meth:`scale`).
+        Returns ``(ss, ss_error, scale)``: the exact sums of squares are ``ss * scale``
+        and ``ss_error * scale``.
         """
         parts = [self.num_plus, self.num_minus, self.den_minus]
         if self.den_plus is not None:
@@ -293,9 +294,9 @@ def at_least(ss: int, ss_error: int, ss_obs: int, sse_obs: int) -> bool:
 
 def _statistics(design: ExactDesign, method: str) -> list[EffectStatistic]:
     n = design.n
+    full = Projection.of(design.model(), n)
     out = []
     for index, name in enumerate(design.effects):
-        full = Projection.of(design.model(), n)
         reduced = Projection.of(design.model(drop=[index]), n)
         if method == "manly":
             mean = sum(design.y) / n
