@@ -185,7 +185,10 @@ def validate_series_array(estimator, X, **options):
                 f"array of length {X.shape[0]}. Reshape your data: for one series use "
                 "x.reshape(1, -1)."
             )
-        return validate_data(estimator, X, **options)
+        # scikit-learn's finiteness test sums X first: near the float maximum that sum
+        # overflows (and it then checks element-wise), which is no reason to warn
+        with np.errstate(over="ignore", invalid="ignore"):
+            return validate_data(estimator, X, **options)
     except ValueError as error:
         if isinstance(error, TypeError) or str(error).startswith("Invalid `X`"):
             raise

@@ -134,3 +134,36 @@ def random_series(rng, n_series, n_sessions, *, integer, max_nan=0.3):
     rate = rng.uniform(0.0, max_nan, size=(n_series, 1))
     X[rng.random((n_series, n_sessions)) < rate] = np.nan
     return X
+
+
+@st.composite
+def scalable_arrays(draw, *, min_series=1, max_series=12, min_sessions=2, max_sessions=16):
+    """Session arrays that stay in the normal float range when scaled by ``2**k`` for
+    ``-540 <= k`` and up to the largest ``k`` that keeps them finite: values are 0 or have
+    magnitudes in ``[2**-300, 1e3]`` (integers, multiples of 1/8 or any such float)."""
+    kind = draw(st.sampled_from(["integer", "dyadic", "real"]))
+    if kind != "real":
+        return draw(
+            session_arrays(
+                min_series=min_series,
+                max_series=max_series,
+                min_sessions=min_sessions,
+                max_sessions=max_sessions,
+                kind=kind,
+            )
+        )
+    magnitudes = st.floats(2.0**-300, 1e3, allow_nan=False, allow_infinity=False)
+    elements = st.one_of(st.just(0.0), magnitudes, magnitudes.map(lambda v: -v))
+    n_series = draw(st.integers(min_series, max_series))
+    n_sessions = draw(st.integers(min_sessions, max_sessions))
+    X = draw(hnp.arrays(np.float64, (n_series, n_sessions), elements=elements))
+    missing = draw(hnp.arrays(np.bool_, X.shape, elements=st.sampled_from([False] * 4 + [True])))
+    X[missing] = np.nan
+    return X
+
+
+def largest_finite_exponent(X):
+    """The largest ``k`` for which ``X * 2**k`` is finite: ``max |X| < 2**e`` gives
+    ``1024 - e`` (1000 for an array of zeros and NaN)."""
+    top = np.nanmax(np.abs(X), initial=0.0)
+    return 1000 if top == 0 else 1024 - int(np.frexp(top)[1])

@@ -365,3 +365,81 @@ def test_large_random_cross_check(integer):
         for name in oracle.STAT_NAMES:
             np.testing.assert_array_equal(getattr(result, name), want[name], err_msg=name)
         np.testing.assert_array_equal(detector.predict(X), want["labels"])
+
+
+# --- issue 8: numerical range ---------------------------------------------------------
+
+FLOAT_MAX = np.finfo(np.float64).max
+
+
+def test_hinges_near_the_float_maximum_do_not_overflow():
+    """Finding F5 (fixed): (a + b) / 2 overflowed for a + b > the float maximum."""
+    x = np.array([[FLOAT_MAX, FLOAT_MAX, 0.75 * FLOAT_MAX, FLOAT_MAX, 0.5 * FLOAT_MAX]])
+    summary = _core.row_summaries(x)
+    # sorted: M/2, 3M/4, M, M, M; hinges are medians of the 3 smallest and 3 largest
+    assert summary.q1[0] == 0.75 * FLOAT_MAX
+    assert summary.q3[0] == FLOAT_MAX
+    assert summary.median[0] == FLOAT_MAX
+    even = np.array([[FLOAT_MAX, np.nextafter(FLOAT_MAX, 0), -FLOAT_MAX, -FLOAT_MAX]])
+    summary = _core.row_summaries(even)
+    assert summary.q3[0] == FLOAT_MAX / 2 + np.nextafter(FLOAT_MAX, 0) / 2
+    assert summary.q1[0] == -FLOAT_MAX
+    assert summary.median[0] == (np.nextafter(FLOAT_MAX, 0) - FLOAT_MAX) / 2
+
+
+@pytest.mark.parametrize("method", ["tukey", "linear", "hazen", "midpoint"])
+def test_rows_near_the_float_maximum_equal_their_scaled_down_copy(rng, method):
+    X = random_series(rng, 200, 12, integer=False)
+    X[::3] -= 30.0  # values of both signs: differences of values are twice their size
+    params = {"quartile_method": method, "iqr_multiplier": 1.5, "min_consecutive": 5}
+    small = core_run(X, params, 2.0)
+    exponent = 1024 - int(np.frexp(np.nanmax(np.abs(X)))[1])
+    factor = 2.0**exponent
+    with np.errstate(over="raise"):
+        huge = core_run(X * factor, params, 2.0 * factor)
+    for name in ("labels", "tcc", "absolute", "score", "eligible"):
+        np.testing.assert_array_equal(huge[name], small[name], err_msg=name)
+    for name in SERIES_STATS:
+        np.testing.assert_array_equal(huge[name], small[name] * factor, err_msg=name)
+    np.testing.assert_array_equal(huge["drop"], small["drop"] * factor)
+    assert small["labels"].any()
+
+
+def test_overflow_shifts_touch_only_rows_near_the_maximum():
+    X = np.array([[1.0, -3.0], [2.0**1020, 1.0], [np.nan, np.nan], [-(2.0**1022), 0.0]])
+    np.testing.assert_array_equal(_core.overflow_shifts(X, headroom=3), [0, 0, 0, 1023])
+    np.testing.assert_array_equal(_core.overflow_shifts(X, headroom=5), [0, 1021, 0, 1023])
+    shifted = _core.shift_rows(X, _core.overflow_shifts(X, headroom=5))
+    np.testing.assert_array_equal(shifted[0], X[0])
+    np.testing.assert_array_equal(shifted[[1, 3]], [[0.5, 2.0**-1021], [-0.5, 0.0]])
+
+
+@pytest.mark.parametrize("kind", ["within", "total"])
+@pytest.mark.parametrize("exponent", [-1000, -540, -300, 0, 300, 511, 1000])
+def test_pooled_sd_scales_exactly(rng, kind, exponent):
+    X = random_series(rng, 50, 10, integer=False)
+    eligible = _core.eligible_series(X, 3)
+    sd, dof = _core.pooled_sd(X, eligible, kind)
+    scaled, scaled_dof = _core.pooled_sd(X * 2.0**exponent, eligible, kind)
+    assert scaled_dof == dof
+    assert scaled == np.ldexp(sd, exponent)
+    want = oracle.pooled_sd(X[eligible], kind=kind, min_consecutive=1)
+    assert sd == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["within", "total"])
+def test_pooled_sd_ignores_a_huge_offset_of_integer_scores(rng, kind):
+    X = random_series(rng, 40, 12, integer=True)
+    eligible = _core.eligible_series(X, 7)
+    for offset in (1e12, -(2.0**52), 12345678.0):
+        assert _core.pooled_sd(X + offset, eligible, kind) == _core.pooled_sd(X, eligible, kind)
+
+
+def test_pooled_sd_of_values_spanning_the_float_range():
+    # deviations of +-M about 0: the SD is M * sqrt(n / (n - 1)), beyond the float range
+    x = np.array([[FLOAT_MAX, -FLOAT_MAX] * 4])
+    sd, dof = _core.pooled_sd(x, np.array([True]), "within")
+    assert dof == 7 and sd == np.inf
+    x = np.array([[FLOAT_MAX, -FLOAT_MAX, 0.0, 0.0] * 4]) / 4
+    sd, _ = _core.pooled_sd(x, np.array([True]), "within")
+    assert sd == pytest.approx(FLOAT_MAX / 4 * math.sqrt(8 / 15), rel=1e-15)

@@ -17,6 +17,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from tests.tukeyrupture import oracle
 from tests.tukeyrupture.strategies import full_params, random_series
 from tukeyrupture import RuptureLabel, RuptureResult, TukeyRuptureDetector
+from tukeyrupture.simulate import simulate_alliance
 
 FEATURES = [
     "n_ruptures",
@@ -456,3 +457,57 @@ def test_dask_predict_with_unknown_pooled_sd_raises(X):
     short[:, 0] = 1.0
     out = detector.predict(da.from_array(short, chunks=(2, 12))).compute()
     assert not out.any()
+
+
+# --- issue 8: results do not depend on the unit of the scores -------------------------
+
+
+@pytest.mark.parametrize("exponent", [-540, -300, 300, 511])
+def test_rupture_count_does_not_depend_on_the_unit(exponent):
+    """The issue's example: at 2**-540 the squares underflowed (pooled SD 0, every drop a
+    rupture), at 2**511 they overflowed (pooled SD inf, no absolute rupture)."""
+    sim = simulate_alliance(100, 12, rupture_rate=0.05, random_state=0)
+    factor = 2.0**exponent
+    reference = TukeyRuptureDetector().fit(sim.X)
+    detector = TukeyRuptureDetector().fit(sim.X * factor)
+    assert detector.pooled_sd_ == reference.pooled_sd_ * factor
+    np.testing.assert_array_equal(detector.predict(sim.X * factor), reference.predict(sim.X))
+    result = detector.detect(sim.X * factor).to_frame()
+    want = reference.detect(sim.X).to_frame()
+    assert len(result) == len(want) > 0
+    np.testing.assert_array_equal(result["drop"], want["drop"] * factor)
+    np.testing.assert_array_equal(result["score"], want["score"])
+
+
+@pytest.mark.parametrize("exponent", [-540, 511, 1017])
+@pytest.mark.parametrize("pooled", [None, "total"])
+def test_dask_at_extreme_scales(X, exponent, pooled):
+    da = pytest.importorskip("dask.array")
+    factor = 2.0**exponent
+    Y = X * factor
+    detector = TukeyRuptureDetector(pooled_sd=pooled).fit(Y)
+    lazy = TukeyRuptureDetector(pooled_sd=pooled).fit(da.from_array(Y, chunks=(13, 12)))
+    assert lazy.pooled_sd_ == pytest.approx(detector.pooled_sd_, rel=1e-12)
+    assert detector.pooled_sd_ == TukeyRuptureDetector(pooled_sd=pooled).fit(X).pooled_sd_ * factor
+    np.testing.assert_array_equal(
+        detector.predict(da.from_array(Y, chunks=(13, 12))).compute(), detector.predict(Y)
+    )
+
+
+def test_values_at_the_float_maximum_end_to_end():
+    """Finding F5 (fixed), end to end: the largest floats give the labels, statistics and
+    drops of the same series scaled down."""
+    top = np.finfo(np.float64).max
+    x = np.array([[1.0, 1.0, 0.75, 1.0, -1.0, 1.0, 1.0, 0.98, 1.0, 1.0]])
+    big = x * top
+    small = big * 2.0**-1000
+    for params in ({}, {"quartile_method": "linear"}, {"iqr_multiplier": 0.1}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = TukeyRuptureDetector(**params).fit(big).detect(big)
+        want = TukeyRuptureDetector(**params).fit(small).detect(small)
+        np.testing.assert_array_equal(got.labels, want.labels)
+        assert got.labels.any()
+        for name in ("median", "q1", "q3", "lower_half_median", "iqr"):
+            assert getattr(got, name)[0] == np.ldexp(getattr(want, name)[0], 1000), name
+        assert np.isfinite(got.lower_control_limit).all()

@@ -14,7 +14,9 @@ from tests.tukeyrupture import oracle
 from tests.tukeyrupture.strategies import (
     full_params,
     integer_arrays,
+    largest_finite_exponent,
     parameter_settings,
+    scalable_arrays,
     session_arrays,
 )
 from tukeyrupture import TukeyRuptureDetector
@@ -248,3 +250,111 @@ def test_decision_function_above_k_at_score_ties():
         for kk in (k, max(np.nextafter(k, 0.0), 0.0), np.nextafter(k, np.inf)):
             tcc = fitted(X, {**params, "iqr_multiplier": kk}).detect(X).tcc
             np.testing.assert_array_equal(score > kk, tcc, err_msg=f"k={kk!r}")
+
+
+# --- issue 8: scale and shift invariance ----------------------------------------------
+
+SCALE_EXPONENTS = (-540, -300, 0, 300, 511)
+
+
+def scaled_params(params, factor):
+    """A user-given pooled SD is in the data's unit: it scales with the data."""
+    if isinstance(params.get("pooled_sd"), float):
+        return {**params, "pooled_sd": params["pooled_sd"] * factor}
+    return params
+
+
+def assert_same_detection(X, Y, params, factor):
+    """Everything the detector computes on ``Y = X * factor`` is that of ``X``, scaled."""
+    fx, fy = fitted(X, params), fitted(Y, scaled_params(params, factor))
+    if math.isnan(fx.pooled_sd_):
+        assert math.isnan(fy.pooled_sd_)
+    else:
+        assert fy.pooled_sd_ == fx.pooled_sd_ * factor
+    np.testing.assert_array_equal(fy.decision_function(Y), fx.decision_function(X))
+    if not can_predict(fx, X):
+        return
+    rx, ry = fx.detect(X), fy.detect(Y)
+    np.testing.assert_array_equal(ry.labels, rx.labels)
+    np.testing.assert_array_equal(ry.tcc, rx.tcc)
+    np.testing.assert_array_equal(ry.absolute, rx.absolute)
+    np.testing.assert_array_equal(fy.predict(Y), rx.labels)
+    for name in ("median", "q1", "q3", "iqr", "lower_half_median", "lower_control_limit"):
+        np.testing.assert_array_equal(getattr(ry, name), getattr(rx, name) * factor, name)
+
+
+def bounded_multipliers(params):
+    """Multipliers of at least 1/64 (or 0): a tiny k times a tiny IQR would leave the normal
+    range at 2**-540, where no float result can be scale-invariant."""
+    return {
+        **params,
+        "iqr_multiplier": params["iqr_multiplier"] if params["iqr_multiplier"] >= 2**-6 else 0.0,
+    }
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(
+    X=scalable_arrays(),
+    params=parameter_settings(),
+    exponent=st.one_of(st.sampled_from(SCALE_EXPONENTS), st.integers(-540, 511)),
+)
+def test_detection_is_invariant_under_power_of_two_scaling(X, params, exponent):
+    params = bounded_multipliers(params)
+    factor = 2.0**exponent
+    assert_same_detection(X, X * factor, params, factor)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(X=scalable_arrays(), params=parameter_settings(), below_top=st.integers(0, 3))
+def test_detection_is_invariant_up_to_the_float_maximum(X, params, below_top):
+    """Finding F5 (fixed): hinge sums, IQRs and limits of rows near the float maximum
+    used to overflow; the largest scalings that keep X finite now give the same result."""
+    params = bounded_multipliers(params)
+    exponent = largest_finite_exponent(X) - below_top
+    factor = 2.0**exponent
+    Y = X * factor
+    assert np.isfinite(Y[~np.isnan(Y)]).all()
+    fx, fy = fitted(X, params), fitted(Y, scaled_params(params, factor))
+    if math.isnan(fx.pooled_sd_):
+        assert math.isnan(fy.pooled_sd_)
+    else:
+        assert fy.pooled_sd_ == np.ldexp(fx.pooled_sd_, exponent)
+    np.testing.assert_array_equal(fy.decision_function(Y), fx.decision_function(X))
+    if can_predict(fx, X):
+        rx, ry = fx.detect(X), fy.detect(Y)
+        np.testing.assert_array_equal(ry.labels, rx.labels)
+        for name in ("median", "q1", "q3", "lower_half_median"):
+            np.testing.assert_array_equal(getattr(ry, name), getattr(rx, name) * factor, name)
+
+
+@settings(max_examples=120, deadline=None, derandomize=True)
+@given(
+    X=integer_arrays(),
+    offset=st.sampled_from([1e12, -1e12, 2.0**40 + 3, 1e15]),
+    method=st.sampled_from(DYADIC_METHODS),
+    half=st.sampled_from(["inclusive", "exclusive"]),
+    k=st.sampled_from(GRID),
+    c=st.one_of(st.none(), st.floats(0, 4)),
+    pooled=st.sampled_from([None, "within", "total"]),
+    min_consecutive=st.integers(1, 8),
+)
+def test_detection_is_invariant_under_huge_offsets(
+    X, offset, method, half, k, c, pooled, min_consecutive
+):
+    """Both criteria are shift-invariant (the TCC limits move with the data, drops and the
+    pooled SD do not). Integer scores plus an integer offset below 2**53 are exact, and so
+    are hinges, dyadic quantiles and k * IQR for k in the grid: the labels are identical."""
+    params = {
+        "iqr_multiplier": k,
+        "quartile_method": method,
+        "lower_half": half,
+        "absolute_sd_multiplier": c,
+        "pooled_sd": pooled,
+        "min_consecutive": min_consecutive,
+    }
+    Y = X + offset
+    fx, fy = fitted(X, params), fitted(Y, params)
+    np.testing.assert_array_equal(fy.pooled_sd_, fx.pooled_sd_)
+    np.testing.assert_array_equal(fy.decision_function(Y), fx.decision_function(X))
+    if can_predict(fx, X):
+        np.testing.assert_array_equal(fy.predict(Y), fx.predict(X))

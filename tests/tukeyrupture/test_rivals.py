@@ -260,3 +260,59 @@ def test_row_subset_invariance(X, rows):
     for estimator in (ShewhartDetector(), ReliableChangeDetector(sd=2.0)):
         full = estimator.fit(X).predict(X)
         np.testing.assert_array_equal(estimator.predict(X[subset]), full[subset])
+
+
+# --- issue 8: the rivals are as scale-invariant as their rules ----------------------
+
+SCALE_FREE = [
+    ShewhartDetector(n_sigma=2.0),
+    ReliableChangeDetector(),
+    AbsoluteDropDetector(sd_multiplier=1.5),
+]
+
+
+@pytest.mark.parametrize("estimator", SCALE_FREE, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("exponent", [-1000, -540, -300, 300, 511, "top"])
+def test_scale_free_rivals_give_identical_results_at_any_scale(estimator, exponent, data):
+    X, _ = data
+    X = X - 40.0  # both signs: drops between them are twice the values
+    if exponent == "top":
+        exponent = 1024 - int(np.frexp(np.nanmax(np.abs(X)))[1])
+    factor = 2.0**exponent
+    small = clone(estimator).fit(X)
+    huge = clone(estimator).fit(X * factor)
+    with np.errstate(over="raise", under="ignore"):
+        np.testing.assert_array_equal(huge.predict(X * factor), small.predict(X))
+        np.testing.assert_array_equal(
+            huge.decision_function(X * factor), small.decision_function(X)
+        )
+    assert small.predict(X).any()
+
+
+def test_ruptures_default_penalty_is_scale_invariant(data):
+    X, _ = data
+    X = X[:20]
+    small = RupturesDetector().fit(X)
+    for exponent in (-540, 511, 1016):
+        huge = RupturesDetector().fit(X * 2.0**exponent)
+        assert huge.sd_ == small.sd_ * 2.0**exponent
+        np.testing.assert_array_equal(huge.predict(X * 2.0**exponent), small.predict(X))
+
+
+def test_reliable_change_s_diff_does_not_overflow_before_the_result():
+    X = np.array([[1.0, 2.0, 1.0, 3.0, 1.0, 2.0, 1.0]]) * 2.0**1020
+    detector = ReliableChangeDetector(reliability=0.0).fit(X)
+    assert math.isfinite(detector.s_diff_)
+    assert detector.s_diff_ == pytest.approx(math.sqrt(2) * detector.sd_)
+
+
+def test_change_points_refuses_non_real_series():
+    detector = RupturesDetector(penalty=5.0).fit(np.ones((3, 8)))
+    with pytest.raises(TypeError, match="`x`"):
+        detector.change_points(np.ones(8) + 1j)
+    with pytest.raises(TypeError, match="`x`"):
+        detector.change_points(np.ones(8, dtype=bool))
+    with pytest.raises(ValueError, match="`x`"):
+        detector.change_points(np.ones((2, 4)))
+    with pytest.raises(ValueError, match="`x`"):
+        detector.change_points(np.array([1.0, np.inf, 2.0]))
