@@ -18,6 +18,15 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class Observed:
+    """What every kernel's permuted statistics are compared with."""
+
+    statistic: np.ndarray  # F at the identity (or the method's fixed observed F)
+    tolerance: np.ndarray  # relative half-width of the tie band
+    exact: list  # exact sums at the identity (lazy), or None where not decided exactly
+
+
+@dataclass(frozen=True)
 class EngineOutput:
     observed: np.ndarray  # the method's own F at the identity, per effect
     counts: np.ndarray  # number of permutations at least as extreme, per effect
@@ -25,25 +34,28 @@ class EngineOutput:
     null: np.ndarray | None
 
 
-def observed_statistics(kernels, unit_sizes: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Each kernel's F at the identity (or its fixed observed value) and tie tolerance.
+def observed_statistics(kernels, unit_sizes: dict) -> Observed:
+    """Each kernel's F at the identity (or its fixed observed value) and its tie band.
 
-    A permuted ``F_b`` ties with ``F_obs`` when ``|F_b - F_obs| <= tolerance * F_obs``:
-    the tolerance bounds the rounding error of both statistics for the data at hand
-    (:meth:`permanova._methods.Ratio.tie_tolerance`), so that permutations whose F equals
-    the observed one in exact arithmetic are counted as at least as extreme.
+    A permuted ``F_b`` is within rounding error of ``F_obs`` when ``|F_b - F_obs| <=
+    tolerance * F_obs`` (:meth:`permanova._methods.Ratio.tie_tolerance`). Those
+    permutations are decided again in exact arithmetic (``kernel.exact``), so that exact
+    ties count and near ties do not; kernels without an exact form count them as ties.
     """
-    observed = np.empty(len(kernels))
+    statistic = np.empty(len(kernels))
     tolerance = np.empty(len(kernels))
+    exact = []
     for j, kernel in enumerate(kernels):
         if kernel.observed is not None:
-            observed[j], tolerance[j] = kernel.observed, kernel.observed_tolerance
+            statistic[j], tolerance[j] = kernel.observed, kernel.observed_tolerance
+            exact.append(None)
             continue
         identity = np.arange(unit_sizes[kernel.unit_key], dtype=np.intp)[None, :]
         num, den = kernel.sums(identity)
-        observed[j] = kernel.ratio.statistic(num, den)[0]
+        statistic[j] = kernel.ratio.statistic(num, den)[0]
         tolerance[j] = kernel.ratio.tie_tolerance(float(num[0]), float(den[0]))
-    return observed, tolerance
+        exact.append(_LazyObserved(kernel.exact, identity) if kernel.exact else None)
+    return Observed(statistic, tolerance, exact)
 
 
 def _progress_bar(total: int, enabled: bool):
@@ -57,8 +69,7 @@ def _progress_bar(total: int, enabled: bool):
 def run(
     kernels: list,
     blocks: Iterable[dict],
-    observed: np.ndarray,
-    tolerance: np.ndarray,
+    observed: Observed,
     total: int,
     *,
     chunk_rows: int,
@@ -69,17 +80,16 @@ def run(
 ) -> EngineOutput:
     """Evaluate every block of permutations and count the extreme statistics.
 
-    ``blocks`` yields dicts ``{unit_key: (b, n_units) permutations}``; ``observed`` and
-    ``tolerance`` (see :func:`observed_statistics`) hold what each kernel's statistics are
-    compared with. ``identity``, given for exact enumerations, maps permutations to the
+    ``blocks`` yields dicts ``{unit_key: (b, n_units) permutations}``; ``observed`` (see
+    :func:`observed_statistics`) holds what each kernel's statistics are compared with.
+    ``identity``, given for exact enumerations, maps permutations to the
     mask of those that stand for the identity: there, a kernel with a fixed observed
     statistic (ter Braak's) takes that value, as permuco puts the observed statistic in the
     identity's slot.
     """
-    if alternative == "greater":
-        thresholds = observed * (1.0 - tolerance)
-    else:
-        thresholds = observed * (1.0 + tolerance)
+    greater = alternative == "greater"
+    low = observed.statistic * (1.0 - observed.tolerance)
+    high = observed.statistic * (1.0 + observed.tolerance)
     counts = np.zeros(len(kernels), dtype=np.int64)
     null = np.empty((total, len(kernels))) if return_null else None
     bar = _progress_bar(total, progress)
@@ -90,9 +100,12 @@ def run(
             for block in blocks:
                 rows = next(iter(block.values())).shape[0]
                 for start in range(0, rows, chunk_rows):
-                    f = _chunk_statistics(kernels, block, start, chunk_rows, workspace, identity)
-                    greater = alternative == "greater"
-                    extreme = f >= thresholds if greater else f <= thresholds
+                    f, degenerate, pieces = _chunk_statistics(
+                        kernels, block, start, chunk_rows, workspace, identity
+                    )
+                    extreme = f >= low if greater else f <= high
+                    unsure = degenerate | ((f >= low) & (f <= high))
+                    _decide_exactly(kernels, observed, unsure, pieces, greater, extreme)
                     counts += np.count_nonzero(extreme, axis=0)
                     if null is not None:
                         null[done : done + f.shape[0]] = f
@@ -102,11 +115,37 @@ def run(
     finally:
         if bar is not None:
             bar.close()
-    return EngineOutput(observed=observed, counts=counts, n_evaluated=done, null=null)
+    return EngineOutput(observed=observed.statistic, counts=counts, n_evaluated=done, null=null)
+
+
+class _LazyObserved:
+    """The exact ``(num, den)`` at the identity, computed when first needed."""
+
+    def __init__(self, statistic, identity):
+        self.statistic, self.identity, self._value = statistic, identity, None
+
+    def value(self):
+        """The exact sums, or None when the design is too large to decide exactly."""
+        if self._value is None and self.statistic.sums is not None:
+            self._value = self.statistic.sums(self.identity)[0]
+        return self._value
+
+
+def _decide_exactly(kernels, observed, unsure, pieces, greater, extreme) -> None:
+    """Re-decide, in exact arithmetic, the permutations that rounding could have misplaced."""
+    for j, kernel in enumerate(kernels):
+        band = np.flatnonzero(unsure[:, j])
+        if observed.exact[j] is None or not band.size:
+            continue
+        exact_observed = observed.exact[j].value()
+        if exact_observed is not None:
+            perms = pieces[kernel.unit_key][band]
+            extreme[band, j] = kernel.exact.extreme(perms, exact_observed, greater)
 
 
 def _chunk_statistics(kernels, block, start, chunk_rows, workspace, identity) -> np.ndarray:
-    """F of every kernel (columns) for rows ``start:start + chunk_rows`` of a block.
+    """F of every kernel (columns) for rows ``start:start + chunk_rows`` of a block, where
+    a sum of squares is at the rounding level, and those rows' permutations.
 
     A short chunk is padded with copies of its first row, so that the products always have
     ``chunk_rows`` rows.
@@ -121,13 +160,17 @@ def _chunk_statistics(kernels, block, start, chunk_rows, workspace, identity) ->
         pieces[key] = piece
     cache: dict = {"workspace": workspace}  # gathers shared by kernels in this chunk
     f = np.empty((valid, len(kernels)))
+    degenerate = np.empty((valid, len(kernels)), dtype=bool)
     for j, kernel in enumerate(kernels):
         perms = pieces[kernel.unit_key]
-        values = kernel.statistics(perms, cache)[:valid]
+        num, den = kernel.sums(perms, cache)
+        num, den = num[:valid], den[:valid]
+        values = kernel.ratio.statistic(num, den)
+        degenerate[:, j] = kernel.ratio.degenerate(num, den)
         if identity is not None and kernel.observed is not None:
             values[identity(perms[:valid])] = kernel.observed
         f[:, j] = values
-    return f
+    return f, degenerate, {key: piece[:valid] for key, piece in pieces.items()}
 
 
 def _single_threaded_blas():

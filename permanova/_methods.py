@@ -23,12 +23,14 @@ must be to count as a tie.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import functools
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 
 import numpy as np
 from scipy import special
 
+from permanova import _exact
 from permanova._design import (
     Design,
     cell_means,
@@ -87,6 +89,11 @@ class Ratio:
             f = (num / self.df_num) / (den / self.df_den)
         return np.where(num == 0.0, 0.0, f)
 
+    def degenerate(self, num: np.ndarray, den: np.ndarray) -> np.ndarray:
+        """Where a sum of squares is at the rounding level (taken as an exact zero)."""
+        zero = self.noise * self.noise
+        return (num <= zero) | (den <= zero)
+
     def tie_tolerance(self, num: float, den: float) -> float:
         """Relative tolerance of ``F`` for the sums of squares ``num`` and ``den``.
 
@@ -126,6 +133,7 @@ class VectorKernel(_Statistics):
     ratio: Ratio
     observed: float | None = None
     observed_tolerance: float = 0.0
+    exact: _exact.ExactStatistic | None = field(default=None, repr=False)
 
     def sums(self, perms: np.ndarray, cache: dict | None = None):
         """``(num, den)`` sums of squares for a batch of permutations (b, n_units)."""
@@ -153,6 +161,7 @@ class DesignKernel(_Statistics):
     ratio: Ratio
     observed: float | None = None
     observed_tolerance: float = 0.0
+    exact: _exact.ExactStatistic | None = field(default=None, repr=False)
 
     def sums(self, perms: np.ndarray, cache: dict | None = None):
         """``(num, den)`` for a batch of permutations of the rows (b, n)."""
@@ -204,6 +213,7 @@ class StratumKernel(_Statistics):
     ratio: Ratio
     observed: float | None = None
     observed_tolerance: float = 0.0
+    exact: _exact.ExactStatistic | None = field(default=None, repr=False)
 
     def sums(self, perms: np.ndarray, cache: dict | None = None):
         """``(num, den)`` for a batch of permutations (b, n) of the observations."""
@@ -379,6 +389,26 @@ def _memo(function):
 
 
 @_memo
+def _exact_outcome(design: Design, _: int):
+    """The outcome as exact integers (the scaled floats times a power of two)."""
+    return _exact.integer_vector(design.scaled)
+
+
+def _exact_vector(design: Design, i: int, permuted: str, den_from: str = "full"):
+    """The exact statistic of effect ``i`` for a method that permutes ``R_D y`` or ``y``."""
+
+    def build():
+        reduced = design.X[:, ~design.columns(i)]
+        if not _exact.small_enough(design.X):
+            return None
+        y = _exact_outcome(design, 0)
+        u = _exact.residual(y, reduced if permuted == "reduced" else design.X[:, :1])
+        return _exact.vector_statistic(u, design.X, reduced, den_from)
+
+    return _exact.ExactStatistic(build)
+
+
+@_memo
 def _between_parts(design: Design, i: int):
     """Bases of the reduced model ``D`` (without effect i) and of ``R_D X_i``."""
     cols = design.columns(i)
@@ -408,7 +438,8 @@ def freedman_lane(design: Design, **_) -> list:
     kernels = []
     for i in range(1, len(design.effects) + 1):
         q_d, q_rdx = _between_parts(design, i)
-        kernels.append(_residual_kernel(design, residualize(q_d, design.y), q_rdx, q_d))
+        kernel = _residual_kernel(design, residualize(q_d, design.y), q_rdx, q_d)
+        kernels.append(replace(kernel, exact=_exact_vector(design, i, "reduced")))
     return kernels
 
 
@@ -417,7 +448,8 @@ def manly(design: Design, **_) -> list:
     kernels = []
     for i in range(1, len(design.effects) + 1):
         q_d, q_rdx = _between_parts(design, i)
-        kernels.append(_residual_kernel(design, design.y, q_rdx, q_d))
+        kernel = _residual_kernel(design, design.y, q_rdx, q_d)
+        kernels.append(replace(kernel, exact=_exact_vector(design, i, "centred")))
     return kernels
 
 
@@ -460,6 +492,7 @@ def kennedy(design: Design, **_) -> list:
                 k_num=q_rdx.shape[1],
                 residual_denominator=True,
                 ratio=_ratio(design, q_d.shape[1] + q_rdx.shape[1], q_rdx.shape[1], df_den),
+                exact=_exact_vector(design, i, "reduced", den_from="effect"),
             )
         )
     return kernels
@@ -507,6 +540,18 @@ def _design_kernel(design: Design, i: int, permute_residualised: bool) -> Design
     q_d, q_rdx = _between_parts(design, i)
     x = design.X[:, design.columns(i)]
     source = residualize(q_d, x) if permute_residualised else x
+
+    def build():
+        reduced = design.X[:, ~design.columns(i)]
+        if not _exact.small_enough(design.X):
+            return None
+        exact_source = _exact.residual(x, reduced) if permute_residualised else x
+        return _exact.design_statistic(
+            _exact.integer_matrix(exact_source),
+            _exact.integer_matrix(reduced),
+            _exact.residual(_exact_outcome(design, 0), reduced),
+        )
+
     return DesignKernel(
         unit_key="obs",
         source=np.ascontiguousarray(source),
@@ -519,6 +564,7 @@ def _design_kernel(design: Design, i: int, permute_residualised: bool) -> Design
             q_rdx.shape[1],
             design.n - q_d.shape[1] - q_rdx.shape[1],
         ),
+        exact=_exact.ExactStatistic(build),
     )
 
 
@@ -580,14 +626,20 @@ def _stratum_kernel(design, u, q_num, q_den) -> VectorKernel:
     )
 
 
-def _table_kernel(design: Design, i: int, u, q_num, df_den) -> StratumKernel:
-    """:class:`StratumKernel` of effect ``i`` for the permuted vector ``u``."""
+def _table_kernel(design: Design, i: int, u, q_num, df_den, exact_models) -> StratumKernel:
+    """:class:`StratumKernel` of effect ``i`` for the permuted vector ``u``.
+
+    ``exact_models`` gives ``(full, reduced)``: integer matrices whose projections differ
+    by the tested space, ``u`` being the residual of ``y`` on ``reduced`` (built only when
+    an exact decision is needed).
+    """
     w = design.within_part(i)
     # F_w: the effects of the stratum (for w = 0: the intercept and the between effects)
     same_stratum = [j for j in range(1, len(design.effects) + 1) if design.within_part(j) == w]
     if w == 0:
         same_stratum = [0, *same_stratum]
-    q_fixed = orthonormal_basis(design.X[:, np.isin(design.assign, same_stratum)])
+    fixed_columns = design.X[:, np.isin(design.assign, same_stratum)]
+    q_fixed = orthonormal_basis(fixed_columns)
     within_axes = {f: 1 + k for k, f in enumerate(design.within)}
     w_axes = [within_axes[f] for f in (design.effect_factors[w - 1] if w else ())]
     all_within = set(within_axes.values())
@@ -618,6 +670,26 @@ def _table_kernel(design: Design, i: int, u, q_num, df_den) -> StratumKernel:
         terms=tuple(terms),
         # T_w v: means of a few table cells, whose rounding is far below a product's
         ratio=_ratio(design, width + 1, q_num.shape[1], df_den),
+        exact=_exact.ExactStatistic(
+            functools.partial(_exact_stratum, design, exact_models, fixed_columns, tuple(terms))
+        ),
+    )
+
+
+def _exact_stratum(design: Design, exact_models, fixed_columns, terms):
+    """The exact statistic of a :class:`StratumKernel` (``exact_models``: a function
+    giving ``(full, reduced)``)."""
+    full, reduced = exact_models()
+    if not _exact.small_enough(full, fixed_columns):
+        return None
+    return _exact.stratum_statistic(
+        _exact.residual(_exact_outcome(design, 0), reduced),
+        full,
+        reduced,
+        fixed_columns,
+        design.row_order,
+        design.table_shape,
+        terms,
     )
 
 
@@ -627,8 +699,27 @@ def rd_kheradpajouh_renaud(design: Design, **_) -> list:
     for i in range(1, len(design.effects) + 1):
         p = _rm_parts(design, i)
         u = residualize(p["q_d"], design.y)
-        kernels.append(_table_kernel(design, i, u, p["q_rdx"], p["q_rdz"].shape[1]))
+        models = functools.partial(_rd_models, design, i)
+        kernels.append(_table_kernel(design, i, u, p["q_rdx"], p["q_rdz"].shape[1], models))
     return kernels
+
+
+def _rd_models(design: Design, i: int):
+    """``(full, reduced)`` of effect ``i`` for the exact Rd statistic."""
+    return design.X, design.X[:, ~design.columns(i)]
+
+
+def _rde_models(design: Design, i: int, e_cols: np.ndarray):
+    """``(full, reduced)`` of effect ``i`` for the exact Rde statistic: ``D`` with
+    ``e = R_[X, Z] E`` (the float code residualises ``E`` on ``X``, then on ``R_X Z``)."""
+    z_raw = row_kronecker(design.subject_matrix, _stratum_columns(design, design.within_part(i)))
+    e = row_kronecker(design.subject_matrix, e_cols)
+    if e.shape[1] > _exact.MAX_COLUMNS:
+        return e, e  # too wide: small_enough refuses it before any elimination
+    e_exact = _exact.residual(e, np.hstack([design.X, z_raw]))
+    reduced = np.hstack([_exact.integer_matrix(design.X[:, ~design.columns(i)]), e_exact])
+    full = np.hstack([reduced, _exact.integer_matrix(design.X[:, design.columns(i)])])
+    return full, reduced
 
 
 def rde_kheradpajouh_renaud(design: Design, **_) -> list:
@@ -652,7 +743,8 @@ def rde_kheradpajouh_renaud(design: Design, **_) -> list:
         q_rdex = orthonormal_basis(residualize(q_de, x), scale=column_scale(x))
         q_rdez = orthonormal_basis(residualize(q_de, p["z"]), scale=p["z_scale"])
         u = residualize(q_de, design.y)
-        kernels.append(_table_kernel(design, i, u, q_rdex, q_rdez.shape[1]))
+        models = functools.partial(_rde_models, design, i, e_cols)
+        kernels.append(_table_kernel(design, i, u, q_rdex, q_rdez.shape[1], models))
     return kernels
 
 

@@ -212,7 +212,7 @@ def aovperm(
     rotations = _rotations(design, rotation, rng) if method == "huh_jhun" else None
     kernels = METHODS[method](design, rotations=rotations)
     unit_sizes = {k.unit_key: _units(k) for k in kernels}
-    observed, tolerance = _engine.observed_statistics(kernels, unit_sizes)
+    observed = _engine.observed_statistics(kernels, unit_sizes)
 
     blocks, total, is_exact, identity = _permutation_source(
         design, method, unit_sizes, permutations, args.exact, args.n_resamples, rng
@@ -221,7 +221,6 @@ def aovperm(
         kernels,
         blocks,
         observed,
-        tolerance,
         total,
         chunk_rows=_permutations.chunk_rows(unit_sizes),
         alternative="less" if args.alternative == "less" else "greater",
@@ -234,7 +233,7 @@ def aovperm(
             pvalues = out.counts / total
         else:
             pvalues = (1.0 + out.counts) / (1.0 + total)
-    undefined = np.isnan(observed) | np.isnan(parametric["F"])
+    undefined = np.isnan(observed.statistic) | np.isnan(parametric["F"])
     pvalues = np.where(undefined, np.nan, pvalues)
     if undefined.any():
         warnings.warn(
