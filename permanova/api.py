@@ -147,8 +147,9 @@ def aovperm(
     outcome (never as a difference of squared norms), and a permuted ``F_b`` ties with
     ``F_obs`` when they differ by less than the rounding error that is possible for the
     data at hand (a bound of order ``k n eps`` times the outcome's scale over the square
-    roots of the two sums of squares): permutations whose F equals the observed one in
-    exact arithmetic are counted, whatever the offsets, the fit or the CPU. Unless
+    roots of the two sums of squares); those permutations are decided again in exact
+    rational arithmetic, so that exact ties count and near ties do not, whatever the
+    offsets, the fit or the CPU (see the "Ties" section of the documentation). Unless
     ``permutations`` or ``rotation`` are given, the rows are first put in a canonical
     order (by cell, then outcome; subjects by cell, then outcomes), so the result does
     not depend on the order of the rows of ``data`` nor on the subject labels.
