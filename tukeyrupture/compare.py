@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
 
+from tukeyrupture._validation import copy_seed_sequence
 from tukeyrupture.detector import TukeyRuptureDetector
 from tukeyrupture.metrics import RuptureScores, rupture_scores
 from tukeyrupture.rivals import (
@@ -170,12 +171,7 @@ def _root_seed(random_state) -> np.random.SeedSequence:
     if random_state is None:
         return np.random.SeedSequence()
     if isinstance(random_state, np.random.SeedSequence):
-        return np.random.SeedSequence(
-            random_state.entropy,
-            spawn_key=random_state.spawn_key,
-            pool_size=random_state.pool_size,
-            n_children_spawned=random_state.n_children_spawned,
-        )
+        return copy_seed_sequence(random_state)
     if isinstance(random_state, (np.random.RandomState, np.random.Generator)):
         raise TypeError(
             "`random_state` must be an int, a numpy SeedSequence or None; got a "
