@@ -172,11 +172,15 @@ def test_raising_iqr_multiplier_never_adds_a_tcc_flag(X, params, k1, k2):
 @given(
     X=st.one_of(session_arrays(kind="integer"), session_arrays(kind="dyadic")),
     params=parameter_settings(absolute=False),
+    method=st.sampled_from(DYADIC_METHODS),
     ks=st.lists(st.one_of(st.sampled_from(GRID), st.floats(0, 6)), min_size=1, max_size=5),
 )
-def test_decision_function_above_k_is_the_tcc_mask(X, params, ks):
-    """On data whose differences are exact (integers, multiples of 1/8); arbitrary floats
-    can break the identity at rounding ties (finding F1, see the xfail test below)."""
+def test_decision_function_above_k_is_the_tcc_mask(X, params, method, ks):
+    """On data whose differences are exact (integers, multiples of 1/8) and quartile
+    methods with dyadic weights, so that Q1 - x is exact; arbitrary floats, or quartiles
+    such as ``median_unbiased`` (Q1 = 27.666...), can break the identity at rounding ties
+    (finding F1, see the xfail test below)."""
+    params = {**params, "quartile_method": method}
     score = fitted(X, params).decision_function(X)
     assert not np.isnan(score).any()
     for k in ks:
@@ -241,6 +245,13 @@ def test_decision_function_above_k_at_score_ties():
     np.testing.assert_array_equal(score > 1.0, tcc)
     # Q1 = 14.5, IQR = 26.5, x = 14: the score 0.5 / 26.5 is above the float just below it,
     # but fl(k * 26.5) rounds to 0.5, so LCL = 14 and x < LCL is False
+    # median_unbiased on integers: Q1 = 27.666..., IQR = 1.333...: the score of x = 27 is
+    # 0.5000000000000013 > 0.5 while fl(Q1 - 0.5 * IQR) = 27, so x < LCL is False
+    x = np.array([[np.nan, 0, 29, 27, 28, 28, 28, 28, 29, 29]])
+    unbiased = {**params, "quartile_method": "median_unbiased"}
+    score = fitted(x, {**unbiased, "iqr_multiplier": 0.0}).decision_function(x)
+    tcc = fitted(x, {**unbiased, "iqr_multiplier": 0.5}).detect(x).tcc
+    np.testing.assert_array_equal(score > 0.5, tcc)
     x = np.array([[13.0, 15, 25, 42, 26, 41, 23, 20, 41, 44, 14, 14]])
     rng = np.random.default_rng(5)
     X = np.vstack([x, rng.integers(12, 49, size=(100, 12)).astype(float)])
