@@ -177,6 +177,16 @@ class TukeyRuptureDetector(TransformerMixin, BaseEstimator):
         self : TukeyRuptureDetector
             The fitted detector.
 
+        Raises
+        ------
+        TypeError
+            If ``X`` does not hold real numbers (complex, boolean, datetime or timedelta
+            values, strings, other objects, or DataFrame columns of such dtypes), or a
+            parameter has the wrong type; the message names it.
+        ValueError
+            If ``X`` has the wrong shape, fewer than 2 sessions or infinite values, or a
+            parameter is out of range.
+
         Warns
         -----
         UserWarning

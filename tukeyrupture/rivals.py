@@ -67,6 +67,15 @@ class _RivalDetector(BaseEstimator):
         self : estimator
             The fitted detector.
 
+        Raises
+        ------
+        TypeError
+            If ``X`` does not hold real numbers (complex, boolean, datetime or timedelta
+            values, strings, other objects) or a parameter has the wrong type.
+        ValueError
+            If ``X`` has the wrong shape or infinite values, or a parameter is out of
+            range.
+
         Examples
         --------
         >>> import numpy as np
