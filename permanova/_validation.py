@@ -397,7 +397,7 @@ def check_random_state(random_state) -> np.random.Generator:
     if isinstance(random_state, np.random.BitGenerator):
         return np.random.Generator(random_state)
     if isinstance(random_state, np.random.SeedSequence):
-        return np.random.default_rng(_copy_seed_sequence(random_state))
+        return np.random.default_rng(copy_seed_sequence(random_state))
     if isinstance(random_state, np.random.RandomState):
         words = random_state.randint(0, 2**32, size=4, dtype=np.uint64)
         return np.random.default_rng(words.tolist())
@@ -416,7 +416,8 @@ def check_random_state(random_state) -> np.random.Generator:
         raise kind(message) from None
 
 
-def _copy_seed_sequence(seed: np.random.SeedSequence) -> np.random.SeedSequence:
+def copy_seed_sequence(seed: np.random.SeedSequence) -> np.random.SeedSequence:
+    """An independent copy of a ``SeedSequence`` (same entropy, key and spawn count)."""
     return np.random.SeedSequence(
         seed.entropy,
         spawn_key=seed.spawn_key,

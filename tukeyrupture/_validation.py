@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from numbers import Integral, Number
+from numbers import Number
 
 import numpy as np
 import pandas as pd
@@ -196,40 +196,3 @@ def validate_series_array(estimator, X, **options):
             f"Invalid `X`: expected a 2-D array of shape (n_series, n_sessions) holding "
             f"finite numbers or NaN (for one series use x.reshape(1, -1)). {error}"
         ) from None
-
-
-def check_random_state(random_state, name="random_state") -> np.random.Generator:
-    """A ``numpy.random.Generator`` from a seed, without touching the caller's objects.
-
-    None (fresh entropy), a non-negative int, a ``SeedSequence`` (copied: spawning from
-    it would advance the caller's sequence), a ``Generator`` (used as is, as numpy does)
-    or a legacy ``RandomState`` (128 bits of entropy are drawn from it, which advances it
-    as any use of a RandomState does). Anything else is a ``TypeError`` naming ``name``.
-    """
-    if random_state is None or isinstance(random_state, np.random.Generator):
-        return np.random.default_rng(random_state)
-    if isinstance(random_state, np.random.SeedSequence):
-        return np.random.default_rng(copy_seed_sequence(random_state))
-    if isinstance(random_state, np.random.BitGenerator):
-        return np.random.Generator(random_state)
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(0, 2**32, size=4, dtype=np.uint32))
-    if isinstance(random_state, (bool, np.bool_)) or not isinstance(random_state, Integral):
-        raise TypeError(
-            f"`{name}` must be None, a non-negative int, a numpy SeedSequence, Generator, "
-            f"BitGenerator or RandomState; got {random_state!r} of type "
-            f"{type(random_state).__name__}."
-        )
-    if random_state < 0:
-        raise ValueError(f"`{name}` must be a non-negative integer; got {random_state}.")
-    return np.random.default_rng(int(random_state))
-
-
-def copy_seed_sequence(seed_sequence):
-    """An independent copy of a ``SeedSequence`` (same entropy, key and spawn count)."""
-    return np.random.SeedSequence(
-        seed_sequence.entropy,
-        spawn_key=seed_sequence.spawn_key,
-        pool_size=seed_sequence.pool_size,
-        n_children_spawned=seed_sequence.n_children_spawned,
-    )

@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
 
-from tukeyrupture._validation import copy_seed_sequence
+from permanova._validation import copy_seed_sequence
 from tukeyrupture.detector import TukeyRuptureDetector
 from tukeyrupture.metrics import RuptureScores, rupture_scores
 from tukeyrupture.rivals import (

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from permanova._validation import check_random_state
 from tukeyrupture import _core
-from tukeyrupture._validation import check_random_state
 
 _LABEL_NAMES = np.array(["none", "repaired", "unrepaired", "unresolved"])
 
