@@ -479,13 +479,6 @@ def _permutation_source(design, method, unit_sizes, permutations, exact, n_resam
 # --------------------------------------------------------------------------------------
 # convenience wrappers
 # --------------------------------------------------------------------------------------
-_SHARED_DOC = """
-    Same keyword arguments as :func:`aovperm` (``method``, ``n_resamples``,
-    ``permutations``, ``exact``, ``random_state``, ``alternative``, ``return_null``,
-    ``progress``, ``batch_size``, ``rotation``); returns an :class:`AovPermResult`.
-"""
-
-
 def oneway_between(data: pd.DataFrame, dv: str, between: str, **kwargs) -> AovPermResult:
     """One-way between-subjects permutation ANOVA (one factor, independent groups).
 
