@@ -24,6 +24,7 @@ class Observed:
     statistic: np.ndarray  # F at the identity (or the method's fixed observed F)
     tolerance: np.ndarray  # relative half-width of the tie band
     exact: list  # exact sums at the identity (lazy), or None where not decided exactly
+    degenerate: np.ndarray  # an observed sum of squares at the rounding level
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ def observed_statistics(kernels, unit_sizes: dict) -> Observed:
     """
     statistic = np.empty(len(kernels))
     tolerance = np.empty(len(kernels))
+    degenerate = np.zeros(len(kernels), dtype=bool)
     exact = []
     for j, kernel in enumerate(kernels):
         if kernel.observed is not None:
@@ -54,8 +56,9 @@ def observed_statistics(kernels, unit_sizes: dict) -> Observed:
         num, den = kernel.sums(identity)
         statistic[j] = kernel.ratio.statistic(num, den)[0]
         tolerance[j] = kernel.ratio.tie_tolerance(float(num[0]), float(den[0]))
+        degenerate[j] = kernel.ratio.degenerate(num, den)[0]
         exact.append(_LazyObserved(kernel.exact, identity) if kernel.exact else None)
-    return Observed(statistic, tolerance, exact)
+    return Observed(statistic, tolerance, exact, degenerate)
 
 
 def _progress_bar(total: int, enabled: bool):
@@ -104,7 +107,7 @@ def run(
                         kernels, block, start, chunk_rows, workspace, identity
                     )
                     extreme = f >= low if greater else f <= high
-                    unsure = degenerate | ((f >= low) & (f <= high))
+                    unsure = degenerate | ((f >= low) & (f <= high)) | observed.degenerate
                     _decide_exactly(kernels, observed, unsure, pieces, greater, extreme)
                     counts += np.count_nonzero(extreme, axis=0)
                     if null is not None:

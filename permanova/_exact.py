@@ -23,11 +23,12 @@ from fractions import Fraction
 import numpy as np
 
 
-def integer_vector(values: np.ndarray) -> np.ndarray:
-    """The floats ``values`` times one power of two, as exact Python integers."""
+def integer_vector(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """The floats ``values`` times one power of two, as exact Python integers, and that
+    power of two."""
     fractions = [Fraction(float(v)) for v in values]
     scale = max((f.denominator for f in fractions), default=1)
-    return np.array([int(f * scale) for f in fractions], dtype=object)
+    return np.array([int(f * scale) for f in fractions], dtype=object), scale
 
 
 def integer_matrix(matrix: np.ndarray) -> np.ndarray:
@@ -124,15 +125,25 @@ MAX_COLUMNS = 64
 class ExactStatistic:
     """Exact ``(num, den)`` of a kernel for a batch of permutations ``(c, n_units)``.
 
-    ``build`` makes the function that computes them; it runs on first use (most runs never
-    need it) and returns None for a design too large to decide exactly.
+    ``build`` returns ``(sums, unit)``: the function that computes them, and the factor
+    that turns them into sums of squares of the design's scaled outcome (the integers are
+    that outcome times a constant). It runs on first use (most runs never need it) and
+    returns None for a design too large to decide exactly.
     """
 
-    build: Callable[[], Callable | None]
+    build: Callable[[], tuple[Callable, Fraction] | None]
 
     @functools.cached_property
-    def sums(self) -> Callable[[np.ndarray], list[tuple[Fraction, Fraction]]] | None:
+    def _built(self):
         return self.build()
+
+    @property
+    def sums(self) -> Callable[[np.ndarray], list[tuple[Fraction, Fraction]]] | None:
+        return None if self._built is None else self._built[0]
+
+    @property
+    def unit(self) -> Fraction:
+        return self._built[1]
 
     def extreme(self, perms: np.ndarray, observed: tuple, greater: bool) -> np.ndarray:
         """Whether each permutation's exact F is at least (at most) the observed F."""
@@ -157,7 +168,13 @@ def _ratio(num: Fraction, den: Fraction):
 def residual(y: np.ndarray, model: np.ndarray) -> np.ndarray:
     """``c * R_M y`` as integers (``c`` a positive integer) for integer ``y`` and ``M``
     (``y`` a vector or a matrix of columns)."""
-    return Projection.of(model).residual(integer_matrix(np.asarray(y)))
+    return scaled_residual(y, model)[0]
+
+
+def scaled_residual(y: np.ndarray, model: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(c * R_M y, c)``: the integer residual and its factor ``c``."""
+    projection = Projection.of(model)
+    return projection.residual(integer_matrix(np.asarray(y))), projection.det
 
 
 def small_enough(*matrices: np.ndarray) -> bool:

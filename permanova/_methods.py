@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from itertools import combinations
 
 import numpy as np
@@ -306,7 +307,7 @@ def _gather(
 # --------------------------------------------------------------------------------------
 # observed tables
 # --------------------------------------------------------------------------------------
-def _f_pvalue(f, df1, df2):
+def f_pvalue(f, df1, df2):
     """Upper tail of the F distribution (``scipy.stats.f.sf`` without its overhead)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return special.fdtrc(df1, df2, f)
@@ -362,7 +363,7 @@ def _append(out, df, df_error, ss, sse, zero):
     out["SS"].append(ss)
     out["SS_error"].append(sse)
     out["F"].append(float(f))
-    out["p_parametric"].append(float(_f_pvalue(f, df, df_error)))
+    out["p_parametric"].append(float(f_pvalue(f, df, df_error)))
 
 
 def _ratio(design: Design, width: int, df_num: float, df_den: float) -> Ratio:
@@ -390,8 +391,17 @@ def _memo(function):
 
 @_memo
 def _exact_outcome(design: Design, _: int):
-    """The outcome as exact integers (the scaled floats times a power of two)."""
+    """The outcome as exact integers (the scaled floats times a power of two) and that
+    power of two."""
     return _exact.integer_vector(design.scaled)
+
+
+def _exact_residual(design: Design, model: np.ndarray):
+    """``(c * R_M y, 1 / c**2)``: the integer residual of the outcome and the unit that
+    turns its sums of squares into those of the scaled outcome."""
+    y, scale = _exact_outcome(design, 0)
+    u, factor = _exact.scaled_residual(y, model)
+    return u, Fraction(1, (factor * scale) ** 2)
 
 
 def _exact_vector(design: Design, i: int, permuted: str, den_from: str = "full"):
@@ -401,9 +411,8 @@ def _exact_vector(design: Design, i: int, permuted: str, den_from: str = "full")
         reduced = design.X[:, ~design.columns(i)]
         if not _exact.small_enough(design.X):
             return None
-        y = _exact_outcome(design, 0)
-        u = _exact.residual(y, reduced if permuted == "reduced" else design.X[:, :1])
-        return _exact.vector_statistic(u, design.X, reduced, den_from)
+        u, unit = _exact_residual(design, reduced if permuted == "reduced" else design.X[:, :1])
+        return _exact.vector_statistic(u, design.X, reduced, den_from), unit
 
     return _exact.ExactStatistic(build)
 
@@ -546,11 +555,11 @@ def _design_kernel(design: Design, i: int, permute_residualised: bool) -> Design
         if not _exact.small_enough(design.X):
             return None
         exact_source = _exact.residual(x, reduced) if permute_residualised else x
-        return _exact.design_statistic(
-            _exact.integer_matrix(exact_source),
-            _exact.integer_matrix(reduced),
-            _exact.residual(_exact_outcome(design, 0), reduced),
+        ry, unit = _exact_residual(design, reduced)
+        sums = _exact.design_statistic(
+            _exact.integer_matrix(exact_source), _exact.integer_matrix(reduced), ry
         )
+        return sums, unit
 
     return DesignKernel(
         unit_key="obs",
@@ -682,15 +691,11 @@ def _exact_stratum(design: Design, exact_models, fixed_columns, terms):
     full, reduced = exact_models()
     if not _exact.small_enough(full, fixed_columns):
         return None
-    return _exact.stratum_statistic(
-        _exact.residual(_exact_outcome(design, 0), reduced),
-        full,
-        reduced,
-        fixed_columns,
-        design.row_order,
-        design.table_shape,
-        terms,
+    u, unit = _exact_residual(design, reduced)
+    sums = _exact.stratum_statistic(
+        u, full, reduced, fixed_columns, design.row_order, design.table_shape, terms
     )
+    return sums, unit
 
 
 def rd_kheradpajouh_renaud(design: Design, **_) -> list:

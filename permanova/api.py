@@ -11,7 +11,13 @@ import pandas as pd
 
 from permanova import _engine, _permutations, _validation
 from permanova._design import Design, build_design, orthonormal_basis
-from permanova._methods import DESIGN_PERMUTING, METHODS, huh_jhun_rotation, observed_table
+from permanova._methods import (
+    DESIGN_PERMUTING,
+    METHODS,
+    f_pvalue,
+    huh_jhun_rotation,
+    observed_table,
+)
 from permanova.results import TABLE_COLUMNS, AovPermResult
 
 
@@ -229,12 +235,13 @@ def aovperm(
         progress=args.progress,
         identity=identity,
     )
+    resolved = _exact_observed_table(method, parametric, observed)
     with np.errstate(invalid="ignore"):
         if is_exact:
             pvalues = out.counts / total
         else:
             pvalues = (1.0 + out.counts) / (1.0 + total)
-    undefined = np.isnan(observed.statistic) | np.isnan(parametric["F"])
+    undefined = np.isnan(parametric["F"]) | (np.isnan(observed.statistic) & ~resolved)
     pvalues = np.where(undefined, np.nan, pvalues)
     if undefined.any():
         warnings.warn(
@@ -264,6 +271,51 @@ def aovperm(
         alternative=args.alternative,
         null_distribution=null,
     )
+
+
+#: Methods whose statistic at the identity is the parametric table's F.
+_TABLE_STATISTIC = (
+    "freedman_lane",
+    "manly",
+    "dekker",
+    "draper_stoneman",
+    "rd_kheradpajouh_renaud",
+    "rd_replic_kheradpajouh_renaud",
+)
+
+
+def _exact_observed_table(method: str, parametric: dict, observed) -> np.ndarray:
+    """Where an observed sum of squares is at the rounding level, take the exact value.
+
+    The floats then cannot tell 0 from a tiny but real sum of squares (a near-perfect
+    additive fit, say); the exact sums of squares decide whether F is 0, finite, infinite
+    or undefined (0/0). The table's SS, SS_error, F and parametric p are replaced by the
+    exact values for the methods whose identity statistic is the table's. Returns the
+    mask of the effects so resolved (their permutations are all decided exactly).
+    """
+    resolved = np.zeros(observed.degenerate.shape, dtype=bool)
+    for j in np.flatnonzero(observed.degenerate):
+        lazy = observed.exact[j]
+        exact = None if lazy is None else lazy.value()
+        if exact is None:
+            continue
+        num, den = exact
+        resolved[j] = not (num == 0 and den == 0)
+        if method in _TABLE_STATISTIC:
+            unit = lazy.statistic.unit
+            parametric["SS"][j] = float(num * unit)
+            parametric["SS_error"][j] = float(den * unit)
+        df, df_error = parametric["df"][j], parametric["df_error"][j]
+        if num == 0 and den == 0:
+            f = np.nan
+        elif den == 0:
+            f = np.inf
+        else:
+            f = float((num / df) / (den / df_error))
+        if method in _TABLE_STATISTIC or np.isnan(f):
+            parametric["F"][j] = f
+            parametric["p_parametric"][j] = float(f_pvalue(f, df, df_error))
+    return resolved
 
 
 def _too_many_resamples(args) -> None:

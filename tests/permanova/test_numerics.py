@@ -12,6 +12,7 @@ import pytest
 
 import permanova
 from permanova import _permutations
+from tests.permanova.exact_oracle import exact_aovperm
 
 
 def _oneway(y, sizes):
@@ -128,3 +129,42 @@ def test_too_many_random_permutations_is_a_clear_error():
     data = _oneway(np.arange(40, dtype=float), [20, 20])
     with pytest.raises(ValueError, match="n_resamples"):
         permanova.aovperm(data, "y", between="g", n_resamples=10**20)
+
+
+DEGENERATE = {
+    # y = A + B exactly, one value moved by 2**-44: SS and SS_error of A:B about 1e-27
+    "tiny interaction": "0x1p-44 0x0p+0 0x1.8p+1 0x1.8p+1 0x1.4p+2 0x1.4p+2 0x1p+3",
+    # the singleton cell moved by 2**-42: SS > 0 = SS_error, F = inf exactly
+    "infinite F": "0x0p+0 0x0p+0 0x1.8p+1 0x1.8p+1 0x1.4p+2 0x1.4p+2 0x1.0000000000080p+3",
+}
+
+
+@pytest.mark.parametrize("method", ["freedman_lane", "manly"])
+@pytest.mark.parametrize("case", sorted(DEGENERATE))
+def test_observed_sums_of_squares_below_rounding_are_decided_exactly(case, method):
+    y = [float.fromhex(h) for h in DEGENERATE[case].split()]
+    data = pd.DataFrame(
+        {"A": ["a0"] * 4 + ["a1"] * 3, "B": ["b0", "b0", "b1", "b1", "b0", "b0", "b1"], "y": y}
+    )
+    oracle = exact_aovperm(data, "y", between=["A", "B"], method=method, enumeration="rows")
+    res = permanova.aovperm(data, "y", between=["A", "B"], exact=True, method=method)
+    for effect, exact in oracle.items():
+        assert Fraction(res.table.loc[effect, "p_permutation"]).limit_denominator(5040) == exact.p
+    f = res.table.loc["A:B", "F"]
+    assert f == (np.inf if case == "infinite F" else pytest.approx(0.6))
+
+
+def test_exact_zero_interaction_in_a_within_design():
+    y = [
+        float.fromhex(h)
+        for h in (
+            "-0x1.7p+4 -0x1.1000000000080p+5 -0x1.8p+3 -0x1.7p+4 -0x1p+4 "
+            "-0x1.affffffffff00p+4 -0x1.4p+2 -0x1p+4"
+        ).split()
+    ]
+    data = pd.DataFrame(
+        {"s": ["s0"] * 4 + ["s1"] * 4, "a": ["a1", "a1", "a2", "a2"] * 2, "b": ["b1", "b2"] * 4}
+    ).assign(y=y)
+    res = permanova.aovperm(data, "y", subject="s", within=["a", "b"], exact=True)
+    assert res.table.loc["a:b", "p_permutation"] == 1.0
+    assert res.table.loc["a", "p_permutation"] * 630 == pytest.approx(73)
