@@ -164,6 +164,45 @@ def check_bool(name, value):
     return bool(value)
 
 
+def check_params(estimator, finite_names):
+    """Validate ``estimator``'s parameters again (they may be changed after ``fit``)."""
+    estimator._validate_params()
+    for name in finite_names:
+        check_finite(name, getattr(estimator, name))
+
+
+def _is_number_label(label) -> bool:
+    return label is not None and label is not pd.NA and _is_real_number(label)
+
+
+def check_session_columns(estimator, X, reset):
+    """Numeric session labels of a DataFrame must be increasing, and as in ``fit``.
+
+    scikit-learn checks the order of string column names only; a frame whose columns are
+    session numbers taken out of order would otherwise be read in column order.
+    """
+    if not isinstance(X, pd.DataFrame):
+        return
+    columns = list(X.columns)
+    numeric = bool(columns) and all(_is_number_label(label) for label in columns)
+    if numeric and not all(a < b for a, b in zip(columns[:-1], columns[1:])):
+        raise ValueError(
+            f"Invalid `X`: its columns are numeric session labels, so they must be "
+            f"strictly increasing; got columns {columns}. Sort the columns, e.g. "
+            "X.sort_index(axis=1)."
+        )
+    if reset:
+        estimator._session_columns_in_ = columns if numeric else None
+        return
+    fitted = getattr(estimator, "_session_columns_in_", None)
+    if fitted is not None and columns != fitted:
+        raise ValueError(
+            f"Invalid `X`: its columns must be the numeric session labels seen in fit, in "
+            f"the same order: "
+            f"{fitted}; got columns {columns}."
+        )
+
+
 def row_and_column_labels(X, n_series, n_sessions):
     """A DataFrame's index and columns, else ``0..n_series-1`` and sessions ``1..n``."""
     if isinstance(X, pd.DataFrame):
@@ -179,6 +218,7 @@ def validate_series_array(estimator, X, **options):
     """
     try:
         X = check_numeric_input(X)
+        check_session_columns(estimator, X, options.get("reset", True))
         if isinstance(X, np.ndarray) and X.ndim == 1:
             raise ValueError(
                 f"Invalid `X`: expected a 2-D array of shape (n_series, n_sessions); got a 1-D "

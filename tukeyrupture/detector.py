@@ -13,6 +13,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 from tukeyrupture import _core
 from tukeyrupture._validation import (
     check_finite,
+    check_params,
     is_dask_array,
     row_and_column_labels,
     validate_series_array,
@@ -140,6 +141,8 @@ class TukeyRuptureDetector(TransformerMixin, BaseEstimator):
         "min_consecutive": [Interval(Integral, 1, None, closed="left")],
     }
 
+    _finite_params = ("iqr_multiplier", "absolute_sd_multiplier", "pooled_sd", "min_consecutive")
+
     def __init__(
         self,
         iqr_multiplier=1.0,
@@ -192,7 +195,7 @@ class TukeyRuptureDetector(TransformerMixin, BaseEstimator):
         UserWarning
             When the pooled SD cannot be learned because no training series is eligible.
         """
-        for name in ("iqr_multiplier", "absolute_sd_multiplier", "pooled_sd", "min_consecutive"):
+        for name in self._finite_params:
             check_finite(name, getattr(self, name))
         if is_dask_array(X):
             from tukeyrupture import _dask
@@ -244,6 +247,7 @@ class TukeyRuptureDetector(TransformerMixin, BaseEstimator):
 
     def _check_X(self, X):
         check_is_fitted(self)
+        check_params(self, self._finite_params)
         if is_dask_array(X):
             from tukeyrupture import _dask
 

@@ -169,9 +169,8 @@ def _match_ruptures(y_true, y_pred, tolerance=0):
     pred_free = y_pred != 0
     n_sessions = y_true.shape[1]
     n_matched = n_agreeing = 0
-    for offset in _offsets(tolerance):
-        if abs(offset) >= n_sessions:
-            continue
+    # no two sessions are further than n_sessions - 1 apart: a larger window is the same
+    for offset in _offsets(min(tolerance, max(n_sessions - 1, 0))):
         true_cols = slice(max(0, -offset), n_sessions - max(0, offset))
         pred_cols = slice(max(0, offset), n_sessions - max(0, -offset))
         pairs = true_free[:, true_cols] & pred_free[:, pred_cols]
@@ -200,7 +199,8 @@ def rupture_scores(
         Predicted labels (``predict`` of any detector).
     tolerance : int, default=0
         A prediction within ``tolerance`` sessions of a true rupture in the same series
-        counts as a hit.
+        counts as a hit. Any tolerance of at least ``n_sessions - 1`` means the same:
+        the whole series.
     zero_division : float, default=nan
         Value of a ratio whose denominator is 0 (e.g. precision without predictions).
 

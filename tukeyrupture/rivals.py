@@ -20,7 +20,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from tukeyrupture import _core
-from tukeyrupture._validation import check_finite, check_numeric_input, validate_series_array
+from tukeyrupture._validation import (
+    check_finite,
+    check_numeric_input,
+    check_params,
+    validate_series_array,
+)
 
 __all__ = [
     "AbsoluteDropDetector",
@@ -95,6 +100,7 @@ class _RivalDetector(BaseEstimator):
 
     def _check_X(self, X):
         check_is_fitted(self)
+        check_params(self, self._finite_params)
         # ensure_min_features=1: a wrong session count is reported as a mismatch with fit
         options = {**self._validation_options(), "ensure_min_features": 1}
         return validate_series_array(self, X, reset=False, **options)

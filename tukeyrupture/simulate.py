@@ -133,6 +133,10 @@ class SimulatedAlliance:
         )
 
 
+#: Largest ``n_series * n_sessions`` simulated at once (16 GiB of float64 scores).
+MAX_CELLS = 2**31
+
+
 def _check_integer(name, value, minimum):
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise TypeError(f"`{name}` must be an integer; got {value!r}.")
@@ -196,9 +200,17 @@ def _simulate_alliance_iv(
     scale=None,
 ):
     """Validate the arguments of :func:`simulate_alliance`; return them normalised."""
+    n_series = _check_integer("n_series", n_series, 1)
+    n_sessions = _check_integer("n_sessions", n_sessions, 3)
+    if n_series * n_sessions > MAX_CELLS:
+        raise ValueError(
+            f"`n_series` * `n_sessions` must be at most {MAX_CELLS} (2**31) scores; got "
+            f"n_series={n_series} * n_sessions={n_sessions} = {n_series * n_sessions}. "
+            "Simulate fewer or shorter series (e.g. in batches with different seeds)."
+        )
     return {
-        "n_series": _check_integer("n_series", n_series, 1),
-        "n_sessions": _check_integer("n_sessions", n_sessions, 3),
+        "n_series": n_series,
+        "n_sessions": n_sessions,
         "mean": _check_real("mean", mean),
         "between_sd": _check_real("between_sd", between_sd, low=0),
         "within_sd": _check_real("within_sd", within_sd, low=0),
@@ -243,7 +255,8 @@ def simulate_alliance(
     Parameters
     ----------
     n_series : int
-        Number of series (persons), at least 1.
+        Number of series (persons), at least 1; ``n_series * n_sessions`` is at most
+        ``MAX_CELLS`` (2**31).
     n_sessions : int
         Number of sessions per series, at least 3.
     mean : float, default=40.0
@@ -289,7 +302,8 @@ def simulate_alliance(
         If a size is not an integer, a parameter is not a real number or
         ``random_state`` is none of the accepted types.
     ValueError
-        If a parameter is out of range (e.g. ``n_sessions < 3``, ``depth < 0``, a rate
+        If a parameter is out of range (e.g. ``n_sessions < 3``, ``n_series *
+        n_sessions > MAX_CELLS``, ``depth < 0``, a rate
         outside [0, 1], ``rupture_rate > 0.5``, ``|ar| >= 1``, a negative seed), naming
         the argument, or if the parameters make scores overflow the float range.
 

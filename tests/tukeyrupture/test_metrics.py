@@ -262,3 +262,13 @@ def test_boolean_masks_are_refused_as_labels_but_fine_for_roc():
 def test_ragged_labels_are_a_value_error():
     with pytest.raises(ValueError, match="`y_true`"):
         rupture_scores([[0, 1, 0], [0, 1]], [[0, 1, 0], [0, 1, 0]])
+
+
+def test_a_huge_tolerance_means_the_whole_series():
+    sim = simulate_alliance(30, 12, rupture_rate=0.2, random_state=4)
+    y_pred = np.roll(sim.labels, 3, axis=1)
+    whole = rupture_scores(sim.labels, y_pred, tolerance=11)
+    huge = rupture_scores(sim.labels, y_pred, tolerance=10**9)
+    assert huge.tolerance == 10**9
+    assert {**huge.to_dict(), "tolerance": 11} == whole.to_dict()
+    assert whole.n_matched > rupture_scores(sim.labels, y_pred, tolerance=2).n_matched

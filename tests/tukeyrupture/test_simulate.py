@@ -299,3 +299,9 @@ def test_numpy_integer_seed():
         simulate_alliance(5, 6, random_state=np.int64(4)).X,
         simulate_alliance(5, 6, random_state=4).X,
     )
+
+
+@pytest.mark.parametrize(("n_series", "n_sessions"), [(10**12, 10), (5, 10**9)])
+def test_too_many_scores_are_refused_before_allocating(n_series, n_sessions):
+    with pytest.raises(ValueError, match=r"`n_series` \* `n_sessions` must be at most"):
+        simulate_alliance(n_series, n_sessions, random_state=0)

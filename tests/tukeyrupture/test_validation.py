@@ -471,3 +471,49 @@ def test_wrongly_typed_parameters_are_type_errors_naming_them(X, cls, name, valu
         pytest.importorskip("ruptures")
     with pytest.raises(TypeError, match=name):
         cls(**{name: value}).fit(X)
+
+
+DETECTORS = (TukeyRuptureDetector, ShewhartDetector, ReliableChangeDetector, AbsoluteDropDetector)
+
+
+@pytest.mark.parametrize("cls", DETECTORS)
+def test_numeric_session_columns_out_of_order_are_refused(X, cls):
+    frame = pd.DataFrame(X, columns=range(1, 13))[[1, 2, 3, 4, 5, 6, 8, 7, 9, 10, 11, 12]]
+    with pytest.raises(ValueError, match=r"`X`.*strictly increasing.*sort_index"):
+        cls().fit(frame)
+
+
+@pytest.mark.parametrize("cls", DETECTORS)
+def test_numeric_session_columns_must_match_fit(X, cls):
+    frame = pd.DataFrame(X, columns=range(1, 13))
+    detector = cls().fit(frame)
+    methods = [m for m in METHODS if hasattr(detector, m)]
+    for changed in (frame[frame.columns[::-1]], frame.rename(columns=lambda c: c + 1)):
+        for method in methods:
+            with pytest.raises(ValueError, match=r"`X`"):
+                getattr(detector, method)(changed)
+    detector.predict(frame)  # the same labels are accepted
+    detector.predict(X)
+
+
+@pytest.mark.parametrize(
+    ("cls", "name", "value"),
+    [
+        (TukeyRuptureDetector, "iqr_multiplier", -1),
+        (TukeyRuptureDetector, "quartile_method", "foo"),
+        (TukeyRuptureDetector, "min_consecutive", 0),
+        (ShewhartDetector, "n_sigma", -1.0),
+        (ReliableChangeDetector, "reliability", 2.0),
+    ],
+)
+def test_parameters_set_after_fit_are_validated_again(X, cls, name, value):
+    detector = cls().fit(X).set_params(**{name: value})
+    for method in (m for m in METHODS if hasattr(detector, m)):
+        with pytest.raises(ValueError, match=name):
+            getattr(detector, method)(X)
+
+
+def test_infinite_parameter_set_after_fit_is_refused(X):
+    detector = TukeyRuptureDetector().fit(X).set_params(iqr_multiplier=float("inf"))
+    with pytest.raises(ValueError, match="iqr_multiplier"):
+        detector.predict(X)
