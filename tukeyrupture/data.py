@@ -89,6 +89,21 @@ def _whole_numbers(numbers: pd.Series, where: str) -> np.ndarray:
     return values.astype(np.int64)
 
 
+def _integer_numbers(numbers: pd.Series, where: str) -> np.ndarray:
+    """Integer session numbers as int64; numbers beyond 2**53 name their rows."""
+    unsigned = pd.api.types.is_unsigned_integer_dtype(numbers.dtype)
+    values = numbers.to_numpy(dtype=np.uint64 if unsigned else np.int64)
+    bad = values > _LARGEST_SESSION
+    if not unsigned:
+        bad |= values < -_LARGEST_SESSION
+    if bad.any():
+        raise ValueError(
+            f"{where} must hold session numbers below 2**53 in magnitude; got "
+            f"{_first_values(numbers[bad])} in rows {_first_rows(numbers.index[bad])}."
+        )
+    return values.astype(np.int64)
+
+
 def _natural_labels(text: pd.Series, where: str) -> _Sessions:
     """Labels such as ``S1 ... S15``: one prefix and a whole number, ordered by the number."""
     parts = text.astype(str).str.extract(_LABEL)
@@ -157,7 +172,7 @@ def _session_keys(column: pd.Series, where: str) -> _Sessions:
     if pd.api.types.is_complex_dtype(dtype):
         raise TypeError(f"{where} must hold session numbers or labels; got complex numbers.")
     if pd.api.types.is_integer_dtype(dtype):
-        return _Sessions(column.to_numpy(dtype=np.int64), "number")
+        return _Sessions(_integer_numbers(column, where), "number")
     if pd.api.types.is_float_dtype(dtype):
         return _Sessions(_whole_numbers(column, where), "number")
     return _text_sessions(column, where)
@@ -232,6 +247,13 @@ def _scores(data, value) -> pd.Series:
     ):
         raise TypeError(f"{where} must hold real-valued scores; got dtype {dtype}.")
     if not pd.api.types.is_numeric_dtype(dtype):
+        is_complex = scores.map(lambda item: isinstance(item, (complex, np.complexfloating)))
+        if is_complex.any():
+            raise TypeError(
+                f"{where} must hold real-valued scores; got complex numbers "
+                f"{_first_values(scores[is_complex])} in rows "
+                f"{_first_rows(data.index[is_complex.to_numpy()])}."
+            )
         is_bool = scores.map(lambda item: isinstance(item, (bool, np.bool_)))
         converted = pd.to_numeric(scores.where(~is_bool), errors="coerce")
         bad = (converted.isna() & scores.notna()).to_numpy()
@@ -250,11 +272,35 @@ def _scores(data, value) -> pd.Series:
     return pd.Series(values, index=data.index)
 
 
+def _is_hashable(item) -> bool:
+    try:
+        hash(item)
+    except TypeError:
+        return False
+    return True
+
+
+def _check_hashable(ids: pd.Series, where: str) -> None:
+    """Series ids must be hashable (labels such as strings or numbers, not lists)."""
+    if ids.dtype != object:
+        return
+    bad = ~ids.map(_is_hashable).to_numpy(dtype=bool)
+    if bad.any():
+        raise TypeError(
+            f"{where} must hold series ids such as strings or numbers; got unhashable "
+            f"{[type(item).__name__ for item in ids[bad][:3]]} values in rows "
+            f"{_first_rows(ids.index[bad])}."
+        )
+
+
 def _check_value_range(value_range):
     if value_range is None:
         return None
-    if isinstance(value_range, (str, bytes)) or not hasattr(value_range, "__len__"):
-        raise TypeError(f"`value_range` must be None or a pair (low, high); got {value_range!r}.")
+    if not isinstance(value_range, (tuple, list, np.ndarray)):
+        raise TypeError(
+            "`value_range` must be None or a pair (low, high) as a tuple, list or array; "
+            f"got {type(value_range).__name__} {value_range!r}."
+        )
     if len(value_range) != 2 or not all(
         isinstance(bound, Real) and not isinstance(bound, (bool, np.bool_))
         for bound in value_range
@@ -282,6 +328,7 @@ def _from_long_iv(data, series, session, value, fill_gaps, value_range):
         raise ValueError(
             f"`data` has missing `{series}` or `{session}` in rows {_first_rows(keys_missing)}."
         )
+    _check_hashable(data[series], f"`data[{series!r}]`")
     scores = _scores(data, value)
     if value_range is not None:
         outside = ((scores < value_range[0]) | (scores > value_range[1])).to_numpy()
@@ -340,8 +387,10 @@ def from_long(
     Raises
     ------
     TypeError
-        If ``data`` is not a DataFrame, ``fill_gaps`` is not a bool, or a column has a
-        type that cannot hold scores or sessions (booleans, complex numbers).
+        If ``data`` is not a DataFrame, ``fill_gaps`` is not a bool, ``value_range`` is
+        not a pair of numbers (tuple, list or array of length 2), the series ids are
+        unhashable (lists), or a column has a type that cannot hold scores or sessions
+        (booleans, complex numbers, also inside an object column).
     ValueError
         On missing, duplicated or MultiIndex columns, missing keys, duplicated (series,
         session) pairs, non-numeric or out-of-range scores, or sessions that cannot be
@@ -439,6 +488,22 @@ def _item_values(items) -> np.ndarray:
         raise TypeError(f"`items` must hold numeric item scores; {error}") from None
 
 
+def _row_means(observed_values, observed_sum, n_observed) -> np.ndarray:
+    """Mean of each row's observed items, also where their sum overflows float64.
+
+    Such rows are scaled by a power of two (exact) near their largest item first.
+    """
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        means = observed_sum / n_observed
+        overflow = ~np.isfinite(observed_sum)
+        if overflow.any():
+            rows = observed_values[overflow]
+            exponent = np.frexp(np.abs(rows).max(axis=1))[1]
+            scaled = np.ldexp(rows, -exponent[:, None]).sum(axis=1) / n_observed[overflow]
+            means[overflow] = np.ldexp(scaled, exponent)
+    return means
+
+
 def _total_scores_iv(items, max_missing, impute, statistic):
     if impute not in ("person_mean", None):
         raise ValueError(f"`impute` must be 'person_mean' or None; got {impute!r}.")
@@ -507,10 +572,20 @@ def total_scores(
     observed = ~np.isnan(values)
     n_observed = observed.sum(axis=1)
     n_missing = n_items - n_observed
-    observed_sum = np.where(observed, values, 0.0).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        row_mean = observed_sum / n_observed
-    totals = observed_sum + n_missing * row_mean if statistic == "sum" else row_mean
+    observed_values = np.where(observed, values, 0.0)
+    with np.errstate(over="ignore"):
+        observed_sum = observed_values.sum(axis=1)
+    row_mean = _row_means(observed_values, observed_sum, n_observed)
+    if statistic == "sum":
+        # An overflowing observed sum is rebuilt from the mean: inf, never inf - inf.
+        with np.errstate(over="ignore", invalid="ignore"):
+            totals = np.where(
+                np.isfinite(observed_sum),
+                observed_sum + n_missing * row_mean,
+                n_items * row_mean,
+            )
+    else:
+        totals = row_mean
     allowed = n_missing == 0 if impute is None else n_observed > 0
     if max_missing is not None:
         allowed &= n_missing <= max_missing

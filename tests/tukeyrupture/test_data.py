@@ -452,3 +452,71 @@ def test_total_scores_column_labels():
 def test_total_scores_rejects_booleans_and_complex(items):
     with pytest.raises(TypeError, match="`items` must hold real item scores"):
         total_scores(items)
+
+
+# --- regressions of the bad-input sweep ----------------------------------------------------
+
+
+def test_from_long_rejects_complex_in_object_column():
+    data = pd.DataFrame(
+        {"id": ["a"] * 3, "s": [1, 2, 3], "v": pd.Series([1j, 2, 3], dtype=object)}
+    )
+    with pytest.raises(TypeError, match=r"`data\['v'\]` must hold real-valued.*rows \[0\]"):
+        from_long(data, series="id", session="s", value="v")
+
+
+@pytest.mark.parametrize(
+    "sessions",
+    [np.array([1, 2, 2**63 + 5], dtype=np.uint64), np.array([1, 2, -(2**53) - 1])],
+)
+def test_from_long_rejects_huge_integer_sessions(sessions):
+    data = pd.DataFrame({"id": ["a"] * 3, "s": sessions, "v": [1.0, 2.0, 3.0]})
+    with pytest.raises(ValueError, match=r"`data\['s'\]` .* below 2\*\*53.*rows \[2\]"):
+        from_long(data, series="id", session="s", value="v")
+
+
+def test_from_long_accepts_small_unsigned_sessions():
+    data = pd.DataFrame(
+        {"id": ["a"] * 3, "s": np.array([3, 1, 2], dtype=np.uint64), "v": [3.0, 1.0, 2.0]}
+    )
+    X, _, sessions = from_long(data, series="id", session="s", value="v")
+    np.testing.assert_array_equal(X, [[1.0, 2.0, 3.0]])
+    np.testing.assert_array_equal(sessions, [1, 2, 3])
+
+
+def test_from_long_rejects_unhashable_series_ids():
+    data = pd.DataFrame({"id": [["a"], ["a"], "b"], "s": [1, 2, 1], "v": [1.0, 2.0, 3.0]})
+    with pytest.raises(TypeError, match=r"`data\['id'\]` must hold series ids.*rows \[0, 1\]"):
+        from_long(data, series="id", session="s", value="v")
+
+
+@pytest.mark.parametrize("value_range", [{1: 2, 3: 4}, "ab", (1, 2, 3), ("1", 2)])
+def test_from_long_value_range_must_be_a_pair(value_range):
+    with pytest.raises(TypeError, match="`value_range` must be None or a pair"):
+        from_long(
+            long_frame(), series="id", session="session", value="score", value_range=value_range
+        )
+
+
+def test_from_long_value_range_accepts_an_array():
+    X, _, _ = from_long(
+        long_frame(),
+        series="id",
+        session="session",
+        value="score",
+        value_range=np.array([0.0, 50.0]),
+    )
+    assert X.shape == (3, 3)
+
+
+def test_total_scores_hold_at_any_finite_scale():
+    np.testing.assert_array_equal(total_scores([[1e308, 1e308]], statistic="mean"), [1e308])
+    np.testing.assert_array_equal(
+        total_scores([[2.0**1023, 2.0**1023]], statistic="mean"), [2.0**1023]
+    )
+    np.testing.assert_array_equal(total_scores([[2.0**1023, 2.0**1023]]), [np.inf])
+    np.testing.assert_allclose(total_scores([[1e308, -1e308, 1e308, np.nan]]), [1e308 + 1e308 / 3])
+    np.testing.assert_array_equal(
+        total_scores([[1e308, 1e308, np.nan]], statistic="mean"), [1e308]
+    )
+    assert not np.isnan(total_scores([[1e308, 1e308, np.nan]])).any()
