@@ -66,6 +66,9 @@ DEMO_DETECTORS: tuple[str, ...] = (
 DEMO_REPLICATIONS = 8
 
 _BACKENDS = ("serial", "loky", "dask")
+
+#: Largest number of cells (conditions x replications) of one call of compare_detectors.
+MAX_CELLS = 10**6
 # Score columns of the frame (``n_series`` is already a condition column).
 _SCORE_FIELDS = tuple(name for name in RuptureScores.__dataclass_fields__ if name != "n_series")
 
@@ -205,7 +208,19 @@ def _check_conditions(conditions):
             key: [value] if _is_single_value(key, value) else list(value)
             for key, value in conditions.items()
         }
-        conditions = list(ParameterGrid(grid)) if grid else [{}]
+        empty = sorted(str(key) for key, values in grid.items() if not values)
+        if empty:
+            raise ValueError(
+                f"`conditions` must give at least one value for each argument; {empty} "
+                "have an empty list."
+            )
+        expanded = ParameterGrid(grid)
+        if len(expanded) > MAX_CELLS:
+            raise ValueError(
+                f"`conditions` must expand to at most {MAX_CELLS} conditions; its grid has "
+                f"{len(expanded)}."
+            )
+        conditions = list(expanded) if grid else [{}]
     elif isinstance(conditions, Iterable) and not isinstance(conditions, str):
         conditions = list(conditions)
     else:
@@ -230,23 +245,43 @@ def _check_conditions(conditions):
     return checked
 
 
+def _check_n_jobs(n_jobs):
+    if n_jobs is None:
+        return None
+    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, Integral):
+        raise TypeError(f"`n_jobs` must be None or a nonzero integer; got {n_jobs!r}.")
+    if n_jobs == 0:
+        raise ValueError(
+            "`n_jobs` must be None, a positive number of workers or negative (-1: all CPUs, "
+            "-2: all but one, ...); got 0."
+        )
+    return int(n_jobs)
+
+
 def _compare_detectors_iv(
-    detectors, conditions, n_replications, random_state, backend, progress, tolerance
+    detectors, conditions, n_replications, random_state, backend, progress, tolerance, n_jobs
 ):
     pairs = _check_detectors(detectors)
-    checked = _check_conditions(conditions)
     if isinstance(n_replications, bool) or not isinstance(n_replications, Integral):
         raise TypeError(f"`n_replications` must be an integer; got {n_replications!r}.")
-    if n_replications < 1:
-        raise ValueError(f"`n_replications` must be >= 1; got {n_replications}.")
+    if not 1 <= n_replications <= MAX_CELLS:
+        raise ValueError(f"`n_replications` must be in [1, {MAX_CELLS}]; got {n_replications}.")
+    checked = _check_conditions(conditions)
+    if len(checked) * n_replications > MAX_CELLS:
+        raise ValueError(
+            f"`n_replications` * number of conditions must be at most {MAX_CELLS} cells; got "
+            f"{n_replications} * {len(checked)}. Use fewer replications or conditions, or "
+            "split the study into several calls with different seeds."
+        )
     if backend not in _BACKENDS:
         raise ValueError(f"`backend` must be one of {list(_BACKENDS)}; got {backend!r}.")
+    n_jobs = _check_n_jobs(n_jobs)
     if isinstance(tolerance, bool) or not isinstance(tolerance, Integral) or tolerance < 0:
         raise ValueError(f"`tolerance` must be a non-negative integer; got {tolerance!r}.")
     if not isinstance(progress, (bool, np.bool_)):
         raise TypeError(f"`progress` must be True or False; got {progress!r}.")
     root = _root_seed(random_state)
-    return pairs, checked, int(n_replications), root, int(tolerance)
+    return pairs, checked, int(n_replications), root, int(tolerance), n_jobs
 
 
 def _run_cell(cell, condition_index, replication, condition, seed, detectors, tolerance):
@@ -344,9 +379,11 @@ def compare_detectors(
     conditions : list of dict, or dict of lists
         Keyword arguments of ``simulate_alliance`` per condition; a dict of lists is
         expanded to their full grid (``sklearn.model_selection.ParameterGrid`` order).
-        ``n_series`` and ``n_sessions`` default to 200 and 20.
+        ``n_series`` and ``n_sessions`` default to 200 and 20; ``n_series * n_sessions``
+        is at most ``simulate.MAX_CELLS`` (2**31) in each condition.
     n_replications : int, default=100
-        Data sets per condition.
+        Data sets per condition; conditions x replications (the cells) are at most
+        ``MAX_CELLS`` (10**6).
     random_state : int, SeedSequence or None, default=None
         Root seed (None: fresh entropy, as numpy does). Cell ``c * n_replications + r``
         (condition c, replication r) draws its data from child
@@ -362,9 +399,11 @@ def compare_detectors(
     progress : bool, default=True
         Show a tqdm progress bar over cells (on stderr).
     tolerance : int, default=0
-        Matching window of ``rupture_scores``.
+        Matching window of ``rupture_scores`` (at least ``n_sessions - 1``: the whole
+        series).
     n_jobs : int or None, default=None
-        Number of loky workers (None: all CPUs); ignored by the other backends.
+        Number of loky workers (None or -1: all CPUs, -2: all but one, ...; not 0);
+        ignored by the other backends.
 
     Returns
     -------
@@ -381,7 +420,9 @@ def compare_detectors(
     ------
     ValueError
         For an unknown detector name, an unknown or invalid simulation argument (naming
-        it), an unknown backend, or ``backend="dask"`` without a running Client.
+        it), an argument of ``conditions`` with an empty list of values, more than
+        ``MAX_CELLS`` cells, ``n_jobs=0``, an unknown backend, or ``backend="dask"``
+        without a running Client.
     TypeError
         For arguments of the wrong type, including a ``RandomState`` or ``Generator``.
     ImportError
@@ -416,8 +457,8 @@ def compare_detectors(
               3.0      0.59
     Name: recall, dtype: float64
     """
-    pairs, checked, n_replications, root, tolerance = _compare_detectors_iv(
-        detectors, conditions, n_replications, random_state, backend, progress, tolerance
+    pairs, checked, n_replications, root, tolerance, n_jobs = _compare_detectors_iv(
+        detectors, conditions, n_replications, random_state, backend, progress, tolerance, n_jobs
     )
     seeds = root.spawn(len(checked) * n_replications)
     cells = [
@@ -453,6 +494,14 @@ def compare_detectors(
 def _check_columns(frame, **columns):
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"`frame` must be a DataFrame; got {type(frame).__name__}.")
+    if isinstance(frame.columns, pd.MultiIndex):
+        raise ValueError(
+            "`frame` must have flat column names, as compare_detectors returns; got "
+            f"MultiIndex columns with {frame.columns.nlevels} levels."
+        )
+    repeated = frame.columns[frame.columns.duplicated()].unique().tolist()
+    if repeated:
+        raise ValueError(f"`frame` column names must be unique; {repeated} repeat.")
     for argument, column in columns.items():
         names = [column] if isinstance(column, str) else list(column)
         for name in names:
@@ -466,7 +515,7 @@ def _check_columns(frame, **columns):
 def summarize_comparison(
     frame: pd.DataFrame,
     by: str | Sequence[str] = "depth",
-    metrics: Sequence[str] = ("recall", "precision", "false_positive_rate", "specificity"),
+    metrics: str | Sequence[str] = ("recall", "precision", "false_positive_rate", "specificity"),
 ) -> pd.DataFrame:
     """Mean of each metric over replications, per detector and value of ``by``.
 
@@ -476,8 +525,8 @@ def summarize_comparison(
         Output of :func:`compare_detectors`.
     by : str or list of str, default="depth"
         Condition columns to group by (besides ``detector``).
-    metrics : list of str
-        Metric columns to average (NaN values are skipped).
+    metrics : str or list of str
+        Metric columns to average (NaN values are skipped); a str is one metric.
 
     Returns
     -------
@@ -495,7 +544,7 @@ def summarize_comparison(
              4.0      0.73
     """
     by = [by] if isinstance(by, str) else list(by)
-    metrics = list(metrics)
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     _check_columns(frame, by=by, metrics=metrics, detector="detector")
     order = pd.Categorical(frame["detector"], categories=frame["detector"].unique())
     return (

@@ -157,6 +157,13 @@ def test_custom_detectors_and_dict_grid():
         ({"backend": "spark"}, ValueError, "`backend`"),
         ({"detectors": {"x": object()}}, TypeError, "detectors"),
         ({"detectors": ["tcc", "tcc"]}, ValueError, "unique"),
+        ({"conditions": {"depth": []}}, ValueError, "`conditions`.*'depth'"),
+        ({"n_replications": 10**12}, ValueError, "`n_replications`"),
+        ({"conditions": {"depth": [1.0, 2.0]}, "n_replications": 10**6}, ValueError, "cells"),
+        ({"conditions": [{"n_series": 10**12}]}, ValueError, "`n_series`"),
+        ({"backend": "loky", "n_jobs": 0}, ValueError, "`n_jobs`"),
+        ({"n_jobs": 1.5}, TypeError, "`n_jobs`"),
+        ({"n_jobs": True}, TypeError, "`n_jobs`"),
     ],
 )
 def test_bad_input(kwargs, error, match):
@@ -383,3 +390,26 @@ def test_cli_progress_bar_on_stderr(tmp_path, capsys):
     argv = ["compare", "--demo", "--detectors", "tcc", "--replications", "1", "--series", "20"]
     assert main([*argv, "--seed", "1", "--out", str(tmp_path)]) == 0
     assert "compare_detectors" in capsys.readouterr().err
+
+
+def test_a_huge_tolerance_is_the_whole_series():
+    huge = compare_detectors(["tcc"], [SMALL], 2, 3, progress=False, tolerance=10**9)
+    whole = compare_detectors(["tcc"], [SMALL], 2, 3, progress=False, tolerance=11)
+    pd.testing.assert_frame_equal(huge.drop(columns="tolerance"), whole.drop(columns="tolerance"))
+
+
+def test_summary_takes_one_metric_as_a_string(serial_frame):
+    one = summarize_comparison(serial_frame, metrics="recall")
+    pd.testing.assert_frame_equal(one, summarize_comparison(serial_frame, metrics=["recall"]))
+
+
+def test_summary_and_plot_refuse_multiindex_and_duplicated_columns(serial_frame):
+    nested = serial_frame.copy()
+    nested.columns = pd.MultiIndex.from_arrays([nested.columns, nested.columns])
+    with pytest.raises(ValueError, match="`frame`.*MultiIndex"):
+        summarize_comparison(nested)
+    doubled = pd.concat([serial_frame, serial_frame[["recall"]]], axis=1)
+    with pytest.raises(ValueError, match=r"`frame`.*\['recall'\] repeat"):
+        summarize_comparison(doubled)
+    with pytest.raises(ValueError, match=r"`frame`.*\['recall'\] repeat"):
+        plot_comparison(doubled)
