@@ -50,6 +50,12 @@ def _plot_control_chart_iv(x, result, series, ax):
             f"`x` has shape {values.shape} but `result` was computed on shape "
             f"{result.labels.shape}; pass the array the result was computed on."
         )
+    if np.isinf(values).any():
+        where = tuple(int(i) for i in np.argwhere(np.isinf(values))[0])
+        raise ValueError(
+            f"`x` must hold finite scores or NaN for missing sessions; got "
+            f"{values[where]} at position {where}."
+        )
     if isinstance(series, bool) or not isinstance(series, Integral):
         raise TypeError(f"`series` must be an integer row position; got {type(series).__name__}.")
     if not 0 <= series < values.shape[0]:
@@ -105,8 +111,8 @@ def plot_control_chart(x, result: RuptureResult, series: int = 0, ax=None):
         If ``result`` is not a RuptureResult, ``series`` not an integer or ``x`` not
         numeric.
     ValueError
-        If ``x`` does not have the shape ``result`` was computed on, or ``series`` is out
-        of range.
+        If ``x`` does not have the shape ``result`` was computed on or holds an
+        infinity, or ``series`` is out of range.
 
     See Also
     --------

@@ -151,3 +151,12 @@ def test_bad_types(result):
         plot_control_chart([["a"] * 10] * 5, result)
     with pytest.raises(TypeError, match="`ax`"):
         plot_control_chart(X, result, ax="axes")
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+def test_infinite_scores_in_x_are_refused(result, value):
+    x = X.copy()
+    x[1, 3] = value
+    with pytest.raises(ValueError, match=r"`x` must hold finite scores.*\(1, 3\)"):
+        plot_control_chart(x, result, series=0)
+    plot_control_chart(X, result, series=3)  # NaN (missing sessions) stays allowed
