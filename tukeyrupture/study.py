@@ -12,6 +12,7 @@ It returns a :class:`StudyReport` with the study's Tables 1-3 and Figures 1-8, w
 from __future__ import annotations
 
 import json
+import os
 import types
 import warnings
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ INFORMANTS = ("child", "therapist")
 ITEMS = tuple(f"item_{j}" for j in range(1, 13))
 KEYS = ("dyad", "informant", "session")
 MAX_SESSION_SPAN = 1000
+# Session numbers beyond this are not exactly representable as float64 integers.
+MAX_SESSION_NUMBER = 2**53
 MAX_MISSING_ITEMS = len(ITEMS) // 2  # the half rule of prorating (see run_study's Notes)
 
 
@@ -129,6 +132,12 @@ def _check_sessions(data, name):
             f"`{name}['session']` must hold whole session numbers; got "
             f"{list(session[bad.to_numpy()][:3])} in rows {_rows(data.index[bad.to_numpy()])}."
         )
+    huge = ~(numeric.abs() <= MAX_SESSION_NUMBER).to_numpy(dtype=bool)
+    if huge.any():
+        raise ValueError(
+            f"`{name}['session']` must hold finite session numbers below 2**53 in magnitude; "
+            f"got {[_label(v) for v in session[huge][:3]]} in rows {_rows(data.index[huge])}."
+        )
     session = numeric.astype("int64")
     span = int(session.max() - session.min()) + 1 if len(session) else 0
     if span > MAX_SESSION_SPAN:
@@ -160,6 +169,13 @@ def _numeric_columns(data, name, columns):
         if kind:
             raise TypeError(f"`{name}['{column}']` must be numeric; got {kind}.")
         if not pd.api.types.is_numeric_dtype(raw):  # blank text (e.g. " ") is missing
+            is_complex = raw.map(lambda item: isinstance(item, (complex, np.complexfloating)))
+            if is_complex.any():
+                raise TypeError(
+                    f"`{name}['{column}']` must be numeric; got complex numbers "
+                    f"{list(raw[is_complex][:3])} in rows "
+                    f"{_rows(data.index[is_complex.to_numpy()])}."
+                )
             raw = raw.mask(raw.astype(str).str.strip().eq("") & raw.notna())
         numeric = pd.to_numeric(raw, errors="coerce")
         bad = numeric.isna() & raw.notna()
@@ -484,6 +500,13 @@ class StudyReport:
             The path of ``report.html``: one self-contained file (figures embedded as PNG,
             no external resources) that opens in any web browser.
 
+        Raises
+        ------
+        TypeError
+            If ``out_dir`` is not a str or path-like.
+        ValueError
+            If ``out_dir`` is an existing file.
+
         Notes
         -----
         Files: ``table1.csv``, ``alliance_summary.csv``, ``missing_items.csv``,
@@ -506,6 +529,11 @@ class StudyReport:
         """
         from tukeyrupture import _report_html, _study_figures
 
+        if not isinstance(out_dir, (str, os.PathLike)):
+            raise TypeError(
+                f"`out_dir` must be a folder path (str or path-like); got "
+                f"{type(out_dir).__name__} {out_dir!r}."
+            )
         out = Path(out_dir)
         if out.exists() and not out.is_dir():
             raise ValueError(f"`out_dir` must be a folder; {str(out)!r} is a file.")
@@ -939,10 +967,11 @@ def run_study(
         parameter has the wrong type (``random_state`` of an unknown kind, ...).
     ValueError
         On missing, duplicated or MultiIndex column labels (naming them), missing keys,
-        informants other than ``"child"`` and ``"therapist"``, non-integer sessions,
-        duplicated (dyad, informant, session) rows, item scores outside the scale (1-4
-        for children, 1-7 for therapists) or codes outside theirs (naming the rows and
-        columns), codes for dyads that have no alliance data, and invalid parameters.
+        informants other than ``"child"`` and ``"therapist"``, non-integer, infinite or
+        huge (beyond 2**53) sessions, duplicated (dyad, informant, session) rows, item
+        scores outside the scale (1-4 for children, 1-7 for therapists) or codes outside
+        theirs (naming the rows and columns), codes for dyads that have no alliance data,
+        and invalid parameters.
 
     See Also
     --------

@@ -338,6 +338,10 @@ def _change(frame, row, column, value):
         ("codes range", ValueError, r"positive_child_involvement scores outside 0..20"),
         ("duplicate", ValueError, r"more than one row for the same"),
         ("not a frame", TypeError, r"must be a pandas DataFrame"),
+        ("complex item", TypeError, r"item_1'\]` must be numeric; got complex .* rows \[2\]"),
+        ("infinite session", ValueError, r"finite session numbers below 2\*\*53.* rows \[4\]"),
+        ("huge session", ValueError, r"finite session numbers below 2\*\*53.* rows \[4\]"),
+        ("codes session", ValueError, r"`codes\['session'\]` must hold finite.* rows \[1\]"),
     ],
 )
 def test_bad_input(demo, what, error, pattern):
@@ -360,6 +364,13 @@ def test_bad_input(demo, what, error, pattern):
         alliance = pd.concat([alliance, alliance.iloc[[3]]], ignore_index=True)
     elif what == "not a frame":
         alliance = alliance.to_numpy()
+    elif what == "complex item":
+        alliance = _change(alliance.astype({"item_1": object}), 2, "item_1", 3 + 1j)
+    elif what in ("infinite session", "huge session"):
+        value = np.inf if what == "infinite session" else 1e300
+        alliance = _change(alliance.astype({"session": float}), 4, "session", value)
+    elif what == "codes session":
+        codes = _change(codes.astype({"session": float}), 1, "session", np.inf)
     with pytest.raises(error, match=pattern):
         run_study(alliance, codes, n_resamples=9)
 
@@ -790,3 +801,9 @@ def test_inputs_deeply_unchanged(demo, shared):
     pd.testing.assert_frame_equal(codes, before[1], check_exact=True)
     assert detector.get_params() == before[2] and not hasattr(detector, "pooled_sd_")
     np.testing.assert_array_equal(sequence.generate_state(4), before[3])
+
+
+@pytest.mark.parametrize("out_dir", [5, None, ["a"]])
+def test_save_rejects_a_non_path(report, out_dir):
+    with pytest.raises(TypeError, match="`out_dir` must be a folder path"):
+        report.save(out_dir)
