@@ -44,6 +44,10 @@ _FLAGS: dict[str, dict[str, str]] = {
         "min_consecutive": "--min-consecutive",
         "value_range": "--range",
         "fill_gaps=True": "one column per session number",
+        "`pooled_sd` could not be learned": "the pooled SD could not be learned",
+        "pooled_sd_ is NaN and predict raises for eligible series": (
+            "So the absolute criterion has no SD"
+        ),
     },
     "study": {
         "iqr_multiplier": "--iqr-multiplier",
@@ -114,10 +118,11 @@ def _separator(header: str) -> tuple[str, str]:
     return sep, "," if sep == ";" else "."
 
 
-def _layout(file: Path, sep: str) -> tuple[list[str], list[int]]:
-    """Header fields and the file line number of each record, the header's first (blank
-    lines skipped, as pandas skips them; a quoted field may span lines)."""
-    header, starts, previous = None, [], 0
+def _layout(file: Path, sep: str) -> tuple[list[str], list[int], list[int]]:
+    """Header fields, and the file line number and number of fields of each record, the
+    header's first (blank lines skipped, as pandas skips them; a quoted field may span
+    lines)."""
+    header, starts, widths, previous = None, [], [], 0
     with file.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
         reader = csv.reader(handle, delimiter=sep)
         for record in reader:
@@ -125,7 +130,55 @@ def _layout(file: Path, sep: str) -> tuple[list[str], list[int]]:
             if len(record) > 1 or "".join(record).strip():
                 header = record if header is None else header
                 starts.append(start)
-    return header or [], starts
+                widths.append(len(record))
+    return header or [], starts, widths
+
+
+def _check_short_records(path, option, lines, widths) -> None:
+    """A record with fewer fields than the header is an error, as one with more is
+    (pandas would read the missing fields as empty)."""
+    expected = widths[0]
+    short = [(line, width) for line, width in zip(lines, widths) if width < expected]
+    if short:
+        line, width = short[0]
+        more = f" (and {len(short) - 1} more short lines)" if len(short) > 1 else ""
+        raise CommandError(
+            f"cannot read {path} ({option}) as CSV: Expected {expected} fields in line "
+            f"{line}, saw {width}{more}; leave a missing value empty between separators"
+        )
+
+
+# A number written with a decimal comma (1,5 or 12) and one written with a decimal point.
+_COMMA_NUMBER = r"\s*[+-]?(?:\d+(?:,\d*)?|,\d+)(?:[eE][+-]?\d+)?\s*"
+_POINT_NUMBER = r"\s*[+-]?(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?\s*"
+
+
+def _decimal_commas(frame, path, option, text_columns) -> pd.DataFrame:
+    """Columns of a decimal-comma file that pandas left as text because of a few odd
+    entries: their numbers as floats, the odd entries kept as text (so that messages
+    name only their lines); a number with a decimal point there is an error."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if column in text_columns or frame[column].dtype.kind != "O":
+            continue
+        entries = frame[column].astype("string")
+        comma = entries.str.fullmatch(_COMMA_NUMBER).fillna(False).to_numpy(dtype=bool)
+        if not comma.any():
+            continue
+        point = entries.str.fullmatch(_POINT_NUMBER).fillna(False).to_numpy(dtype=bool)
+        if point.any():
+            lines = list(frame.index[point][:5])
+            raise CommandError(
+                f"{path} ({option}) separates fields by ';' and writes decimal commas, but "
+                f"column {column!r} has {list(frame[column][point][:3])} with a decimal "
+                f"point on lines {lines}; write them with a decimal comma"
+            )
+        converted = frame[column].astype(object)
+        converted[comma] = [float(text.replace(",", ".")) for text in entries[comma]]
+        frame[column] = (
+            converted if (~comma & frame[column].notna()).any() else (converted.astype(np.float64))
+        )
+    return frame
 
 
 def _read_table(path: str, option: str, text_columns: Sequence[str] = ()) -> pd.DataFrame:
@@ -154,15 +207,18 @@ def _read_table(path: str, option: str, text_columns: Sequence[str] = ()) -> pd.
         raise CommandError(f"cannot read {path} ({option}) as CSV: {first_line}") from None
     if frame.empty:
         raise CommandError(f"{path} ({option}) has no data rows, only the header line")
-    header, lines = _layout(file, sep)
+    header, lines, widths = _layout(file, sep)
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
         raise CommandError(
             f"{path} ({option}) has duplicated column names {repeated} on line {lines[0]} "
             "(its header); rename them"
         )
+    _check_short_records(path, option, lines, widths)
     lines = lines[1:]
     frame.index = lines if len(lines) == len(frame) else pd.RangeIndex(2, len(frame) + 2)
+    if decimal == ",":
+        frame = _decimal_commas(frame, path, option, text_columns)
     return frame
 
 
@@ -340,6 +396,27 @@ def _detect_input(args) -> tuple[pd.DataFrame, str, dict[str, str]]:
     return _read_table(args.file, "FILE.csv", text_columns=[args.series]), args.file, options
 
 
+def _plain_label(label):
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def _output_folder(option: str, path: str) -> Path:
+    """The folder of ``option`` (``--out``), created now so that a bad path fails before
+    the computation."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"{option} {path} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CommandError(
+            f"cannot create the folder {option} {path}: {error.strerror or error}"
+        ) from None
+    if not os.access(out, os.W_OK):
+        raise CommandError(f"cannot write into the folder {option} {path}: permission denied")
+    return out
+
+
 def _detect_summary(result, detector, args) -> str:
     labels = np.asarray(result.labels)
     repaired, unrepaired, unresolved = (
@@ -365,6 +442,11 @@ def _run_detect(args) -> int:
     from tukeyrupture import TukeyRuptureDetector, from_long
 
     data, source, columns = _detect_input(args)
+    if len(set(columns.values())) < 3:
+        given = ", ".join(f"{option} {name}" for option, name in columns.items())
+        raise CommandError(
+            f"--series, --session and --value must name three different columns; got {given}"
+        )
     _check_columns(data, source, columns)
     args.names["data"] = source
     for option, column in columns.items():
@@ -377,6 +459,12 @@ def _run_detect(args) -> int:
         fill_gaps=True,
         value_range=args.range,
     )
+    if X.shape[1] < 2:
+        raise CommandError(
+            f"{source} has only one session ({_plain_label(session_labels[0])!r} in column "
+            f"{columns['--session']!r}, --session); rupture detection needs at least 2 "
+            "sessions per series"
+        )
     frame = pd.DataFrame(X, index=pd.Index(series_labels, dtype=object), columns=session_labels)
     detector = TukeyRuptureDetector(
         iqr_multiplier=args.iqr_multiplier,
@@ -511,19 +599,22 @@ def _print_effects(report) -> None:
 
 def _run_study(args) -> int:
     from tukeyrupture import TukeyRuptureDetector
-    from tukeyrupture.study import run_study
+    from tukeyrupture.study import ITEMS, run_study
 
     alliance, codes = _study_input(args)
     if not np.isfinite(args.iqr_multiplier) or args.iqr_multiplier < 0:
         raise CommandError(
             f"--iqr-multiplier must be a non-negative number; got {args.iqr_multiplier}"
         )
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise CommandError(f"--out {args.out} is a file, not a folder")
     options = {}
     if args.max_missing_items is not None:
+        if args.max_missing_items > len(ITEMS):
+            raise CommandError(
+                f"--max-missing-items must be an integer from 0 to {len(ITEMS)} (the number "
+                f"of items); got {args.max_missing_items}"
+            )
         options["max_missing_items"] = args.max_missing_items
+    out = _output_folder("--out", args.out)
     seed = _seed(args)
     report = run_study(
         alliance,
@@ -653,9 +744,7 @@ def _run_compare(args) -> int:
     if args.scheduler is not None and args.backend != "dask":
         raise CommandError("--scheduler needs --backend dask")
     n_replications = DEMO_REPLICATIONS if args.replications is None else args.replications
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise CommandError(f"--out {args.out} is a file, not a folder")
+    out = _output_folder("--out", args.out)
     seed = _seed(args)
     with _dask_client(args):
         frame = compare_detectors(
@@ -666,7 +755,6 @@ def _run_compare(args) -> int:
             backend=args.backend,
             progress=not args.no_progress,
         )
-    out.mkdir(parents=True, exist_ok=True)
     detectors = list(frame["detector"].unique())
     run = {
         "seed": seed,

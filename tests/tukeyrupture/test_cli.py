@@ -366,7 +366,8 @@ def test_unwritable_out(capsys, tmp_path):
 def test_warning_when_pooled_sd_cannot_be_learned(capsys):
     assert main(["detect", "--demo", "--min-consecutive", "25"]) == 0
     captured = capsys.readouterr()
-    assert captured.err.startswith("tukeyrupture detect: warning: --pooled-sd could not")
+    assert captured.err.startswith("tukeyrupture detect: warning: the pooled SD could not")
+    assert "predict" not in captured.err
     assert "(--min-consecutive)" in captured.err
     assert captured.err.rstrip().endswith("pass --pooled-sd <number> or --no-absolute.")
     assert "pooled_sd" not in captured.err and "absolute_sd_multiplier" not in captured.err
@@ -405,3 +406,71 @@ def test_broken_pipe_exits_quietly(monkeypatch, capsys):
     monkeypatch.setattr(cli, "_run_detect", cut_short)
     assert main(["detect", "--demo"]) == 1
     assert capsys.readouterr().err == ""
+
+
+# --- regressions of the bad-input sweep ----------------------------------------------------
+
+
+@pytest.mark.parametrize("line", ["p1,5", "p1"])
+def test_a_short_row_is_an_error_naming_its_line(tmp_path, capsys, line):
+    rows = [f"p1,{week},{40 + week % 3}" for week in range(1, 9)]
+    rows[3] = line  # line 5 of the file
+    path = _write(tmp_path, "id,week,tasc\n" + "\n".join(rows) + "\n")
+    assert main(["detect", str(path), *COLUMNS]) == 2
+    message = _error(capsys)
+    width = len(line.split(","))
+    assert f"Expected 3 fields in line 5, saw {width}" in message
+
+
+def test_a_row_with_an_empty_field_is_a_missing_score(tmp_path, capsys):
+    rows = [f"p1,{week},{40 + week % 3}" for week in range(1, 9)]
+    rows[3] = "p1,4,"
+    path = _write(tmp_path, "id,week,tasc\n" + "\n".join(rows) + "\n")
+    assert main(["detect", str(path), *COLUMNS]) == 0
+    assert "1 series" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("odd", "text"),
+    [
+        (".", "non-numeric values ['.'] on lines [5]."),
+        ("1.234,5", "non-numeric values ['1.234,5'] on lines [5]."),
+        ("40.5", "has ['40.5'] with a decimal point on lines [5]"),
+    ],
+)
+def test_one_odd_entry_of_a_decimal_comma_file_names_its_line_only(tmp_path, capsys, odd, text):
+    scores = [40.25, 39.75, 41.5, 0.0, 40.0, 42.5, 41.0, 40.5]
+    path = _write(tmp_path, _long_text(range(1, 9), scores, sep=";", decimal=","))
+    lines = path.read_text().splitlines()
+    lines[4] = f"p1;4;{odd}"
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["detect", str(path), *COLUMNS]) == 2
+    message = _error(capsys)
+    assert text in message
+    assert "40,25" not in message
+
+
+def test_columns_must_differ_in_cli_words(long_csv, capsys):
+    argv = ["detect", str(long_csv), "--series", "id", "--session", "week", "--value", "week"]
+    assert main(argv) == 2
+    message = _error(capsys)
+    assert "--series, --session and --value must name three different columns" in message
+    assert "`series`" not in message
+
+
+def test_a_file_with_one_session(tmp_path, capsys):
+    path = _write(tmp_path, "id,week,tasc\np1,1,40\np2,1,38\n")
+    assert main(["detect", str(path), *COLUMNS]) == 2
+    message = _error(capsys)
+    assert "has only one session" in message and "at least 2" in message
+    assert "reshape" not in message
+
+
+def test_compare_checks_out_before_computing(tmp_path, capsys):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    out = blocker / "sub"
+    assert main(["compare", "--demo", "--out", str(out), "--no-progress", "--seed", "1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # failed before the seed line and the computation
+    assert f"tukeyrupture compare: error: cannot create the folder --out {out}" in captured.err

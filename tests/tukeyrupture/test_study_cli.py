@@ -188,8 +188,8 @@ def test_max_missing_items_reaches_run_study(tmp_path, capsys):
     assert code == 0, stderr
     assert json.loads((out / "settings.json").read_text())["max_missing_items"] == 2
     code, _, stderr = run([*argv[:5], "13", *FAST], capsys)
-    _one_line_error(code, stderr, "--max-missing-items must be")
-    assert "max_missing_items" not in stderr
+    _one_line_error(code, stderr, "--max-missing-items must be an integer from 0 to 12")
+    assert "max_missing_items" not in stderr and "None" not in stderr
     help_text = build_parser()._subparsers._group_actions[0].choices["study"].format_help()
     assert f"(default: {study.MAX_MISSING_ITEMS}, half of the 12 items)" in " ".join(
         help_text.split()
@@ -211,3 +211,36 @@ def test_header_only_and_stray_session_text(files, tmp_path, capsys):
     code, _, stderr = run(argv, capsys)
     _one_line_error(code, stderr, f"column 'session' of --alliance {stray}")
     assert "on lines [11]" in stderr
+
+
+@pytest.mark.parametrize("session", ["inf", "1e300"])
+def test_infinite_or_huge_session_names_the_line(files, tmp_path, capsys, session):
+    alliance, _ = files
+    data = pd.read_csv(alliance).astype({"session": object})
+    data.loc[3, "session"] = session  # line 5 of the file
+    bad = tmp_path / "bad.csv"
+    data.to_csv(bad, index=False)
+    argv = ["study", "--alliance", str(bad), "--out", str(tmp_path / "o"), *FAST]
+    code, _, stderr = run(argv, capsys)
+    _one_line_error(code, stderr, f"column 'session' of --alliance {bad} must hold finite")
+    assert "on lines [5]" in stderr
+
+
+def test_a_short_row_of_a_study_file(files, tmp_path, capsys):
+    alliance, _ = files
+    lines = alliance.read_text().splitlines()
+    lines[6] = ",".join(lines[6].split(",")[:5])  # line 7 of the file
+    bad = tmp_path / "short.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    argv = ["study", "--alliance", str(bad), "--out", str(tmp_path / "o"), *FAST]
+    code, _, stderr = run(argv, capsys)
+    _one_line_error(code, stderr, "Expected 15 fields in line 7, saw 5")
+
+
+def test_unusable_out_fails_before_the_analysis(tmp_path, capsys):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    out = blocker / "sub"
+    code, stdout, stderr = run(["study", "--demo", "--out", str(out), *FAST], capsys)
+    _one_line_error(code, stderr, f"cannot create the folder --out {out}")
+    assert stdout == ""
