@@ -134,7 +134,7 @@ def _layout(file: Path, sep: str) -> tuple[list[str], list[int], list[int]]:
     return header or [], starts, widths
 
 
-def _check_short_records(path, option, lines, widths) -> None:
+def _check_short_records(path, option, sep, lines, widths) -> None:
     """A record with fewer fields than the header is an error, as one with more is
     (pandas would read the missing fields as empty)."""
     expected = widths[0]
@@ -144,7 +144,8 @@ def _check_short_records(path, option, lines, widths) -> None:
         more = f" (and {len(short) - 1} more short lines)" if len(short) > 1 else ""
         raise CommandError(
             f"cannot read {path} ({option}) as CSV: Expected {expected} fields in line "
-            f"{line}, saw {width}{more}; leave a missing value empty between separators"
+            f"{line}, saw {width}{more} (fields separated by {sep!r}, as on the header "
+            "line); leave a missing value empty between separators"
         )
 
 
@@ -214,7 +215,7 @@ def _read_table(path: str, option: str, text_columns: Sequence[str] = ()) -> pd.
             f"{path} ({option}) has duplicated column names {repeated} on line {lines[0]} "
             "(its header); rename them"
         )
-    _check_short_records(path, option, lines, widths)
+    _check_short_records(path, option, sep, lines, widths)
     lines = lines[1:]
     frame.index = lines if len(lines) == len(frame) else pd.RangeIndex(2, len(frame) + 2)
     if decimal == ",":

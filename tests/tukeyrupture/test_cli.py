@@ -474,3 +474,11 @@ def test_compare_checks_out_before_computing(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""  # failed before the seed line and the computation
     assert f"tukeyrupture compare: error: cannot create the folder --out {out}" in captured.err
+
+
+def test_rows_with_another_separator_than_the_header(tmp_path, capsys):
+    path = _write(tmp_path, "id;week;tasc\np1,1,40\np1,2,41\n")
+    assert main(["detect", str(path), *COLUMNS]) == 2
+    message = _error(capsys)
+    assert "Expected 3 fields in line 2, saw 1 (and 1 more short lines)" in message
+    assert "fields separated by ';'" in message
