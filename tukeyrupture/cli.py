@@ -60,6 +60,7 @@ _FLAGS: dict[str, dict[str, str]] = {
         "detectors": "--detectors",
         "depth": "--depths",
         "n_series": "--series",
+        "n_sessions": "the number of sessions",
         "n_replications": "--replications",
         "random_state": "--seed",
         "backend": "--backend",
