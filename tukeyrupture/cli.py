@@ -247,17 +247,6 @@ def _print_table(frame: pd.DataFrame, empty_message: str) -> None:
     print(frame.to_string(index=False, float_format=lambda value: f"{value:.2f}"))
 
 
-def _seed_value(text: str) -> int:
-    """``--seed``: a non-negative integer."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer; got {text!r}")
-    return value
-
-
 _SEED_HELP = (
     "seed of the random draws: the same seed repeats a run exactly (default: a fresh seed, "
     "printed as 'seed: N' and saved with the outputs)"
@@ -551,7 +540,7 @@ def _add_study_parser(subparsers) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=_seed_value,
+        type=_non_negative_int,
         default=None,
         metavar="S",
         help=_SEED_HELP,
@@ -684,7 +673,9 @@ def _add_compare_parser(subparsers) -> None:
     parser.add_argument(
         "--replications", type=_positive_int, metavar="R", help="replicates per depth"
     )
-    parser.add_argument("--seed", type=_seed_value, default=None, metavar="S", help=_SEED_HELP)
+    parser.add_argument(
+        "--seed", type=_non_negative_int, default=None, metavar="S", help=_SEED_HELP
+    )
     parser.add_argument(
         "--backend",
         choices=["serial", "loky", "dask"],
