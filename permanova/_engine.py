@@ -29,9 +29,7 @@ class Observed:
 
 @dataclass(frozen=True)
 class EngineOutput:
-    observed: np.ndarray  # the method's own F at the identity, per effect
     counts: np.ndarray  # number of permutations at least as extreme, per effect
-    n_evaluated: int
     null: np.ndarray | None
 
 
@@ -118,7 +116,7 @@ def run(
     finally:
         if bar is not None:
             bar.close()
-    return EngineOutput(observed=observed.statistic, counts=counts, n_evaluated=done, null=null)
+    return EngineOutput(counts=counts, null=null)
 
 
 class _LazyObserved:

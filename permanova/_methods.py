@@ -638,9 +638,9 @@ def _stratum_kernel(design, u, q_num, q_den) -> VectorKernel:
 def _table_kernel(design: Design, i: int, u, q_num, df_den, exact_models) -> StratumKernel:
     """:class:`StratumKernel` of effect ``i`` for the permuted vector ``u``.
 
-    ``exact_models`` gives ``(full, reduced)``: integer matrices whose projections differ
-    by the tested space, ``u`` being the residual of ``y`` on ``reduced`` (built only when
-    an exact decision is needed).
+    ``exact_models`` gives ``(full, reduced)`` (or None when too wide): integer matrices
+    whose projections differ by the tested space, ``u`` being the residual of ``y`` on
+    ``reduced`` (built only when an exact decision is needed).
     """
     w = design.within_part(i)
     # F_w: the effects of the stratum (for w = 0: the intercept and the between effects)
@@ -687,10 +687,11 @@ def _table_kernel(design: Design, i: int, u, q_num, df_den, exact_models) -> Str
 
 def _exact_stratum(design: Design, exact_models, fixed_columns, terms):
     """The exact statistic of a :class:`StratumKernel` (``exact_models``: a function
-    giving ``(full, reduced)``)."""
-    full, reduced = exact_models()
-    if not _exact.small_enough(full, fixed_columns):
+    giving ``(full, reduced)``, or None for a model too wide to decide exactly)."""
+    models = exact_models()
+    if models is None or not _exact.small_enough(*models, fixed_columns):
         return None
+    full, reduced = models
     u, unit = _exact_residual(design, reduced)
     sums = _exact.stratum_statistic(
         u, full, reduced, fixed_columns, design.row_order, design.table_shape, terms
@@ -720,7 +721,7 @@ def _rde_models(design: Design, i: int, e_cols: np.ndarray):
     z_raw = row_kronecker(design.subject_matrix, _stratum_columns(design, design.within_part(i)))
     e = row_kronecker(design.subject_matrix, e_cols)
     if e.shape[1] > _exact.MAX_COLUMNS:
-        return e, e  # too wide: small_enough refuses it before any elimination
+        return None  # too wide to eliminate exactly
     e_exact = _exact.residual(e, np.hstack([design.X, z_raw]))
     reduced = np.hstack([_exact.integer_matrix(design.X[:, ~design.columns(i)]), e_exact])
     full = np.hstack([reduced, _exact.integer_matrix(design.X[:, design.columns(i)])])

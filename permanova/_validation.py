@@ -213,6 +213,19 @@ def _check_effect_names(factors: list) -> None:
             )
 
 
+def _subject_codes(data: pd.DataFrame, subject):
+    """``(codes, levels)`` of the subject column (``(None, None)`` without one)."""
+    if subject is None:
+        return None, None
+    na = data[subject].isna().to_numpy()
+    if na.any():
+        raise ValueError(
+            f"`subject` column {subject!r} has missing values in rows "
+            f"{_show_rows(data.index, na)}."
+        )
+    return _factor_codes(data[subject], "subject")
+
+
 def check_data(data, dv, subject, between, within) -> Columns:
     """Validate the frame and the column roles; return arrays (the frame is not modified)."""
     data = check_frame(data)
@@ -251,15 +264,7 @@ def check_data(data, dv, subject, between, within) -> Columns:
                     f"`{role}` factor {name!r} must have at least 2 levels; got {levels[key]!r}."
                 )
 
-    subject_codes, subject_levels = None, None
-    if subject is not None:
-        na = data[subject].isna().to_numpy()
-        if na.any():
-            raise ValueError(
-                f"`subject` column {subject!r} has missing values in rows "
-                f"{_show_rows(data.index, na)}."
-            )
-        subject_codes, subject_levels = _factor_codes(data[subject], "subject")
+    subject_codes, subject_levels = _subject_codes(data, subject)
 
     between, within = [str(f) for f in between], [str(f) for f in within]
     cols = Columns(y, codes, n_levels, levels, between, within, subject_codes, subject_levels)
@@ -534,15 +539,7 @@ def posthoc_iv(
         raise ValueError(
             f"`factor` {factor!r} must have at least 2 levels; got {levels[factor]!r}."
         )
-    subject_codes = None
-    if subject is not None:
-        na = data[subject].isna().to_numpy()
-        if na.any():
-            raise ValueError(
-                f"`subject` column {subject!r} has missing values in rows "
-                f"{_show_rows(data.index, na)}."
-            )
-        subject_codes = _factor_codes(data[subject], "subject")[0]
+    subject_codes = _subject_codes(data, subject)[0]
     if paired is None:
         paired = subject_codes is not None and _seen_at_several_levels(
             subject_codes, codes[factor]
