@@ -361,6 +361,9 @@ def section_setup(args, failures):
     for n_subjects in within_sizes:
         frame = within_frame(n_subjects)
         rows.append(_setup_row("within 2", n_subjects, frame, WITHIN, pingouin.rm_anova))
+    if not rows:
+        print(f"no design has at most --max-subjects {args.max_subjects} subjects")
+        return
     print_table(rows, list(rows[0]))
     print(
         "note: ours = aovperm(..., n_resamples=1, exact=False) (set-up plus one permutation);"
