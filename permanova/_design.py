@@ -1,19 +1,22 @@
 """Model matrices for factorial ANOVA: sum-to-zero coding, effects, bases and strata.
 
-Everything here is pure numpy/scipy. A :class:`Design` holds the outcome, the fixed-effect
-model matrix (intercept first, then one block of columns per effect, as R's
-``model.matrix`` with ``contr.sum``), the ``assign`` map from columns to effects and, for
-repeated measures, the sum-coded subject matrix used to build the error strata of
-``Error(subject/within)``.
+Everything here is pure numpy/scipy. A :class:`Design` holds the fixed-effect model matrix
+(intercept first, then one block of columns per effect, as R's ``model.matrix`` with
+``contr.sum``), the ``assign`` map from columns to effects and, for repeated measures, the
+layout of the subject-by-within-cell table whose means give the error strata of
+``Error(subject/within)``. An :class:`Outcome` holds one outcome, scaled and centred.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
 import scipy.linalg
+
+from permanova import _exact
 
 # Relative tolerance of the rank decisions (R's ``qr`` uses 1e-7 as well).
 RANK_TOL = 1e-7
@@ -34,26 +37,14 @@ def rounding_bound(n: int, width: int) -> float:
 
 @dataclass(frozen=True)
 class Design:
-    """A coded factorial design (internal).
+    """A coded factorial design (internal): everything the methods need but the outcome.
+
+    Nothing here grows faster than the number of rows: the error strata of repeated
+    measures are means over the subject-by-within-cell table (:attr:`row_order`,
+    :attr:`table_shape`), never a matrix of subject indicators.
 
     Attributes
     ----------
-    y : ndarray of shape (n,)
-        The outcome, centred and scaled by ``2**-exponent`` (exact) so that its largest
-        magnitude is below 1: every statistic is invariant to both, and no square can
-        overflow or underflow.
-    scale : float
-        ``||y||`` of the centred outcome: the rounding errors of every sum of squares are
-        relative to it (:func:`rounding_bound`).
-    exponent : int
-        The binary exponent removed from the outcome (sums of squares scale by
-        ``4**exponent``).
-    cells : ndarray of shape (n,)
-        The cell (combination of the levels of every factor) of each row.
-    subjects : ndarray of shape (n,) or None
-        Subject codes (repeated-measures designs only).
-    scaled : ndarray of shape (n,)
-        The outcome scaled by ``2**-exponent``, not centred.
     X : ndarray of shape (n, p)
         Fixed-effect model matrix: intercept, then the sum-coded columns of every effect.
     assign : ndarray of shape (p,)
@@ -64,8 +55,10 @@ class Design:
         The factors of each effect.
     between, within : tuple of str
         Between-subjects and within-subject factors.
-    subject_matrix : ndarray of shape (n, n_subjects - 1) or None
-        Sum-coded subject indicators (repeated-measures designs only).
+    cells : ndarray of shape (n,)
+        The cell (combination of the levels of every factor) of each row.
+    subjects : ndarray of shape (n,) or None
+        Subject codes ``0..n_subjects - 1`` (repeated-measures designs only).
     group_codes : ndarray of shape (n,) or None
         Cell of the single between factor (one-way between designs only).
     row_order : ndarray of shape (n,) or None
@@ -76,28 +69,21 @@ class Design:
         ``(n_subjects, n_levels(within_1), ...)``.
     """
 
-    y: np.ndarray
     X: np.ndarray
     assign: np.ndarray
     effects: tuple
     effect_factors: tuple
     between: tuple
     within: tuple
-    subject_matrix: np.ndarray | None
-    group_codes: np.ndarray | None
+    cells: np.ndarray
+    subjects: np.ndarray | None = None
+    group_codes: np.ndarray | None = None
     row_order: np.ndarray | None = None
     table_shape: tuple | None = None
-    scale: float = 0.0
-    exponent: int = 0
-    cells: np.ndarray | None = None
-    subjects: np.ndarray | None = None
-    scaled: np.ndarray | None = None
-    #: memo of the bases derived from the design (filled by the methods)
-    cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n(self) -> int:
-        return self.y.shape[0]
+        return self.X.shape[0]
 
     @property
     def repeated(self) -> bool:
@@ -106,6 +92,10 @@ class Design:
     @property
     def oneway_between(self) -> bool:
         return len(self.between) == 1 and not self.within
+
+    @property
+    def n_subjects(self) -> int:
+        return 0 if self.table_shape is None else self.table_shape[0]
 
     def columns(self, effect_index: int) -> np.ndarray:
         """Boolean mask of the model-matrix columns of effect ``effect_index`` (1-based)."""
@@ -137,6 +127,51 @@ class Design:
             indices,
             key=lambda i: (self.within_part(i), len(self.effect_factors[i - 1])),
         )
+
+    def subject_matrix(self) -> np.ndarray:
+        """Sum-coded subject indicators, ``n x (n_subjects - 1)``: for the exact
+        arithmetic of small designs only (callers check the size first)."""
+        return sum_coding(self.subjects, self.n_subjects)
+
+
+@dataclass(frozen=True, eq=False)
+class Outcome:
+    """One outcome of a design (internal).
+
+    Attributes
+    ----------
+    name : str
+        The column it comes from.
+    y : ndarray of shape (n,)
+        The outcome, scaled by ``2**-exponent`` (exact) so that its largest magnitude is
+        below 1, then centred: every statistic is invariant to both, and no square can
+        overflow or underflow.
+    scaled : ndarray of shape (n,)
+        The scaled outcome, not centred.
+    scale : float
+        ``||y||``: the rounding errors of every sum of squares are relative to it
+        (:func:`rounding_bound`).
+    exponent : int
+        The binary exponent removed (sums of squares scale by ``4**exponent``).
+    """
+
+    name: str
+    y: np.ndarray
+    scaled: np.ndarray
+    scale: float
+    exponent: int
+
+    @classmethod
+    def of(cls, name: str, values: np.ndarray) -> Outcome:
+        scaled, exponent = scale_outcome(values)
+        centred = scaled - scaled.mean()
+        return cls(name, centred, scaled, float(np.sqrt(centred @ centred)), exponent)
+
+    @functools.cached_property
+    def integers(self) -> tuple[np.ndarray, int]:
+        """The scaled outcome as exact integers (times one power of two) and that power
+        of two: the start of every exact statistic (built when one is needed)."""
+        return _exact.integer_vector(self.scaled)
 
 
 def sum_coding(codes: np.ndarray, n_levels: int) -> np.ndarray:
@@ -170,7 +205,6 @@ def effect_terms(factors: list[str]) -> list[tuple[str, ...]]:
 
 
 def build_design(
-    y: np.ndarray,
     codes: dict[str, np.ndarray],
     n_levels: dict[str, int],
     between: list[str],
@@ -180,7 +214,7 @@ def build_design(
     """Code a full-factorial design of ``between + within`` factors (sum-to-zero coding)."""
     factors = list(between) + list(within)
     main = {f: sum_coding(codes[f], n_levels[f]) for f in factors}
-    n = y.shape[0]
+    n = next(iter(codes.values())).shape[0]
     blocks = [np.ones((n, 1))]
     assign = [0]
     terms = effect_terms(factors)
@@ -190,37 +224,27 @@ def build_design(
             block = row_kronecker(block, main[factor])
         blocks.append(block)
         assign.extend([index] * block.shape[1])
-    subject_matrix = row_order = table_shape = None
+    row_order = table_shape = None
     if within:
-        n_subjects = int(subject_codes.max()) + 1
-        subject_matrix = sum_coding(subject_codes, n_subjects)
         # lexsort: the last key is the primary one
         keys = [codes[f] for f in reversed(within)] + [subject_codes]
         row_order = np.lexsort(keys)
-        table_shape = (n_subjects, *(n_levels[f] for f in within))
-    group_codes = codes[between[0]] if (len(between) == 1 and not within) else None
-    scaled, exponent = scale_outcome(y)
-    centred = scaled - scaled.mean()
+        table_shape = (int(subject_codes.max()) + 1, *(n_levels[f] for f in within))
     cells = np.zeros(n, dtype=np.intp)
     for f in factors:
         cells = cells * n_levels[f] + codes[f]
     return Design(
-        y=centred,
         X=np.hstack(blocks),
         assign=np.asarray(assign),
         effects=tuple(":".join(term) for term in terms),
         effect_factors=tuple(terms),
         between=tuple(between),
         within=tuple(within),
-        subject_matrix=subject_matrix,
-        group_codes=group_codes,
-        row_order=row_order,
-        table_shape=table_shape,
-        scale=float(np.sqrt(centred @ centred)),
-        exponent=exponent,
         cells=np.unique(cells, return_inverse=True)[1].reshape(-1),
         subjects=subject_codes if within else None,
-        scaled=scaled,
+        group_codes=codes[between[0]] if (len(between) == 1 and not within) else None,
+        row_order=row_order,
+        table_shape=table_shape,
     )
 
 

@@ -1,43 +1,62 @@
-"""Batched evaluation: permutations -> thin products per effect -> F -> counts.
+"""Batched evaluation: blocks of permutations -> thin products per effect -> F -> counts.
 
 The permutations arrive in blocks whose boundaries depend only on the design (see
-:mod:`permanova._permutations`). Each block is evaluated in chunks of a fixed number of
-rows, the last one padded, so every product has the same shape and the same rows whatever
-the caller asks for: the F of a permutation is bit-for-bit the same on a given machine.
-Memory is bounded by the chunk: only the exceedance counts are kept, unless the caller
-asks for the null distribution.
+:mod:`permanova._permutations`). Each block is evaluated on its own, in chunks of a fixed
+number of rows (the last one padded), so every product has the same shape and the same
+rows whatever the caller asks for: the F of a permutation is bit-for-bit the same on a
+given machine, whether the blocks run one after the other, in threads (``n_jobs``) or on
+Dask workers. Only the exceedance counts are kept, unless the caller asks for the null
+distribution.
+
+With several outcomes, one set of products per chunk serves all of them (:mod:`screens
+<permanova._screens>`); a permutation that the fast statistics cannot place on either
+side of the observed F with certainty is evaluated again by the outcome's own kernel, so
+the counts are those of separate runs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import os
+import threading
 from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
 
+from permanova import _screens
+from permanova._kernels import Kernel
+from permanova._permutations import EVAL_ROWS, IdentityMask
+
+#: Floats of the gathered outcomes held at once by a chunk of a multi-outcome run (16 MiB).
+_MULTI_CHUNK = 2**21
+
 
 @dataclass(frozen=True)
 class Observed:
-    """What every kernel's permuted statistics are compared with."""
+    """What the permuted statistics of one outcome's kernels are compared with."""
 
     statistic: np.ndarray  # F at the identity (or the method's fixed observed F)
     tolerance: np.ndarray  # relative half-width of the tie band
     exact: list  # exact sums at the identity (lazy), or None where not decided exactly
     degenerate: np.ndarray  # an observed sum of squares at the rounding level
 
+    @property
+    def low(self) -> np.ndarray:
+        return self.statistic * (1.0 - self.tolerance)
 
-@dataclass(frozen=True)
-class EngineOutput:
-    counts: np.ndarray  # number of permutations at least as extreme, per effect
-    null: np.ndarray | None
+    @property
+    def high(self) -> np.ndarray:
+        return self.statistic * (1.0 + self.tolerance)
 
 
-def observed_statistics(kernels, unit_sizes: dict) -> Observed:
+def observed_statistics(kernels: list[Kernel]) -> Observed:
     """Each kernel's F at the identity (or its fixed observed value) and its tie band.
 
     A permuted ``F_b`` is within rounding error of ``F_obs`` when ``|F_b - F_obs| <=
-    tolerance * F_obs`` (:meth:`permanova._methods.Ratio.tie_tolerance`). Those
+    tolerance * F_obs`` (:meth:`permanova._kernels.Ratio.tie_tolerance`). Those
     permutations are decided again in exact arithmetic (``kernel.exact``), so that exact
     ties count and near ties do not; kernels without an exact form count them as ties.
     """
@@ -46,17 +65,266 @@ def observed_statistics(kernels, unit_sizes: dict) -> Observed:
     degenerate = np.zeros(len(kernels), dtype=bool)
     exact = []
     for j, kernel in enumerate(kernels):
-        if kernel.observed is not None:
-            statistic[j], tolerance[j] = kernel.observed, kernel.observed_tolerance
+        if kernel.fixed_observed is not None:
+            statistic[j], tolerance[j] = kernel.fixed_observed, kernel.fixed_tolerance
             exact.append(None)
             continue
-        identity = np.arange(unit_sizes[kernel.unit_key], dtype=np.intp)[None, :]
+        identity = np.arange(kernel.units, dtype=np.intp)[None, :]
         num, den = kernel.sums(identity)
         statistic[j] = kernel.ratio.statistic(num, den)[0]
         tolerance[j] = kernel.ratio.tie_tolerance(float(num[0]), float(den[0]))
         degenerate[j] = kernel.ratio.degenerate(num, den)[0]
         exact.append(_LazyObserved(kernel.exact, identity) if kernel.exact else None)
     return Observed(statistic, tolerance, exact, degenerate)
+
+
+class _LazyObserved:
+    """The exact ``(num, den)`` at the identity, computed when first needed."""
+
+    def __init__(self, statistic, identity):
+        self.statistic, self.identity, self._value = statistic, identity, None
+        self._lock = threading.Lock()
+
+    def __getstate__(self):  # Dask ships it to its workers
+        return {"statistic": self.statistic, "identity": self.identity, "_value": self._value}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def value(self):
+        """The exact sums, or None when the design is too large to decide exactly."""
+        with self._lock:
+            if self._value is None and self.statistic.sums is not None:
+                self._value = self.statistic.sums(self.identity)[0]
+        return self._value
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything a block needs: the kernels ``[outcome][effect]``, what they are compared
+    with, and how (shipped once to every thread or Dask worker)."""
+
+    kernels: list  # [outcome][effect]
+    observed: list  # [outcome] Observed
+    screens: list | None  # [effect] multi-outcome screens (None for one outcome)
+    chunk_rows: int
+    greater: bool
+    return_null: bool
+    identity: IdentityMask | None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.kernels), len(self.kernels[0])
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    start: int
+    rows: int
+    counts: np.ndarray  # (n_outcomes, n_effects)
+    null: np.ndarray | None  # (n_outcomes, rows, n_effects)
+
+
+@dataclass(frozen=True)
+class EngineOutput:
+    counts: np.ndarray  # (n_outcomes, n_effects): permutations at least as extreme
+    null: np.ndarray | None  # (n_outcomes, total, n_effects)
+
+
+def evaluation(
+    kernels: list, observed: list, *, alternative: str, return_null: bool, identity
+) -> Evaluation:
+    """The :class:`Evaluation` of a run (``kernels[outcome][effect]``)."""
+    n_units = max(kernel.units for kernel in kernels[0])
+    if len(kernels) == 1:
+        screens, rows = None, EVAL_ROWS
+    else:
+        screens = [_screens.screen([ks[j] for ks in kernels]) for j in range(len(kernels[0]))]
+        rows = _MULTI_CHUNK // (n_units * len(kernels))
+    return Evaluation(
+        kernels=kernels,
+        observed=observed,
+        screens=screens,
+        chunk_rows=int(max(1, min(EVAL_ROWS, rows))),
+        greater=alternative != "less",
+        return_null=return_null,
+        identity=identity,
+    )
+
+
+def evaluate_block(task: Evaluation, block, workspace: dict | None = None) -> BlockResult:
+    """Counts (and null statistics) of one block of permutations."""
+    perms = block.permutations()
+    rows = next(iter(perms.values())).shape[0]
+    n_outcomes, n_effects = task.shape
+    counts = np.zeros((n_outcomes, n_effects), dtype=np.int64)
+    null = np.empty((n_outcomes, rows, n_effects)) if task.return_null else None
+    workspace = {} if workspace is None else workspace
+    for start in range(0, rows, task.chunk_rows):
+        pieces, valid = _chunk(perms, start, task.chunk_rows)
+        cache: dict = {"workspace": workspace}  # gathers shared by kernels in this chunk
+        for j in range(n_effects):
+            if task.screens is None:
+                f, extreme = _single(task, 0, j, pieces, valid, cache)
+                f, extreme = f[None], extreme[None]
+            else:
+                f, extreme = _multi(task, j, pieces, valid, cache)
+            counts[:, j] += np.count_nonzero(extreme, axis=1)
+            if null is not None:
+                null[:, start : start + valid, j] = f
+    return BlockResult(block.start, rows, counts, null)
+
+
+def _chunk(perms: dict, start: int, rows: int):
+    """Rows ``start:start + rows`` of every key, a short chunk padded with copies of its
+    first row so that the products always have ``rows`` rows."""
+    pieces = {}
+    for key, block in perms.items():
+        piece = block[start : start + rows]
+        valid = piece.shape[0]
+        if valid < rows:
+            padding = np.broadcast_to(piece[:1], (rows - valid, piece.shape[1]))
+            piece = np.concatenate([piece, padding])
+        pieces[key] = piece
+    return pieces, valid
+
+
+def _single(task: Evaluation, k: int, j: int, pieces: dict, valid: int, cache):
+    """F of kernel ``[k][j]`` for the valid rows of a chunk, and which are extreme."""
+    kernel = task.kernels[k][j]
+    perms = pieces[kernel.unit_key]
+    num, den = kernel.sums(perms, cache)
+    return _decide(task, k, j, perms[:valid], num[:valid], den[:valid])
+
+
+def _decide(task: Evaluation, k: int, j: int, perms, num, den):
+    """F and extremeness of the permutations ``perms`` of kernel ``[k][j]`` from their
+    float sums: inside the tie band, with a sum at the rounding level, or when the
+    observed F is degenerate, the exact statistic decides."""
+    kernel, observed = task.kernels[k][j], task.observed[k]
+    f = kernel.ratio.statistic(num, den)
+    if task.identity is not None and kernel.fixed_observed is not None:
+        f[task.identity(perms)] = kernel.fixed_observed
+    low, high = observed.low[j], observed.high[j]
+    extreme = f >= low if task.greater else f <= high
+    unsure = kernel.ratio.degenerate(num, den) | ((f >= low) & (f <= high))
+    if observed.degenerate[j]:
+        unsure[:] = True
+    band = np.flatnonzero(unsure)
+    lazy = observed.exact[j]
+    if band.size and lazy is not None:
+        exact_observed = lazy.value()
+        if exact_observed is not None:
+            extreme[band] = kernel.exact.extreme(perms[band], exact_observed, task.greater)
+    return f, extreme
+
+
+def _multi(task: Evaluation, j: int, pieces: dict, valid: int, cache):
+    """F of effect ``j`` for every outcome (rows: outcomes) and which are extreme: one
+    screen for all outcomes; the outcomes' own kernels decide what it cannot."""
+    screen = task.screens[j]
+    perms = pieces[screen.unit_key]
+    f, rel = screen.statistics(perms, cache)
+    f, rel = f[:valid].T, rel[:valid].T  # (n_outcomes, rows)
+    observed = task.observed
+    low = np.array([o.low[j] for o in observed])[:, None]
+    high = np.array([o.high[j] for o in observed])[:, None]
+    band = np.array([o.tolerance[j] for o in observed])[:, None]
+    # the kernel's own F lies within rel of the screen's (and within its band of the truth)
+    with np.errstate(invalid="ignore", over="ignore"):
+        smallest = f * (1.0 - rel) * (1.0 - band)
+        largest = f * (1.0 + rel) * (1.0 + band)
+    below, above = largest < low, smallest > high
+    fixed = task.kernels[0][j].fixed_observed is not None and task.identity is not None
+    unsure = ~(below | above) | ~np.isfinite(rel)
+    unsure |= np.array([o.degenerate[j] for o in observed])[:, None]
+    if fixed:
+        unsure[:, task.identity(perms[:valid])] = True
+    extreme = above if task.greater else below
+    for k in np.flatnonzero(unsure.any(axis=1)):
+        rows = np.flatnonzero(unsure[k])
+        num, den = task.kernels[k][j].sums(perms[rows])
+        f[k, rows], extreme[k, rows] = _decide(task, k, j, perms[rows], num, den)
+    return f, extreme
+
+
+# --------------------------------------------------------------------------------------
+# running the blocks: serially, in threads or on Dask
+# --------------------------------------------------------------------------------------
+def effective_jobs(n_jobs: int | None) -> int:
+    """Threads for ``n_jobs`` (scikit-learn convention: None = 1, -1 = all cores)."""
+    if n_jobs is None:
+        return 1
+    if n_jobs < 0:
+        return max(1, _cores() + 1 + n_jobs)
+    return n_jobs
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def run(
+    task: Evaluation,
+    blocks: Iterable,
+    total: int,
+    *,
+    n_jobs: int = 1,
+    client=None,
+    use_dask: bool = False,
+    progress: bool = False,
+) -> EngineOutput:
+    """Evaluate every block (serially, in ``n_jobs`` threads, or on Dask) and add up."""
+    n_outcomes, n_effects = task.shape
+    counts = np.zeros((n_outcomes, n_effects), dtype=np.int64)
+    null = np.empty((n_outcomes, total, n_effects)) if task.return_null else None
+    bar = _progress_bar(total, progress)
+    try:
+        with _single_threaded_blas():
+            if use_dask:
+                from permanova import _dask
+
+                results = _dask.map_blocks(task, blocks, client)
+            elif n_jobs > 1:
+                results = _threaded(task, blocks, n_jobs)
+            else:
+                workspace: dict = {}
+                results = (evaluate_block(task, block, workspace) for block in blocks)
+            for result in results:
+                counts += result.counts
+                if null is not None:
+                    null[:, result.start : result.start + result.rows] = result.null
+                if bar is not None:
+                    bar.update(result.rows)
+    finally:
+        if bar is not None:
+            bar.close()
+    return EngineOutput(counts=counts, null=null)
+
+
+def _threaded(task: Evaluation, blocks: Iterable, n_jobs: int):
+    """Results of the blocks evaluated in ``n_jobs`` threads (NumPy releases the GIL in
+    its gathers, sorts and products), at most ``2 n_jobs`` blocks in flight."""
+    local = threading.local()
+
+    def work(block):
+        if not hasattr(local, "workspace"):
+            local.workspace = {}
+        return evaluate_block(task, block, local.workspace)
+
+    iterator = iter(blocks)
+    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        pending = {pool.submit(work, b) for b in itertools.islice(iterator, 2 * n_jobs)}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+            for block in itertools.islice(iterator, len(done)):
+                pending.add(pool.submit(work, block))
 
 
 def _progress_bar(total: int, enabled: bool):
@@ -67,118 +335,11 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, unit="perm", desc="permutations")
 
 
-def run(
-    kernels: list,
-    blocks: Iterable[dict],
-    observed: Observed,
-    total: int,
-    *,
-    chunk_rows: int,
-    alternative: str = "greater",
-    return_null: bool = False,
-    progress: bool = False,
-    identity=None,
-) -> EngineOutput:
-    """Evaluate every block of permutations and count the extreme statistics.
-
-    ``blocks`` yields dicts ``{unit_key: (b, n_units) permutations}``; ``observed`` (see
-    :func:`observed_statistics`) holds what each kernel's statistics are compared with.
-    ``identity``, given for exact enumerations, maps permutations to the
-    mask of those that stand for the identity: there, a kernel with a fixed observed
-    statistic (ter Braak's) takes that value, as permuco puts the observed statistic in the
-    identity's slot.
-    """
-    greater = alternative == "greater"
-    low = observed.statistic * (1.0 - observed.tolerance)
-    high = observed.statistic * (1.0 + observed.tolerance)
-    counts = np.zeros(len(kernels), dtype=np.int64)
-    null = np.empty((total, len(kernels))) if return_null else None
-    bar = _progress_bar(total, progress)
-    done = 0
-    workspace: dict = {}  # output buffers reused from chunk to chunk
-    try:
-        with _single_threaded_blas():
-            for block in blocks:
-                rows = next(iter(block.values())).shape[0]
-                for start in range(0, rows, chunk_rows):
-                    f, degenerate, pieces = _chunk_statistics(
-                        kernels, block, start, chunk_rows, workspace, identity
-                    )
-                    extreme = f >= low if greater else f <= high
-                    unsure = degenerate | ((f >= low) & (f <= high)) | observed.degenerate
-                    _decide_exactly(kernels, observed, unsure, pieces, greater, extreme)
-                    counts += np.count_nonzero(extreme, axis=0)
-                    if null is not None:
-                        null[done : done + f.shape[0]] = f
-                    done += f.shape[0]
-                if bar is not None:
-                    bar.update(rows)
-    finally:
-        if bar is not None:
-            bar.close()
-    return EngineOutput(counts=counts, null=null)
-
-
-class _LazyObserved:
-    """The exact ``(num, den)`` at the identity, computed when first needed."""
-
-    def __init__(self, statistic, identity):
-        self.statistic, self.identity, self._value = statistic, identity, None
-
-    def value(self):
-        """The exact sums, or None when the design is too large to decide exactly."""
-        if self._value is None and self.statistic.sums is not None:
-            self._value = self.statistic.sums(self.identity)[0]
-        return self._value
-
-
-def _decide_exactly(kernels, observed, unsure, pieces, greater, extreme) -> None:
-    """Re-decide, in exact arithmetic, the permutations that rounding could have misplaced."""
-    for j, kernel in enumerate(kernels):
-        band = np.flatnonzero(unsure[:, j])
-        if observed.exact[j] is None or not band.size:
-            continue
-        exact_observed = observed.exact[j].value()
-        if exact_observed is not None:
-            perms = pieces[kernel.unit_key][band]
-            extreme[band, j] = kernel.exact.extreme(perms, exact_observed, greater)
-
-
-def _chunk_statistics(kernels, block, start, chunk_rows, workspace, identity) -> np.ndarray:
-    """F of every kernel (columns) for rows ``start:start + chunk_rows`` of a block, where
-    a sum of squares is at the rounding level, and those rows' permutations.
-
-    A short chunk is padded with copies of its first row, so that the products always have
-    ``chunk_rows`` rows.
-    """
-    pieces = {}
-    for key, perms in block.items():
-        piece = perms[start : start + chunk_rows]
-        valid = piece.shape[0]
-        if valid < chunk_rows:
-            padding = np.broadcast_to(piece[:1], (chunk_rows - valid, piece.shape[1]))
-            piece = np.concatenate([piece, padding])
-        pieces[key] = piece
-    cache: dict = {"workspace": workspace}  # gathers shared by kernels in this chunk
-    f = np.empty((valid, len(kernels)))
-    degenerate = np.empty((valid, len(kernels)), dtype=bool)
-    for j, kernel in enumerate(kernels):
-        perms = pieces[kernel.unit_key]
-        num, den = kernel.sums(perms, cache)
-        num, den = num[:valid], den[:valid]
-        values = kernel.ratio.statistic(num, den)
-        degenerate[:, j] = kernel.ratio.degenerate(num, den)
-        if identity is not None and kernel.observed is not None:
-            values[identity(perms[:valid])] = kernel.observed
-        f[:, j] = values
-    return f, degenerate, {key: piece[:valid] for key, piece in pieces.items()}
-
-
 def _single_threaded_blas():
-    """Limit BLAS to one thread while batches run (when threadpoolctl is available).
+    """Limit BLAS to one thread while blocks run (when threadpoolctl is available).
 
     The products are thin (``b x n`` by ``n x k`` with small ``k``) and memory-bound:
-    BLAS threads only add synchronisation, and on a loaded machine they stall.
+    BLAS threads only add synchronisation (the engine's own threads use the cores).
     """
     global _CONTROLLER
     if _CONTROLLER is None:

@@ -1,15 +1,20 @@
 """Permutations of the units: counting, exact enumeration, random blocks, user matrices.
 
-A permutation is a 0-based index vector ``p`` applied by gathering (``v[p]``). Random
-permutations are drawn in blocks of :data:`BLOCK_SIZE` rows, each block from its own child
-generator (``rng.spawn``), so that the permutations, hence the results, do not depend on how
-the engine batches them. Exact enumeration is streamed in blocks as well.
+A permutation is a 0-based index vector ``p`` applied by gathering (``v[p]``). Every source
+yields *blocks*: small picklable descriptions (:class:`RandomBlock`,
+:class:`PermutationBlock`, :class:`AssignmentBlock`, :class:`UserBlock`) whose
+``permutations()`` gives ``{unit_key: (rows, n_units)}``. Random permutations are drawn in
+blocks of :data:`BLOCK_SIZE` rows, each block from its own child generator (``rng.spawn``),
+so the permutations, hence the results, depend neither on how the engine batches them nor
+on which thread or Dask worker draws a block. Exact enumeration is split by rank.
 """
 
 from __future__ import annotations
 
+import copy
 import math
-from collections.abc import Iterator
+from collections.abc import Mapping
+from dataclasses import dataclass
 from math import comb
 
 import numpy as np
@@ -63,31 +68,39 @@ def chunk_rows(unit_sizes: dict) -> int:
     return min(EVAL_ROWS, block_rows(unit_sizes))
 
 
-def random_blocks(
-    rng: np.random.Generator, unit_sizes: dict, n_permutations: int
-) -> Iterator[dict]:
-    """Yield dicts ``{key: (b, n_key) int array}`` of uniform random permutations.
+@dataclass(frozen=True)
+class RandomBlock:
+    """``rows`` uniform random permutations of each unit set, from their own generator.
 
-    Every block of :func:`block_rows` rows comes from its own child of ``rng`` (spawned
-    in sequence); within a block the keys are drawn in sorted order. The last block is
-    truncated to reach ``n_permutations`` rows.
+    Within a block the keys are drawn in sorted order, each from ``generator``, so a
+    block is the same wherever it is drawn (a thread, a Dask worker).
     """
-    keys = sorted(unit_sizes)
+
+    start: int
+    generator: np.random.Generator
+    unit_sizes: tuple  # ((key, n_units), ...) sorted by key
+    rows: int
+
+    def permutations(self) -> dict:
+        generator = copy.deepcopy(self.generator)  # a block drawn twice gives the same rows
+        out = {}
+        for key, size in self.unit_sizes:
+            base = np.broadcast_to(np.arange(size, dtype=np.intp), (self.rows, size))
+            out[key] = generator.permuted(base, axis=1)
+        return out
+
+
+def random_blocks(rng: np.random.Generator, unit_sizes: dict, n_permutations: int):
+    """The :class:`RandomBlock` s of ``n_permutations`` random permutations.
+
+    Every block of :func:`block_rows` rows comes from its own child of ``rng``, spawned in
+    sequence as the blocks are iterated; the last block is truncated.
+    """
     rows = block_rows(unit_sizes)
-    base_rows = min(rows, n_permutations)
-    bases = {
-        key: np.tile(np.arange(unit_sizes[key], dtype=np.intp), (base_rows, 1)) for key in keys
-    }
-    remaining = n_permutations
-    while remaining > 0:
-        size = min(rows, remaining)
-        child = rng.spawn(1)[0]
-        block = {}
-        for key in keys:
-            base = bases[key] if size == base_rows else bases[key][:size]
-            block[key] = child.permuted(base, axis=1)
-        remaining -= size
-        yield block
+    sizes = tuple(sorted(unit_sizes.items()))
+    for start in range(0, n_permutations, rows):
+        size = min(rows, n_permutations - start)
+        yield RandomBlock(start, rng.spawn(1)[0], sizes, size)
 
 
 # --------------------------------------------------------------------------------------
@@ -103,23 +116,34 @@ def _select_and_remove(available: np.ndarray, picks: np.ndarray):
     return chosen, rest
 
 
-def all_permutations(n_units: int) -> Iterator[np.ndarray]:
-    """Yield every permutation of ``n_units`` in lexicographic order, in blocks.
+@dataclass(frozen=True)
+class PermutationBlock:
+    """Permutations of ``n_units`` with lexicographic ranks ``start..stop - 1``, the same
+    array for every key (the rank ``t`` is decoded into its factorial-base digits,
+    vectorised over the block; rank 0 is the identity)."""
 
-    The rank ``t`` is decoded into its factorial-base (Lehmer) digits, vectorised over
-    the block. The first row is the identity.
-    """
-    total = math.factorial(n_units)
-    radices = tuple(range(n_units, 0, -1))
-    for start in range(0, total, BLOCK_SIZE):
-        ranks = np.arange(start, min(start + BLOCK_SIZE, total), dtype=np.int64)
-        digits = np.unravel_index(ranks, radices) if n_units > 0 else ()
-        available = np.tile(np.arange(n_units, dtype=np.intp), (ranks.size, 1))
-        out = np.empty((ranks.size, n_units), dtype=np.intp)
-        for position in range(n_units):
+    start: int
+    stop: int
+    n_units: int
+    keys: tuple
+
+    def permutations(self) -> dict:
+        n = self.n_units
+        ranks = np.arange(self.start, self.stop, dtype=np.int64)
+        digits = np.unravel_index(ranks, tuple(range(n, 0, -1))) if n > 0 else ()
+        available = np.tile(np.arange(n, dtype=np.intp), (ranks.size, 1))
+        out = np.empty((ranks.size, n), dtype=np.intp)
+        for position in range(n):
             chosen, available = _select_and_remove(available, digits[position][:, None])
             out[:, position] = chosen[:, 0]
-        yield out
+        return dict.fromkeys(self.keys, out)
+
+
+def all_permutations(n_units: int, keys: tuple = ("obs",)):
+    """The :class:`PermutationBlock` s of every permutation of ``n_units``."""
+    total = math.factorial(n_units)
+    for start in range(0, total, BLOCK_SIZE):
+        yield PermutationBlock(start, min(start + BLOCK_SIZE, total), n_units, keys)
 
 
 def _unrank_combinations(ranks: np.ndarray, m: int, k: int) -> np.ndarray:
@@ -134,28 +158,26 @@ def _unrank_combinations(ranks: np.ndarray, m: int, k: int) -> np.ndarray:
     return out
 
 
-def all_assignments(group_codes: np.ndarray, kind: str) -> Iterator[np.ndarray]:
-    """Yield one permutation per distinct assignment of the units to the groups.
+@dataclass(frozen=True)
+class AssignmentBlock:
+    """One permutation per distinct assignment of the units to the groups, for the
+    assignments of ranks ``start..stop - 1`` (see :func:`all_assignments`)."""
 
-    ``group_codes`` (n,) holds the group of each position (codes ``0..G-1``). The label
-    sequences (multiset permutations of ``group_codes``) are decoded from their rank,
-    level by level, with the combinatorial number system. Each label sequence ``lab`` is
-    turned into a permutation ``p`` such that, for ``kind="vector"`` (methods that permute
-    the outcome, ``v[p]``), position ``i`` of group ``g`` receives a unit ``j`` with
-    ``lab[j] == g``; for ``kind="design"`` (methods that permute the rows of the design),
-    ``group_codes[p] == lab``.
-    """
-    group_codes = np.asarray(group_codes)
-    n = group_codes.size
-    n_groups = int(group_codes.max()) + 1
-    sizes = np.bincount(group_codes, minlength=n_groups)
-    # level k picks sizes[k] positions among the n - sum(sizes[:k]) still free
-    free = n - np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    radices = tuple(comb(int(free[k]), int(sizes[k])) for k in range(n_groups - 1))
-    total = count_at_most(sizes, np.iinfo(np.int64).max)
-    order_g = np.argsort(group_codes, kind="stable")
-    for start in range(0, total, BLOCK_SIZE):
-        ranks = np.arange(start, min(start + BLOCK_SIZE, total), dtype=np.int64)
+    start: int
+    stop: int
+    group_codes: np.ndarray
+    kind: str
+    keys: tuple
+
+    def permutations(self) -> dict:
+        codes = self.group_codes
+        n = codes.size
+        n_groups = int(codes.max()) + 1
+        sizes = np.bincount(codes, minlength=n_groups)
+        # level k picks sizes[k] positions among the n - sum(sizes[:k]) still free
+        free = n - np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        radices = tuple(comb(int(free[k]), int(sizes[k])) for k in range(n_groups - 1))
+        ranks = np.arange(self.start, self.stop, dtype=np.int64)
         b = ranks.size
         digits = np.unravel_index(ranks, radices) if radices else ()
         labels = np.full((b, n), n_groups - 1, dtype=np.intp)
@@ -166,12 +188,30 @@ def all_assignments(group_codes: np.ndarray, kind: str) -> Iterator[np.ndarray]:
             chosen, available = _select_and_remove(available, picks)
             labels[rows, chosen] = level
         order_lab = np.argsort(labels, axis=1, kind="stable")
+        order_g = np.argsort(codes, kind="stable")
         perms = np.empty((b, n), dtype=np.intp)
-        if kind == "vector":
+        if self.kind == "vector":
             perms[:, order_g] = order_lab
         else:
             np.put_along_axis(perms, order_lab, np.broadcast_to(order_g, (b, n)), axis=1)
-        yield perms
+        return dict.fromkeys(self.keys, perms)
+
+
+def all_assignments(group_codes: np.ndarray, kind: str, keys: tuple = ("obs",)):
+    """The :class:`AssignmentBlock` s of every distinct assignment to the groups.
+
+    ``group_codes`` (n,) holds the group of each position (codes ``0..G-1``). The label
+    sequences (multiset permutations of ``group_codes``) are decoded from their rank,
+    level by level, with the combinatorial number system. Each label sequence ``lab`` is
+    turned into a permutation ``p`` such that, for ``kind="vector"`` (methods that permute
+    the outcome, ``v[p]``), position ``i`` of group ``g`` receives a unit ``j`` with
+    ``lab[j] == g``; for ``kind="design"`` (methods that permute the rows of the design),
+    ``group_codes[p] == lab``.
+    """
+    group_codes = np.asarray(group_codes)
+    total = count_at_most(np.bincount(group_codes), np.iinfo(np.int64).max)
+    for start in range(0, total, BLOCK_SIZE):
+        yield AssignmentBlock(start, min(start + BLOCK_SIZE, total), group_codes, kind, keys)
 
 
 # --------------------------------------------------------------------------------------
@@ -207,8 +247,139 @@ def check_permutation_matrix(matrix, n_units: int, name: str = "permutations") -
     return np.ascontiguousarray(array, dtype=np.intp)
 
 
-def user_blocks(matrices: dict, rows: int) -> Iterator[dict]:
-    """Yield the rows of validated user matrices ``{key: (B, n_key)}`` in blocks of ``rows``."""
+@dataclass(frozen=True)
+class UserBlock:
+    """Rows ``start..`` of the user's permutation matrices."""
+
+    start: int
+    matrices: dict
+
+    def permutations(self) -> dict:
+        return self.matrices
+
+
+def user_blocks(matrices: dict, rows: int):
+    """The :class:`UserBlock` s of validated user matrices ``{key: (B, n_key)}``."""
     total = next(iter(matrices.values())).shape[0]
     for start in range(0, total, rows):
-        yield {key: m[start : start + rows] for key, m in matrices.items()}
+        yield UserBlock(start, {key: m[start : start + rows] for key, m in matrices.items()})
+
+
+# --------------------------------------------------------------------------------------
+# the source of one run
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IdentityMask:
+    """Which permutations of an exact enumeration stand for the identity: those that
+    keep every unit's group (``codes``, for assignments) or every unit in place."""
+
+    codes: np.ndarray | None
+
+    def __call__(self, perms: np.ndarray) -> np.ndarray:
+        if self.codes is None:
+            return (perms == np.arange(perms.shape[1])).all(axis=1)
+        return (self.codes[perms] == self.codes).all(axis=1)
+
+
+@dataclass(frozen=True)
+class Source:
+    """The permutations of one run: lazily iterated blocks and what they add up to."""
+
+    blocks: object  # an iterable of blocks (see the module docstring)
+    total: int
+    exact: bool
+    identity: IdentityMask | None  # exact enumerations only
+
+
+def source(
+    unit_sizes: dict,
+    *,
+    group_codes: np.ndarray | None,
+    kind: str,
+    permutations,
+    exact,
+    n_resamples: int,
+    rng: np.random.Generator,
+) -> Source:
+    """Where the permutations of a run come from.
+
+    ``permutations``: the user's matrices (``{key: (B, n_key)}``, validated) or None;
+    ``group_codes``: the groups of a one-way between design whose distinct assignments
+    are enumerated (None: all permutations of the units); ``kind``: ``"vector"`` or
+    ``"design"`` (see :func:`all_assignments`); ``exact``: True, False or ``"auto"``.
+    """
+    if permutations is not None:
+        total = next(iter(permutations.values())).shape[0]
+        return Source(user_blocks(permutations, block_rows(unit_sizes)), total, False, None)
+    sizes = set(unit_sizes.values())
+    if group_codes is not None:
+        group_sizes = np.bincount(group_codes)
+    elif len(sizes) == 1:
+        group_sizes = np.ones(next(iter(sizes)), dtype=np.int64)
+    else:
+        group_sizes = None  # huh_jhun with effects of different sizes: no common enumeration
+    if exact is True:
+        if group_sizes is None:
+            raise ValueError(
+                "`exact=True` is not available for method 'huh_jhun' when the effects have "
+                f"different numbers of rotated units {unit_sizes}."
+            )
+        count = count_at_most(group_sizes, MAX_EXACT)
+        if count is None:
+            digits = log_count(group_sizes) / np.log(10.0)
+            raise ValueError(
+                f"`exact=True` would enumerate about 10^{digits:.1f} permutations, more than "
+                f"the limit of {MAX_EXACT:.0e}; use exact=False (Monte-Carlo) instead."
+            )
+    elif exact == "auto" and group_sizes is not None:
+        count = count_at_most(group_sizes, n_resamples)
+    else:
+        count = None
+    if count is None:
+        return Source(random_blocks(rng, unit_sizes, n_resamples), n_resamples, False, None)
+    keys = tuple(unit_sizes)
+    if group_codes is not None:
+        blocks = all_assignments(group_codes, kind, keys)
+    else:
+        blocks = all_permutations(next(iter(sizes)), keys)
+    return Source(blocks, int(count), True, IdentityMask(group_codes))
+
+
+def user_matrices(permutations, unit_sizes: dict, per_effect: bool) -> dict:
+    """The user's ``permutations`` as validated matrices ``{unit_key: (B, n_key)}``.
+
+    ``per_effect``: the units differ from effect to effect (huh_jhun), so a dict
+    ``{effect: matrix}`` is accepted.
+    """
+    if isinstance(permutations, Mapping):
+        if not per_effect:
+            raise TypeError(
+                "`permutations` must be a (B, n) integer array; a dict is accepted only for "
+                "method 'huh_jhun' (one matrix per effect)."
+            )
+        unknown = sorted(set(permutations) - set(unit_sizes))
+        missing = [k for k in unit_sizes if k not in permutations]
+        if unknown or missing:
+            raise ValueError(
+                f"`permutations` as a dict needs one matrix per effect {list(unit_sizes)}; "
+                f"unknown: {unknown}, missing: {missing}."
+            )
+        out = {
+            k: check_permutation_matrix(permutations[k], unit_sizes[k], f"permutations[{k!r}]")
+            for k in unit_sizes
+        }
+    else:
+        sizes = set(unit_sizes.values())
+        if len(sizes) > 1:
+            raise ValueError(
+                "with method 'huh_jhun' the effects have different numbers of units "
+                f"{unit_sizes}; give `permutations` as a dict {{effect: (B, n_units)}}."
+            )
+        shared = check_permutation_matrix(permutations, sizes.pop())
+        out = dict.fromkeys(unit_sizes, shared)
+    lengths = {m.shape[0] for m in out.values()}
+    if len(lengths) > 1:
+        raise ValueError(
+            f"every matrix in `permutations` needs the same number of rows; got {lengths}."
+        )
+    return out

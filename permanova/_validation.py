@@ -25,7 +25,7 @@ class Columns:
     column use the user's label.
     """
 
-    y: np.ndarray
+    y: np.ndarray  # (n, n_outcomes)
     codes: dict
     n_levels: dict
     levels: dict
@@ -33,6 +33,8 @@ class Columns:
     within: list
     subject_codes: np.ndarray | None
     subject_levels: object
+    outcomes: tuple = ()  # the outcome labels
+    several: bool = False  # `dv` was a list (the result has an outcome level)
 
 
 def _show_rows(index, mask, limit=5) -> str:
@@ -226,10 +228,20 @@ def _subject_codes(data: pd.DataFrame, subject):
     return _factor_codes(data[subject], "subject")
 
 
+def outcome_names(dv) -> tuple[list, bool]:
+    """``(labels, several)``: ``dv`` as a list of outcome labels, and whether it was a list."""
+    if isinstance(dv, (list, tuple, pd.Index, np.ndarray)):
+        labels = as_name_list(dv, "dv")
+        if not labels:
+            raise ValueError("`dv` must name at least one outcome column; got an empty list.")
+        return labels, True
+    return [check_label(dv, "dv")], False
+
+
 def check_data(data, dv, subject, between, within) -> Columns:
     """Validate the frame and the column roles; return arrays (the frame is not modified)."""
     data = check_frame(data)
-    check_label(dv, "dv")
+    outcomes, several = outcome_names(dv)
     if subject is not None:
         check_label(subject, "subject")
     between = as_name_list(between, "between")
@@ -240,12 +252,12 @@ def check_data(data, dv, subject, between, within) -> Columns:
         raise ValueError(
             "`subject` is required when `within` is given (it identifies the repeated measures)."
         )
-    roles = {"dv": [dv], "between": between, "within": within}
+    roles = {"dv": outcomes, "between": between, "within": within}
     if subject is not None:
         roles["subject"] = [subject]
     check_columns(data, roles)
     _check_effect_names(between + within)
-    y = outcome_values(data, dv)
+    y = np.stack([outcome_values(data, name) for name in outcomes], axis=1)
 
     codes, n_levels, levels = {}, {}, {}
     for role, names in (("between", between), ("within", within)):
@@ -267,7 +279,18 @@ def check_data(data, dv, subject, between, within) -> Columns:
     subject_codes, subject_levels = _subject_codes(data, subject)
 
     between, within = [str(f) for f in between], [str(f) for f in within]
-    cols = Columns(y, codes, n_levels, levels, between, within, subject_codes, subject_levels)
+    cols = Columns(
+        y,
+        codes,
+        n_levels,
+        levels,
+        between,
+        within,
+        subject_codes,
+        subject_levels,
+        tuple(outcomes),
+        several,
+    )
     _check_structure(cols, subject)
     return cols
 
@@ -431,6 +454,40 @@ def copy_seed_sequence(seed: np.random.SeedSequence) -> np.random.SeedSequence:
     )
 
 
+BACKENDS = ("threads", "dask")
+
+
+def check_n_jobs(n_jobs) -> int | None:
+    """scikit-learn's ``n_jobs``: None, a positive integer or a negative one (-1 = all
+    cores, -2 = all but one, ...)."""
+    if n_jobs is None:
+        return None
+    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, numbers.Integral):
+        raise TypeError(f"`n_jobs` must be None or an integer (-1 for all cores); got {n_jobs!r}.")
+    if int(n_jobs) == 0:
+        raise ValueError("`n_jobs` must be None, a positive integer or -1 (all cores); got 0.")
+    return int(n_jobs)
+
+
+def check_backend(backend):
+    """``(use_dask, client)`` for ``backend``: None/"threads", "dask" or a Dask client."""
+    if backend is None or (isinstance(backend, str) and backend == "threads"):
+        return False, None
+    if isinstance(backend, str):
+        if backend != "dask":
+            raise ValueError(
+                f"`backend` must be one of {list(BACKENDS)} or a dask.distributed.Client; "
+                f"got {backend!r}."
+            )
+        return True, None
+    if type(backend).__name__ == "Client" and type(backend).__module__.startswith("distributed"):
+        return True, backend
+    raise TypeError(
+        f"`backend` must be None, 'threads', 'dask' or a dask.distributed.Client; got "
+        f"{type(backend).__name__}."
+    )
+
+
 @dataclass(frozen=True)
 class AovPermArgs:
     """Normalised arguments of :func:`permanova.aovperm`."""
@@ -444,6 +501,9 @@ class AovPermArgs:
     progress: bool
     batch_size: int | None
     rng: np.random.Generator
+    n_jobs: int | None = None
+    use_dask: bool = False
+    client: object = None
 
 
 def aovperm_iv(
@@ -462,9 +522,13 @@ def aovperm_iv(
     progress,
     batch_size,
     rotation,
+    n_jobs=None,
+    backend=None,
 ) -> AovPermArgs:
     """Check every argument of ``aovperm`` (scalars first, then the frame)."""
     n_resamples = check_positive_int(n_resamples, "n_resamples")
+    n_jobs = check_n_jobs(n_jobs)
+    use_dask, client = check_backend(backend)
     exact = check_exact(exact)
     alternative = check_alternative(alternative)
     return_null = check_bool(return_null, "return_null")
@@ -479,7 +543,18 @@ def aovperm_iv(
     rng = check_random_state(random_state)
     columns = check_data(data, dv, subject, between, within)
     return AovPermArgs(
-        columns, method, n_resamples, exact, alternative, return_null, progress, batch_size, rng
+        columns,
+        method,
+        n_resamples,
+        exact,
+        alternative,
+        return_null,
+        progress,
+        batch_size,
+        rng,
+        n_jobs,
+        use_dask,
+        client,
     )
 
 

@@ -9,15 +9,11 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from permanova import _engine, _permutations, _validation
-from permanova._design import Design, build_design, orthonormal_basis
-from permanova._methods import (
-    DESIGN_PERMUTING,
-    METHODS,
-    f_pvalue,
-    huh_jhun_rotation,
-    observed_table,
-)
+from permanova import _engine, _permutations, _rotation, _validation
+from permanova._bases import Bases
+from permanova._design import Design, Outcome, build_design
+from permanova._methods import DESIGN_PERMUTING, build_kernels
+from permanova._table import observed_table, resolve_exactly
 from permanova.results import TABLE_COLUMNS, AovPermResult
 
 
@@ -38,6 +34,8 @@ def aovperm(
     progress: bool = False,
     batch_size: int | None = None,
     rotation: np.ndarray | Mapping[str, np.ndarray] | None = None,
+    n_jobs: int | None = None,
+    backend: str | object | None = None,
 ) -> AovPermResult:
     """Permutation ANOVA with the methods of R's permuco.
 
@@ -197,6 +195,8 @@ def aovperm(
         progress,
         batch_size,
         rotation,
+        n_jobs,
+        backend,
     )
     cols, method, rng = args.columns, args.method, args.rng
     if batch_size is not None:
@@ -208,114 +208,98 @@ def aovperm(
         )
     if permutations is None and args.n_resamples > _permutations.MAX_RESAMPLES:
         _too_many_resamples(args)
-    if permutations is None and rotation is None:
-        cols = _canonical_rows(cols)
-    design = build_design(
-        cols.y, cols.codes, cols.n_levels, cols.between, cols.within, cols.subject_codes
+    if method == "huh_jhun":
+        _rotation.check_size(cols.y.shape[0])
+    cols, outcome_rows = _canonical_rows(cols, permutations is None and rotation is None)
+    design = build_design(cols.codes, cols.n_levels, cols.between, cols.within, cols.subject_codes)
+    outcomes = [
+        Outcome.of(name, cols.y[rows, k])
+        for k, (name, rows) in enumerate(zip(cols.outcomes, outcome_rows, strict=True))
+    ]
+    bases = Bases(design)
+    tables = [observed_table(bases, outcome) for outcome in outcomes]
+    _check_error_df(design, bases, tables[0])
+
+    rotations = _rotation.rotations(design, rotation, rng) if method == "huh_jhun" else None
+    kernels = [build_kernels(method, bases, o, rotations=rotations) for o in outcomes]
+    unit_sizes = {kernel.unit_key: kernel.units for kernel in kernels[0]}
+    observed = [_engine.observed_statistics(ks) for ks in kernels]
+    matrices = None
+    if permutations is not None:
+        matrices = _permutations.user_matrices(permutations, unit_sizes, method == "huh_jhun")
+    assignments = design.oneway_between and method != "huh_jhun"
+    source = _permutations.source(
+        unit_sizes,
+        group_codes=design.group_codes if assignments else None,
+        kind="design" if method in DESIGN_PERMUTING else "vector",
+        permutations=matrices,
+        exact=args.exact,
+        n_resamples=args.n_resamples,
+        rng=rng,
     )
-    parametric = observed_table(design)
-    _check_error_df(design, parametric)
-
-    rotations = _rotations(design, rotation, rng) if method == "huh_jhun" else None
-    kernels = METHODS[method](design, rotations=rotations)
-    unit_sizes = {k.unit_key: _units(k) for k in kernels}
-    observed = _engine.observed_statistics(kernels, unit_sizes)
-
-    blocks, total, is_exact, identity = _permutation_source(
-        design, method, unit_sizes, permutations, args.exact, args.n_resamples, rng
+    task = _engine.evaluation(
+        kernels,
+        observed,
+        alternative=args.alternative,
+        return_null=args.return_null,
+        identity=source.identity,
     )
     out = _engine.run(
-        kernels,
-        blocks,
-        observed,
-        total,
-        chunk_rows=_permutations.chunk_rows(unit_sizes),
-        alternative="less" if args.alternative == "less" else "greater",
-        return_null=args.return_null,
+        task,
+        source.blocks,
+        source.total,
+        n_jobs=_engine.effective_jobs(args.n_jobs),
+        use_dask=args.use_dask,
+        client=args.client,
         progress=args.progress,
-        identity=identity,
     )
-    resolved = _exact_observed_table(method, parametric, observed)
-    with np.errstate(invalid="ignore"):
-        if is_exact:
-            pvalues = out.counts / total
-        else:
-            pvalues = (1.0 + out.counts) / (1.0 + total)
-    undefined = np.isnan(parametric["F"]) | (np.isnan(observed.statistic) & ~resolved)
-    pvalues = np.where(undefined, np.nan, pvalues)
-    if undefined.any():
-        warnings.warn(
-            "the F statistic is undefined (0/0) for some effects (constant outcome or a "
-            "perfect fit); their p-values are NaN.",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-
+    frames = [
+        _outcome_table(method, design, outcome, table, obs, counts, source)
+        for outcome, table, obs, counts in zip(outcomes, tables, observed, out.counts, strict=True)
+    ]
     order = [i - 1 for i in design.table_order()]
-    columns = {key: np.asarray(parametric[key])[order] for key in TABLE_COLUMNS[:-1]}
-    for key in ("SS", "SS_error"):  # back to the outcome's units (may overflow to inf)
-        with np.errstate(over="ignore"):
-            columns[key] = np.ldexp(columns[key], 2 * design.exponent)
-    columns["df"] = columns["df"].astype(np.int64)
-    columns["df_error"] = columns["df_error"].astype(np.int64)
-    columns["p_permutation"] = pvalues[order]
-    table = pd.DataFrame(
-        columns, index=pd.Index([design.effects[i] for i in order], name="effect")
-    )
-    null = out.null[:, order] if out.null is not None else None
+    null = None if out.null is None else out.null[:, :, order]
+    if cols.several:
+        table = pd.concat(frames, keys=list(cols.outcomes), names=["outcome", "effect"])
+    else:
+        table, null = frames[0], (None if null is None else null[0])
     return AovPermResult(
         table=table,
-        n_resamples=int(total),
-        exact=bool(is_exact),
+        n_resamples=int(source.total),
+        exact=bool(source.exact),
         method=method,
         alternative=args.alternative,
         null_distribution=null,
+        outcomes=tuple(cols.outcomes),
     )
 
 
-#: Methods whose statistic at the identity is the parametric table's F.
-_TABLE_STATISTIC = (
-    "freedman_lane",
-    "manly",
-    "dekker",
-    "draper_stoneman",
-    "rd_kheradpajouh_renaud",
-    "rd_replic_kheradpajouh_renaud",
-)
-
-
-def _exact_observed_table(method: str, parametric: dict, observed) -> np.ndarray:
-    """Where an observed sum of squares is at the rounding level, take the exact value.
-
-    The floats then cannot tell 0 from a tiny but real sum of squares (a near-perfect
-    additive fit, say); the exact sums of squares decide whether F is 0, finite, infinite
-    or undefined (0/0). The table's SS, SS_error, F and parametric p are replaced by the
-    exact values for the methods whose identity statistic is the table's. Returns the
-    mask of the effects so resolved (their permutations are all decided exactly).
-    """
-    resolved = np.zeros(observed.degenerate.shape, dtype=bool)
-    for j in np.flatnonzero(observed.degenerate):
-        lazy = observed.exact[j]
-        exact = None if lazy is None else lazy.value()
-        if exact is None:
-            continue
-        num, den = exact
-        resolved[j] = not (num == 0 and den == 0)
-        if method in _TABLE_STATISTIC:
-            unit = lazy.statistic.unit
-            parametric["SS"][j] = float(num * unit)
-            parametric["SS_error"][j] = float(den * unit)
-        df, df_error = parametric["df"][j], parametric["df_error"][j]
-        if num == 0 and den == 0:
-            f = np.nan
-        elif den == 0:
-            f = np.inf
+def _outcome_table(method, design, outcome, table, observed, counts, source) -> pd.DataFrame:
+    """The result table of one outcome (rows in the design's table order)."""
+    resolved = resolve_exactly(method, table, observed)
+    with np.errstate(invalid="ignore"):
+        if source.exact:
+            pvalues = counts / source.total
         else:
-            f = float((num / df) / (den / df_error))
-        if method in _TABLE_STATISTIC or np.isnan(f):
-            parametric["F"][j] = f
-            parametric["p_parametric"][j] = float(f_pvalue(f, df, df_error))
-    return resolved
+            pvalues = (1.0 + counts) / (1.0 + source.total)
+    undefined = np.isnan(table["F"]) | (np.isnan(observed.statistic) & ~resolved)
+    pvalues = np.where(undefined, np.nan, pvalues)
+    if undefined.any():
+        warnings.warn(
+            f"the F statistic of outcome {outcome.name!r} is undefined (0/0) for some "
+            "effects (constant outcome or a perfect fit); their p-values are NaN.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    order = [i - 1 for i in design.table_order()]
+    columns = {key: np.asarray(table[key])[order] for key in TABLE_COLUMNS[:-1]}
+    for key in ("SS", "SS_error"):  # back to the outcome's units (may overflow to inf)
+        with np.errstate(over="ignore"):
+            columns[key] = np.ldexp(columns[key], 2 * outcome.exponent)
+    columns["df"] = columns["df"].astype(np.int64)
+    columns["df_error"] = columns["df_error"].astype(np.int64)
+    columns["p_permutation"] = pvalues[order]
+    return pd.DataFrame(columns, index=pd.Index([design.effects[i] for i in order], name="effect"))
 
 
 def _too_many_resamples(args) -> None:
@@ -326,47 +310,55 @@ def _too_many_resamples(args) -> None:
     )
 
 
-def _canonical_rows(cols: _validation.Columns) -> _validation.Columns:
+def _canonical_rows(cols: _validation.Columns, canonical: bool):
     """The rows in an order that depends neither on the order of ``data`` nor on the
-    subject labels.
+    subject labels, and the rows of each outcome in that order.
 
     Between designs: by cell, then by outcome value (rows equal in both are
     interchangeable). Repeated measures: subjects ordered by between cell, then by their
     outcomes cell by cell; within a subject, by within cell. Random permutations of these
-    rows, hence every result, are then the same for any row order of the data.
+    rows, hence every result, are then the same for any row order of the data. Each
+    outcome gets its own order; the design (cells, subjects by cell) is the same in all of
+    them, so the outcomes share it. ``canonical=False`` (user permutations or rotations,
+    which index the rows as given) keeps the data's order.
     """
-    between = [cols.codes[f] for f in reversed(cols.between)]
-    if not cols.within:
-        order = np.lexsort([cols.y, *between])
-    else:
-        within = [cols.codes[f] for f in reversed(cols.within)]
-        by_subject = np.lexsort([*within, cols.subject_codes])  # the subject-by-cell table
-        n_subjects = int(cols.subject_codes.max()) + 1
-        table = cols.y[by_subject].reshape(n_subjects, -1)
-        first = by_subject[:: table.shape[1]]  # one row of each subject
-        subject_keys = [*table.T[::-1], *(codes[first] for codes in between)]
-        rank = np.empty(n_subjects, dtype=np.intp)
-        rank[np.lexsort(subject_keys)] = np.arange(n_subjects)
-        order = np.lexsort([*within, rank[cols.subject_codes]])
+    if not canonical:
+        return cols, [np.arange(cols.y.shape[0])] * cols.y.shape[1]
+    orders = [_canonical_order(cols, cols.y[:, k]) for k in range(cols.y.shape[1])]
+    order, rank = orders[0]
     # the subjects are recoded by rank, so that no basis depends on their labels either
-    subject = None if cols.subject_codes is None else cols.subject_codes[order]
-    if cols.within:
-        subject = rank[subject]
-    return dataclasses.replace(
+    subject = None if cols.subject_codes is None else rank[cols.subject_codes[order]]
+    cols = dataclasses.replace(
         cols,
-        y=cols.y[order],
         codes={name: codes[order] for name, codes in cols.codes.items()},
         subject_codes=subject,
     )
+    return cols, [rows for rows, _ in orders]
 
 
-def _check_error_df(design: Design, parametric: dict) -> None:
+def _canonical_order(cols: _validation.Columns, y: np.ndarray):
+    """``(order, subject ranks or None)`` of one outcome (see :func:`_canonical_rows`)."""
+    between = [cols.codes[f] for f in reversed(cols.between)]
+    if not cols.within:
+        return np.lexsort([y, *between]), None
+    within = [cols.codes[f] for f in reversed(cols.within)]
+    by_subject = np.lexsort([*within, cols.subject_codes])  # the subject-by-cell table
+    n_subjects = int(cols.subject_codes.max()) + 1
+    table = y[by_subject].reshape(n_subjects, -1)
+    first = by_subject[:: table.shape[1]]  # one row of each subject
+    subject_keys = [*table.T[::-1], *(codes[first] for codes in between)]
+    rank = np.empty(n_subjects, dtype=np.intp)
+    rank[np.lexsort(subject_keys)] = np.arange(n_subjects)
+    return np.lexsort([*within, rank[cols.subject_codes]]), rank
+
+
+def _check_error_df(design: Design, bases: Bases, table: dict) -> None:
     """Every effect needs an error term with at least one degree of freedom."""
-    df_error = np.asarray(parametric["df_error"])
+    df_error = np.asarray(table["df_error"])
     if (df_error >= 1).all():
         return
     if not design.repeated:
-        rank = orthonormal_basis(design.X).shape[1]
+        rank = bases.full().shape[1]
         raise ValueError(
             f"the design leaves no residual degrees of freedom ({design.n} rows for "
             f"{rank} parameters); every cell needs replicates."
@@ -376,156 +368,6 @@ def _check_error_df(design: Design, parametric: dict) -> None:
         f"the error strata of effects {bad} have no degrees of freedom; a mixed design "
         "needs at least 2 subjects in some between group for the between effects."
     )
-
-
-def _units(kernel) -> int:
-    return kernel.u.shape[0] if hasattr(kernel, "u") else kernel.source.shape[0]
-
-
-def _rotations(design: Design, rotation, rng: np.random.Generator) -> dict:
-    """``{effect: V}`` for huh_jhun, from a user matrix/dict or a random ``n x n`` draw."""
-    n = design.n
-    if rotation is None:
-        raw = rng.standard_normal((n, n))
-        return {name: huh_jhun_rotation(design, i, raw) for i, name in _enum(design)}
-    if isinstance(rotation, Mapping):
-        unknown = sorted(set(rotation) - set(design.effects))
-        missing = [e for e in design.effects if e not in rotation]
-        if unknown or missing:
-            raise ValueError(
-                f"`rotation` as a dict needs one matrix per effect {list(design.effects)}; "
-                f"unknown: {unknown}, missing: {missing}."
-            )
-        return {name: _check_v(design, i, rotation[name], name) for i, name in _enum(design)}
-    array = _as_float_matrix(rotation, "rotation")
-    if array.shape == (n, n):
-        return {name: huh_jhun_rotation(design, i, array) for i, name in _enum(design)}
-    return {name: _check_v(design, i, array, name) for i, name in _enum(design)}
-
-
-def _enum(design):
-    return enumerate(design.effects, start=1)
-
-
-def _as_float_matrix(value, name) -> np.ndarray:
-    array = np.asarray(value)
-    if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
-        raise TypeError(f"`{name}` must be a real numeric matrix; got dtype {array.dtype}.")
-    array = array.astype(np.float64)
-    if array.ndim != 2 or not np.isfinite(array).all():
-        raise ValueError(f"`{name}` must be a finite 2-D matrix; got shape {array.shape}.")
-    return array
-
-
-def _check_v(design: Design, i: int, value, effect: str) -> np.ndarray:
-    v = _as_float_matrix(value, "rotation")
-    reduced = design.X[:, ~design.columns(i)]
-    m = design.n - orthonormal_basis(reduced).shape[1]
-    if v.shape != (m, design.n):
-        raise ValueError(
-            f"`rotation` for effect {effect!r} must be the raw {design.n} x {design.n} "
-            f"matrix or V of shape ({m}, {design.n}); got {v.shape}."
-        )
-    scale = max(1.0, float(np.abs(v).max()))
-    if not np.allclose(v @ v.T, np.eye(m), atol=1e-8 * scale) or not np.allclose(
-        v @ reduced, 0.0, atol=1e-8 * scale * max(1.0, np.abs(reduced).max())
-    ):
-        raise ValueError(
-            f"`rotation` V for effect {effect!r} must have orthonormal rows orthogonal to the "
-            "model without that effect."
-        )
-    return v
-
-
-def _user_matrices(permutations, unit_sizes: dict, method: str) -> dict:
-    if isinstance(permutations, Mapping):
-        if method != "huh_jhun":
-            raise TypeError(
-                "`permutations` must be a (B, n) integer array; a dict is accepted only for "
-                "method 'huh_jhun' (one matrix per effect)."
-            )
-        unknown = sorted(set(permutations) - set(unit_sizes))
-        missing = [k for k in unit_sizes if k not in permutations]
-        if unknown or missing:
-            raise ValueError(
-                f"`permutations` as a dict needs one matrix per effect {list(unit_sizes)}; "
-                f"unknown: {unknown}, missing: {missing}."
-            )
-        out = {
-            k: _permutations.check_permutation_matrix(
-                permutations[k], unit_sizes[k], f"permutations[{k!r}]"
-            )
-            for k in unit_sizes
-        }
-    else:
-        sizes = set(unit_sizes.values())
-        if len(sizes) > 1:
-            raise ValueError(
-                "with method 'huh_jhun' the effects have different numbers of units "
-                f"{unit_sizes}; give `permutations` as a dict {{effect: (B, n_units)}}."
-            )
-        shared = _permutations.check_permutation_matrix(permutations, sizes.pop())
-        out = dict.fromkeys(unit_sizes, shared)
-    lengths = {m.shape[0] for m in out.values()}
-    if len(lengths) > 1:
-        raise ValueError(
-            f"every matrix in `permutations` needs the same number of rows; got {lengths}."
-        )
-    return out
-
-
-def _permutation_source(design, method, unit_sizes, permutations, exact, n_resamples, rng):
-    """(blocks iterator, number of permutations, exact?, identity-mask function or None)."""
-    rows = _permutations.block_rows(unit_sizes)
-    if permutations is not None:
-        matrices = _user_matrices(permutations, unit_sizes, method)
-        total = next(iter(matrices.values())).shape[0]
-        return _permutations.user_blocks(matrices, rows), total, False, None
-    assignments = design.oneway_between and method != "huh_jhun"
-    sizes = set(unit_sizes.values())
-    if assignments:
-        group_sizes = np.bincount(design.group_codes)
-    elif len(sizes) == 1:
-        group_sizes = np.ones(next(iter(sizes)), dtype=np.int64)
-    else:
-        group_sizes = None  # huh_jhun with effects of different sizes: no common enumeration
-    if exact is True:
-        if group_sizes is None:
-            raise ValueError(
-                "`exact=True` is not available for method 'huh_jhun' when the effects have "
-                f"different numbers of rotated units {unit_sizes}."
-            )
-        count = _permutations.count_at_most(group_sizes, _permutations.MAX_EXACT)
-        if count is None:
-            digits = _permutations.log_count(group_sizes) / np.log(10.0)
-            raise ValueError(
-                f"`exact=True` would enumerate about 10^{digits:.1f} permutations, more than "
-                f"the limit of {_permutations.MAX_EXACT:.0e}; use exact=False (Monte-Carlo) "
-                "instead."
-            )
-    elif exact == "auto" and group_sizes is not None:
-        count = _permutations.count_at_most(group_sizes, n_resamples)
-    else:
-        count = None
-    if count is None:
-        blocks = _permutations.random_blocks(rng, unit_sizes, n_resamples)
-        return blocks, n_resamples, False, None
-    if assignments:
-        kind = "design" if method in DESIGN_PERMUTING else "vector"
-        blocks = _permutations.all_assignments(design.group_codes, kind)
-        codes = design.group_codes
-
-        def identity(perms):
-            return (codes[perms] == codes).all(axis=1)
-
-    else:
-        blocks = _permutations.all_permutations(next(iter(sizes)))
-
-        def identity(perms):
-            return (perms == np.arange(perms.shape[1])).all(axis=1)
-
-    keys = list(unit_sizes)
-    return ({k: block for k in keys} for block in blocks), int(count), True, identity
 
 
 # --------------------------------------------------------------------------------------

@@ -19,9 +19,10 @@ class AovPermResult:
     table : pandas.DataFrame
         One row per effect (index: effect name such as ``"type"``, ``"cond"`` or
         ``"type:cond"``) with columns ``df, df_error, SS, SS_error, F, p_parametric,
-        p_permutation``. ``df_error``/``SS_error`` are the residual of the full model for
-        between-subjects designs and the effect's error stratum for designs with a within
-        factor.
+        p_permutation``. With several outcomes (``dv`` a list) the index has two levels,
+        ``(outcome, effect)``: ``table.loc["y2"]`` is the table of outcome ``"y2"``.
+        ``df_error``/``SS_error`` are the residual of the full model for between-subjects
+        designs and the effect's error stratum for designs with a within factor.
     n_resamples : int
         Number of permutations evaluated: ``B`` for Monte-Carlo runs and user matrices (the
         observed statistic is counted on top), ``N`` (all distinct permutations, identity
@@ -34,7 +35,11 @@ class AovPermResult:
         ``"greater"``, ``"less"`` or ``"two-sided"``.
     null_distribution : ndarray of shape (n_resamples, n_effects) or None
         The method's F for every permutation (columns in the order of ``table``), when
-        ``return_null=True``; read-only.
+        ``return_null=True``; read-only. With several outcomes its shape is
+        ``(n_outcomes, n_resamples, n_effects)``: ``null_distribution[k]`` is that of
+        ``outcomes[k]``.
+    outcomes : tuple of str
+        The outcome columns, in the order given.
     """
 
     table: pd.DataFrame
@@ -43,6 +48,7 @@ class AovPermResult:
     method: str
     alternative: str = "greater"
     null_distribution: np.ndarray | None = field(default=None, repr=False)
+    outcomes: tuple = ()
 
     def __post_init__(self):
         if self.null_distribution is not None:
@@ -55,7 +61,8 @@ class AovPermResult:
         -------
         pandas.DataFrame
             Columns ``effect, df, df_error, SS, SS_error, F, p_parametric, p_permutation,
-            method, n_resamples, exact``.
+            method, n_resamples, exact``; with several outcomes an ``outcome`` column comes
+            first.
 
         Examples
         --------
@@ -69,7 +76,8 @@ class AovPermResult:
         0      g   1         6       0.028571           70   True
         """
         frame = self.table.reset_index()
-        frame = frame.rename(columns={frame.columns[0]: "effect"})
+        if self.table.index.nlevels == 1:
+            frame = frame.rename(columns={frame.columns[0]: "effect"})
         frame["method"] = self.method
         frame["n_resamples"] = self.n_resamples
         frame["exact"] = self.exact

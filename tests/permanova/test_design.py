@@ -45,8 +45,7 @@ def test_effect_terms_in_r_order():
 def _two_way(rng, n_a=2, n_b=3, reps=4):
     a = np.repeat(np.arange(n_a), n_b * reps)
     b = np.tile(np.repeat(np.arange(n_b), reps), n_a)
-    y = rng.normal(size=a.size)
-    return build_design(y, {"A": a, "B": b}, {"A": n_a, "B": n_b}, ["A", "B"], [], None)
+    return build_design({"A": a, "B": b}, {"A": n_a, "B": n_b}, ["A", "B"], [], None)
 
 
 def test_design_columns_and_assign(rng):
@@ -65,14 +64,14 @@ def test_rm_design_strata(rng):
     group = (subject >= 2).astype(int)
     cond = np.tile(np.arange(n_c), n_s)
     design = build_design(
-        rng.normal(size=n_s * n_c),
         {"g": group, "c": cond},
         {"g": 2, "c": 3},
         ["g"],
         ["c"],
         subject,
     )
-    assert design.subject_matrix.shape == (15, n_s - 1)
+    assert design.subject_matrix().shape == (15, n_s - 1)
+    assert design.table_shape == (n_s, n_c)
     assert design.within_part(1) == 0  # g: subject stratum
     assert design.within_part(2) == 2  # c
     assert design.within_part(3) == 2  # g:c -> c stratum
@@ -87,9 +86,7 @@ def test_table_order_groups_strata(rng):
         "c": np.tile([0, 0, 1, 1], n_s),
         "t": np.tile([0, 1, 0, 1], n_s),
     }
-    design = build_design(
-        rng.normal(size=32), codes, {"g": 2, "c": 2, "t": 2}, ["g"], ["c", "t"], subject
-    )
+    design = build_design(codes, {"g": 2, "c": 2, "t": 2}, ["g"], ["c", "t"], subject)
     names = [design.effects[i - 1] for i in design.table_order()]
     assert names == ["g", "c", "g:c", "t", "g:t", "c:t", "g:c:t"]
 
@@ -117,10 +114,29 @@ def test_complement_basis(rng, deficient):
     np.testing.assert_allclose(c.T @ a, 0.0, atol=1e-12)
 
 
+def _dense_strata(design, i):
+    """The dense oracle of effect ``i``'s bases (permuco's definitions, n x n_subjects):
+    ``R_D X`` and ``R_D R_X Z`` with ``Z`` the subject-by-stratum columns."""
+    x_full = design.X
+    cols = design.columns(i)
+    q_full = orthonormal_basis(x_full)
+    q_d = orthonormal_basis(x_full[:, ~cols])
+    z_raw = row_kronecker(
+        design.subject_matrix(), x_full[:, design.assign == design.within_part(i)]
+    )
+    z = residualize(q_full, z_raw)
+    q_rdx = orthonormal_basis(residualize(q_d, x_full[:, cols]))
+    q_rdz = orthonormal_basis(residualize(q_d, z), scale=np.abs(z_raw).max() * 10)
+    return q_d, q_rdx, q_rdz, z
+
+
 @pytest.mark.parametrize("method", ["rd_kheradpajouh_renaud", "rde_kheradpajouh_renaud"])
-def test_stratum_kernels_equal_direct_projections(rng, method):
-    """The subject-by-cell shortcut equals the projection on the error stratum basis."""
+def test_stratum_kernels_equal_dense_projections(rng, method):
+    """The subject-by-cell means equal the projections on dense error-stratum bases (Rde:
+    with the other strata removed from the permuted residual by dense projections too)."""
     from permanova import _methods
+    from permanova._bases import Bases
+    from permanova._design import Outcome
 
     n_s = 9
     subject = np.repeat(np.arange(n_s), 6)
@@ -128,25 +144,30 @@ def test_stratum_kernels_equal_direct_projections(rng, method):
     within = {"c": np.tile(np.repeat([0, 1, 2], 2), n_s), "t": np.tile([0, 1], 3 * n_s)}
     shuffle = rng.permutation(subject.size)  # rows in no particular order
     codes = {k: v[shuffle] for k, v in {**between, **within}.items()}
-    design = build_design(
-        rng.normal(size=subject.size),
-        codes,
-        {"g": 3, "c": 3, "t": 2},
-        ["g"],
-        ["c", "t"],
-        subject[shuffle],
-    )
-    kernels = _methods.METHODS[method](design)
+    design = build_design(codes, {"g": 3, "c": 3, "t": 2}, ["g"], ["c", "t"], subject[shuffle])
+    outcome = Outcome.of("y", rng.normal(size=subject.size) + 5.0 * subject[shuffle])
+    bases = Bases(design)
+    kernels = _methods.build_kernels(method, bases, outcome)
     perms = np.array([rng.permutation(design.n) for _ in range(50)])
     perms[0] = np.arange(design.n)
+    parts = {design.within_part(j) for j in range(1, len(design.effects) + 1)}
     for i, kernel in enumerate(kernels, start=1):
-        parts = _methods._rm_parts(design, i)
-        if method == "rd_kheradpajouh_renaud":
-            q_num = parts["q_rdx"]
-        else:
-            q_num = orthonormal_basis(kernel.num_basis[np.argsort(design.row_order)])
-        q_den = parts["q_rdz"]
-        v = kernel.u[perms]
+        q_d, q_num, q_den, _ = _dense_strata(design, i)
+        u = residualize(q_d, outcome.y)
+        if method == "rde_kheradpajouh_renaud":
+            others = [p for p in parts if p != design.within_part(i)]
+            e = np.hstack(
+                [
+                    row_kronecker(design.subject_matrix(), design.X[:, design.assign == p])
+                    for p in others
+                ]
+            )
+            e = residualize(
+                orthonormal_basis(np.hstack([design.X, _dense_strata(design, i)[3]])), e
+            )
+            u = residualize(orthonormal_basis(e, scale=10.0), u)
+        np.testing.assert_allclose(kernel.u, u, atol=1e-9)
+        v = u[perms]
         direct = (((v @ q_num) ** 2).sum(1) / q_num.shape[1]) / (
             ((v @ q_den) ** 2).sum(1) / q_den.shape[1]
         )

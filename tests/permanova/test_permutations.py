@@ -11,9 +11,8 @@ import pytest
 from permanova import _permutations as perms
 
 
-def _stack(blocks, key=None):
-    rows = [b if key is None else b[key] for b in blocks]
-    return np.concatenate(rows)
+def _stack(blocks, key="obs"):
+    return np.concatenate([block.permutations()[key] for block in blocks])
 
 
 def test_counts():
@@ -84,8 +83,18 @@ def test_block_and_chunk_rows():
 
 def test_user_blocks():
     matrix = np.tile(np.arange(3), (10, 1))
-    sizes = [b["obs"].shape[0] for b in perms.user_blocks({"obs": matrix}, 4)]
-    assert sizes == [4, 4, 2]
+    blocks = list(perms.user_blocks({"obs": matrix}, 4))
+    assert [b.permutations()["obs"].shape[0] for b in blocks] == [4, 4, 2]
+    assert [b.start for b in blocks] == [0, 4, 8]
+
+
+def test_a_block_gives_the_same_permutations_each_time():
+    """A random block keeps its own generator: drawing it twice (two threads, a retried
+    Dask task) gives the same rows."""
+    (block,) = perms.random_blocks(np.random.default_rng(3), {"obs": 7, "e": 5}, 100)
+    first, second = block.permutations(), block.permutations()
+    for key in ("obs", "e"):
+        np.testing.assert_array_equal(first[key], second[key])
 
 
 def test_random_permutations_uniform():

@@ -432,7 +432,7 @@ def test_labels_that_would_share_an_effect_name():
 @pytest.mark.parametrize(
     ("kwargs", "word"),
     [
-        ({"dv": ["y"], "between": "g"}, "`dv`"),
+        ({"dv": [["y"]], "between": "g"}, "`dv`"),
         ({"dv": None, "between": "g"}, "`dv`"),
         ({"between": [["g"]]}, "`between`"),
         ({"between": {"g"}}, "`between`"),
