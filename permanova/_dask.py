@@ -66,15 +66,10 @@ def _local(dask, task: Evaluation, blocks: Iterable) -> Iterator[BlockResult]:
 
 
 def _distributed(client, task: Evaluation, blocks: Iterable) -> Iterator[BlockResult]:
-    """Futures on a ``dask.distributed`` cluster, the evaluation scattered once."""
-    from distributed import as_completed
-
+    """Waves of futures on a ``dask.distributed`` cluster, the evaluation scattered once."""
     shared = client.scatter(task, broadcast=True, hash=False)
-    threads = sum(client.nthreads().values()) or 1
+    wave = _IN_FLIGHT * (sum(client.nthreads().values()) or 1)
     iterator = iter(blocks)
-    first = itertools.islice(iterator, _IN_FLIGHT * threads)
-    running = as_completed([client.submit(evaluate_block, shared, b, pure=False) for b in first])
-    for future in running:
-        yield future.result()
-        for block in itertools.islice(iterator, 1):
-            running.add(client.submit(evaluate_block, shared, block, pure=False))
+    while batch := list(itertools.islice(iterator, wave)):
+        futures = [client.submit(evaluate_block, shared, block, pure=False) for block in batch]
+        yield from client.gather(futures)

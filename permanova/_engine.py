@@ -28,7 +28,7 @@ import numpy as np
 
 from permanova import _screens
 from permanova._kernels import Kernel
-from permanova._permutations import EVAL_ROWS, IdentityMask
+from permanova._permutations import EVAL_ROWS, IdentityMask, chunk_rows
 
 #: Floats of the gathered outcomes held at once by a chunk of a multi-outcome run (16 MiB).
 _MULTI_CHUNK = 2**21
@@ -136,12 +136,13 @@ def evaluation(
     kernels: list, observed: list, *, alternative: str, return_null: bool, identity
 ) -> Evaluation:
     """The :class:`Evaluation` of a run (``kernels[outcome][effect]``)."""
-    n_units = max(kernel.units for kernel in kernels[0])
+    unit_sizes = {kernel.unit_key: kernel.units for kernel in kernels[0]}
+    rows = chunk_rows(unit_sizes)
     if len(kernels) == 1:
-        screens, rows = None, EVAL_ROWS
+        screens = None
     else:
         screens = [_screens.screen([ks[j] for ks in kernels]) for j in range(len(kernels[0]))]
-        rows = _MULTI_CHUNK // (n_units * len(kernels))
+        rows = min(rows, _MULTI_CHUNK // (max(unit_sizes.values()) * len(kernels)))
     return Evaluation(
         kernels=kernels,
         observed=observed,

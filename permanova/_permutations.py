@@ -23,6 +23,8 @@ from scipy import special
 BLOCK_SIZE = 4096
 #: Largest number of indices in one block (16 MiB of ``intp``).
 _BLOCK_CELLS = 2**21
+#: Largest number of floats of one work array of the evaluation (4 MiB).
+_CHUNK_CELLS = 2**19
 #: Rows of the products that evaluate a block (at most; see :func:`chunk_rows`).
 EVAL_ROWS = 1024
 #: Largest number of permutations that ``exact=True`` agrees to enumerate.
@@ -64,8 +66,11 @@ def block_rows(unit_sizes: dict) -> int:
 
 
 def chunk_rows(unit_sizes: dict) -> int:
-    """Rows of every product that evaluates a block (depends only on the numbers of units)."""
-    return min(EVAL_ROWS, block_rows(unit_sizes))
+    """Rows of every product that evaluates a block: at most :data:`EVAL_ROWS`, fewer for
+    long units so that each work array stays within 4 MiB (depends only on the numbers of
+    units)."""
+    largest = max(unit_sizes.values())
+    return int(min(EVAL_ROWS, block_rows(unit_sizes), max(16, _CHUNK_CELLS // max(largest, 1))))
 
 
 @dataclass(frozen=True)

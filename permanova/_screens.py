@@ -19,8 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from permanova._design import rounding_bound
-from permanova._kernels import DesignKernel, StratumKernel, VectorKernel, gather
+from permanova._kernels import DesignKernel, StratumKernel, VectorKernel
 
 _EPS = np.finfo(float).eps
 
@@ -31,17 +30,43 @@ def _columns(vectors) -> np.ndarray:
 
 
 def _squares(a: np.ndarray) -> np.ndarray:
-    """``sum over axis 1`` of the squares of a ``(b, k, m)`` array: ``(b, m)``."""
-    return np.einsum("bkm,bkm->bm", a, a)
+    """Sum over the first axis of the squares of a ``(k, b, m)`` array: ``(b, m)``."""
+    return np.einsum("kbm,kbm->bm", a, a)
 
 
-def _ratio_and_error(num, den, df_num, df_den, err_num, err_den):
-    """F and a bound on its relative error (inf where a sum may be zero)."""
+def _inverse(perms: np.ndarray) -> np.ndarray:
+    """The inverse of every permutation (row) of ``perms``."""
+    inverse = np.empty_like(perms)
+    positions = np.broadcast_to(np.arange(perms.shape[1], dtype=perms.dtype), perms.shape)
+    np.put_along_axis(inverse, perms, positions, axis=1)
+    return inverse
+
+
+def _projections(basis_t: np.ndarray, inverse: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``basis' u[p]`` for every permutation and outcome: ``(k, b, m)``.
+
+    ``basis' u[p] = basis[p^-1]' u``: gathering the few columns of the basis instead of
+    the outcomes turns the batch into one matrix product ``(k b, n) @ (n, m)``.
+    """
+    k, b = basis_t.shape[0], inverse.shape[0]
+    permuted = np.take(basis_t, inverse, axis=1).reshape(k * b, -1)
+    return (permuted @ u).reshape(k, b, u.shape[1])
+
+
+def _ratio_and_error(num, den, df_num, df_den, err_num, err_den, zero):
+    """F and a bound on its relative error: inf where a sum may be zero or is at the
+    kernels' rounding level ``zero`` (there the kernel decides, as in a separate run)."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         f = (num / df_num) / (den / df_den)
         rel = 2.0 * (err_num / num + err_den / den)
-    rel = np.where((num > err_num) & (den > err_den), rel, np.inf)
-    return f, rel
+    clear = (num > err_num) & (den > err_den) & (num > zero) & (den > zero)
+    return f, np.where(clear, rel, np.inf)
+
+
+def _noise(kernels) -> np.ndarray:
+    """The kernels' rounding level, per outcome: the error bound of a projection's norm
+    (relative to the outcome's scale, from which the permuted vectors are computed)."""
+    return np.array([kernel.ratio.noise for kernel in kernels])
 
 
 @dataclass(frozen=True)
@@ -53,7 +78,7 @@ class VectorScreen:
     basis: np.ndarray
     k_num: int
     squares: np.ndarray  # ||u||^2 per outcome
-    delta: np.ndarray  # bound of the error of a projection's norm, per outcome
+    delta: np.ndarray  # bound of the error of a projection's norm, per outcome (noise)
     df_num: float
     df_den: float
 
@@ -61,30 +86,28 @@ class VectorScreen:
     def of(cls, kernels: list[VectorKernel]) -> VectorScreen:
         first = kernels[0]
         u = _columns([k.u for k in kernels])
-        norms = np.sqrt(np.einsum("nm,nm->m", u, u))
-        bound = rounding_bound(u.shape[0], first.basis.shape[1])
         return cls(
             first.unit_key,
             u,
             np.ascontiguousarray(first.basis.T),
             first.k_num,
-            norms**2,
-            bound * norms,
+            np.einsum("nm,nm->m", u, u),
+            _noise(kernels),
             first.ratio.df_num,
             first.ratio.df_den,
         )
 
     def statistics(self, perms: np.ndarray, cache: dict | None = None):
         """``(F, relative error bound)``, each ``(b, n_outcomes)``."""
-        v = gather(self.u, perms, cache)  # (b, n, m)
-        a = np.matmul(self.basis, v)  # (b, K, m)
-        num = _squares(a[:, : self.k_num])
+        a = _projections(self.basis, _inverse(perms), self.u)
+        num = _squares(a[: self.k_num])
         den = self.squares - _squares(a)
         n = self.u.shape[0]
         err_num = 2.0 * np.sqrt(np.abs(num)) * self.delta + self.delta**2
         norms = np.sqrt(self.squares)
-        err_den = 3.0 * norms * self.delta + 2.0 * n * _EPS * self.squares
-        return _ratio_and_error(num, den, self.df_num, self.df_den, err_num, err_den)
+        err_den = 3.0 * norms * self.delta + 2.0 * n * _EPS * self.squares + self.delta**2
+        zero = self.delta**2
+        return _ratio_and_error(num, den, self.df_num, self.df_den, err_num, err_den, zero)
 
 
 @dataclass(frozen=True)
@@ -100,8 +123,8 @@ class StratumScreen:
     unit_key: str
     u: np.ndarray  # (units, n_outcomes), rows in the data's order
     kernel: StratumKernel
-    fixed_basis: np.ndarray  # (K, n), table order
-    num_basis: np.ndarray  # (k, n), table order
+    fixed_basis: np.ndarray  # (K, n): transposed, table order
+    num_basis: np.ndarray  # (k, n): transposed, table order
     squares: np.ndarray
     delta: np.ndarray
 
@@ -109,44 +132,53 @@ class StratumScreen:
     def of(cls, kernels: list[StratumKernel]) -> StratumScreen:
         first = kernels[0]
         u = _columns([k.u for k in kernels])
-        norms = np.sqrt(np.einsum("nm,nm->m", u, u))
-        width = first.stratum.fixed_basis.shape[1] + first.num_basis.shape[1] + 1
-        bound = rounding_bound(u.shape[0], width) * (len(first.stratum.terms) + 1)
         return cls(
             first.unit_key,
             u,
             first,
             np.ascontiguousarray(first.stratum.fixed_basis.T),
             np.ascontiguousarray(first.num_basis.T),
-            norms**2,
-            bound * norms,
+            np.einsum("nm,nm->m", u, u),
+            # the group sums add a rounding error per term of the stratum
+            _noise(kernels) * (len(first.stratum.terms) + 1),
         )
 
     def statistics(self, perms: np.ndarray, cache: dict | None = None):
         """``(F, relative error bound)``, each ``(b, n_outcomes)``."""
         kernel = self.kernel
-        v = gather(self.u, kernel.table_perms(perms, cache), cache)  # (b, n, m), table order
-        a = np.matmul(self.fixed_basis, v)
+        table_perms = kernel.table_perms(perms, cache)  # position in the table -> row
+        inverse = _inverse(table_perms)
+        a = _projections(self.fixed_basis, inverse, self.u)
         if kernel.nested:
-            num = _squares(a[:, : self.num_basis.shape[0]])
+            num = _squares(a[: self.num_basis.shape[0]])
         else:
-            num = _squares(np.matmul(self.num_basis, v))
+            num = _squares(_projections(self.num_basis, inverse, self.u))
         shape = kernel.stratum.table_shape
-        table = v.reshape((v.shape[0], *shape, v.shape[2]))
+        table = table_perms.reshape((table_perms.shape[0], *shape))
         stratum = np.zeros_like(num)
         for sign, axes in kernel.stratum.terms:
             if not axes:
                 stratum += sign * self.squares
                 continue
-            sums = table.sum(axis=tuple(axis + 1 for axis in axes))
-            sums = sums.reshape(sums.shape[0], -1, sums.shape[-1])
             count = int(np.prod([shape[axis] for axis in axes]))
-            stratum += (sign / count) * _squares(sums)
+            stratum += (sign / count) * _squares(self._group_sums(table, axes))
         den = stratum - _squares(a)
         err_num = 2.0 * np.sqrt(np.abs(num)) * self.delta + self.delta**2
-        err_den = 3.0 * np.sqrt(self.squares) * self.delta
-        ratio = kernel.ratio
-        return _ratio_and_error(num, den, ratio.df_num, ratio.df_den, err_num, err_den)
+        err_den = 3.0 * np.sqrt(self.squares) * self.delta + self.delta**2
+        ratio, zero = kernel.ratio, (self.delta / (len(kernel.stratum.terms) + 1)) ** 2
+        return _ratio_and_error(num, den, ratio.df_num, ratio.df_den, err_num, err_den, zero)
+
+    def _group_sums(self, table: np.ndarray, axes: tuple) -> np.ndarray:
+        """The sums of ``u[p]`` over the cells of every group of a term (the table's
+        ``axes`` averaged over), ``(groups, b, m)``: one gather of the outcomes' rows per
+        cell of a group."""
+        batch = table.shape[0]
+        moved = np.moveaxis(table, [axis + 1 for axis in axes], range(-len(axes), 0))
+        cells = moved.reshape(batch, -1, int(np.prod([table.shape[a + 1] for a in axes])))
+        sums = np.take(self.u, cells[:, :, 0], axis=0)
+        for c in range(1, cells.shape[2]):
+            sums += np.take(self.u, cells[:, :, c], axis=0)
+        return sums.transpose(1, 0, 2)
 
 
 @dataclass(frozen=True)
@@ -162,8 +194,7 @@ class DesignScreen:
     @classmethod
     def of(cls, kernels: list[DesignKernel]) -> DesignScreen:
         first = kernels[0]
-        ry = _columns([k.ry for k in kernels])
-        return cls(first.unit_key, first, ry, np.array([k.ratio.noise for k in kernels]))
+        return cls(first.unit_key, first, _columns([k.ry for k in kernels]), _noise(kernels))
 
     def statistics(self, perms: np.ndarray, cache: dict | None = None):
         """``(F, relative error bound)``, each ``(b, n_outcomes)``."""
@@ -173,8 +204,8 @@ class DesignScreen:
         den = np.einsum("bmn,bmn->bm", resid, resid)
         err_num = 2.0 * np.sqrt(num) * self.noise + self.noise**2
         err_den = 2.0 * np.sqrt(den) * self.noise + self.noise**2
-        ratio = self.kernel.ratio
-        return _ratio_and_error(num, den, ratio.df_num, ratio.df_den, err_num, err_den)
+        ratio, zero = self.kernel.ratio, self.noise**2
+        return _ratio_and_error(num, den, ratio.df_num, ratio.df_den, err_num, err_den, zero)
 
 
 _SCREENS = {VectorKernel: VectorScreen, StratumKernel: StratumScreen, DesignKernel: DesignScreen}
