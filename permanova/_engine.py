@@ -30,8 +30,9 @@ from permanova import _screens
 from permanova._kernels import Kernel
 from permanova._permutations import EVAL_ROWS, IdentityMask, chunk_rows
 
-#: Floats of the gathered outcomes held at once by a chunk of a multi-outcome run (16 MiB).
-_MULTI_CHUNK = 2**21
+#: Floats of one outcome-by-permutation work array of a multi-outcome chunk (4 MiB: the
+#: group sums stay in cache).
+_MULTI_CHUNK = 2**19
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class Evaluation:
     kernels: list  # [outcome][effect]
     observed: list  # [outcome] Observed
     screens: list | None  # [effect] multi-outcome screens (None for one outcome)
+    bands: tuple | None  # (low, high, tolerance, degenerate), each (n_outcomes, n_effects)
     chunk_rows: int
     greater: bool
     return_null: bool
@@ -143,10 +145,17 @@ def evaluation(
     else:
         screens = [_screens.screen([ks[j] for ks in kernels]) for j in range(len(kernels[0]))]
         rows = min(rows, _MULTI_CHUNK // (max(unit_sizes.values()) * len(kernels)))
+    bands = None
+    if screens is not None:
+        bands = tuple(
+            np.array([getattr(o, name) for o in observed])
+            for name in ("low", "high", "tolerance", "degenerate")
+        )
     return Evaluation(
         kernels=kernels,
         observed=observed,
         screens=screens,
+        bands=bands,
         chunk_rows=int(max(1, min(EVAL_ROWS, rows))),
         greater=alternative != "less",
         return_null=return_null,
@@ -228,10 +237,7 @@ def _multi(task: Evaluation, j: int, pieces: dict, valid: int, cache):
     perms = pieces[screen.unit_key]
     f, rel = screen.statistics(perms, cache)
     f, rel = f[:valid].T, rel[:valid].T  # (n_outcomes, rows)
-    observed = task.observed
-    low = np.array([o.low[j] for o in observed])[:, None]
-    high = np.array([o.high[j] for o in observed])[:, None]
-    band = np.array([o.tolerance[j] for o in observed])[:, None]
+    low, high, band, degenerate = (values[:, j, None] for values in task.bands)
     # the kernel's own F lies within rel of the screen's (and within its band of the truth)
     with np.errstate(invalid="ignore", over="ignore"):
         smallest = f * (1.0 - rel) * (1.0 - band)
@@ -239,7 +245,7 @@ def _multi(task: Evaluation, j: int, pieces: dict, valid: int, cache):
     below, above = largest < low, smallest > high
     fixed = task.kernels[0][j].fixed_observed is not None and task.identity is not None
     unsure = ~(below | above) | ~np.isfinite(rel)
-    unsure |= np.array([o.degenerate[j] for o in observed])[:, None]
+    unsure |= degenerate
     if fixed:
         unsure[:, task.identity(perms[:valid])] = True
     extreme = above if task.greater else below

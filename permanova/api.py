@@ -253,16 +253,22 @@ def aovperm(
         client=args.client,
         progress=args.progress,
     )
-    frames = [
-        _outcome_table(method, design, outcome, table, obs, counts, source)
+    columns = [
+        _outcome_columns(method, design, outcome, table, obs, counts, source)
         for outcome, table, obs, counts in zip(outcomes, tables, observed, out.counts, strict=True)
     ]
     order = [i - 1 for i in design.table_order()]
+    effects = [design.effects[i] for i in order]
+    stacked = {key: np.concatenate([c[key] for c in columns]) for key in TABLE_COLUMNS}
     null = None if out.null is None else out.null[:, :, order]
     if cols.several:
-        table = pd.concat(frames, keys=list(cols.outcomes), names=["outcome", "effect"])
+        index = pd.MultiIndex.from_product(
+            [list(cols.outcomes), effects], names=["outcome", "effect"]
+        )
     else:
-        table, null = frames[0], (None if null is None else null[0])
+        index = pd.Index(effects, name="effect")
+        null = None if null is None else null[0]
+    table = pd.DataFrame(stacked, index=index)
     return AovPermResult(
         table=table,
         n_resamples=int(source.total),
@@ -274,8 +280,8 @@ def aovperm(
     )
 
 
-def _outcome_table(method, design, outcome, table, observed, counts, source) -> pd.DataFrame:
-    """The result table of one outcome (rows in the design's table order)."""
+def _outcome_columns(method, design, outcome, table, observed, counts, source) -> dict:
+    """The result columns of one outcome (rows in the design's table order)."""
     resolved = resolve_exactly(method, table, observed)
     with np.errstate(invalid="ignore"):
         if source.exact:
