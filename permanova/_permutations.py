@@ -90,8 +90,8 @@ class RandomBlock:
         generator = copy.deepcopy(self.generator)  # a block drawn twice gives the same rows
         out = {}
         for key, size in self.unit_sizes:
-            base = np.broadcast_to(np.arange(size, dtype=np.intp), (self.rows, size))
-            out[key] = generator.permuted(base, axis=1)
+            rows = np.tile(np.arange(size, dtype=np.intp), (self.rows, 1))
+            out[key] = generator.permuted(rows, axis=1, out=rows)
         return out
 
 
