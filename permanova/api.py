@@ -49,8 +49,11 @@ def aovperm(
     ----------
     data : pandas.DataFrame
         Long format: one row per observation. It is not modified.
-    dv : str
-        Numeric outcome column.
+    dv : str or list of str
+        Numeric outcome column, or a list of them: every outcome is then tested on the
+        same design with the same permutations (one set of products for all of them), the
+        table has an ``(outcome, effect)`` index and each outcome's table and p-values
+        are those of a separate run with the same ``random_state``.
     subject : str, optional
         Subject identifier; required with ``within``. Each subject must belong to one
         between group and have exactly one observation per within cell.
@@ -103,13 +106,23 @@ def aovperm(
         ``rnd_rotation`` (the rotation of each effect is then derived from it as permuco
         does), or the ``(n - rank(D)) x n`` matrix ``V`` itself (rows orthonormal and
         orthogonal to the reduced model ``D``), or a dict ``{effect: V}``. Default: an
-        ``n x n`` standard normal matrix drawn from ``random_state``.
+        ``n x n`` standard normal matrix drawn from ``random_state``. Its memory is
+        ``O(n^2)``: huh_jhun refuses designs of more than ``HUH_JHUN_MAX_ROWS`` (4000)
+        rows; every other method needs memory linear in the rows.
+    n_jobs : int, optional
+        Threads that evaluate blocks of permutations (scikit-learn convention: None = 1,
+        -1 = all cores, -2 = all but one). Results are bit-identical for every value.
+    backend : {None, "threads", "dask"} or dask.distributed.Client, optional
+        ``"dask"`` evaluates the blocks on dask's current scheduler (an active
+        ``dask.distributed.Client``, else dask's threaded scheduler), a ``Client`` on that
+        cluster (``n_jobs`` is then ignored). Each block carries its own generator, so the
+        result equals the serial run exactly. Needs the ``dask`` extra.
 
     Returns
     -------
     AovPermResult
         ``.table`` with ``df, df_error, SS, SS_error, F, p_parametric, p_permutation`` per
-        effect.
+        effect (per outcome and effect when ``dv`` is a list).
 
     Raises
     ------
@@ -178,6 +191,14 @@ def aovperm(
             df  df_error       F  p_permutation
     effect
     group    2        15  5.7266          0.022
+
+    Several outcomes on one design, in two threads:
+
+    >>> data["z"] = rng.normal(size=18)
+    >>> res = permanova.aovperm(data, ["y", "z"], between="group", n_resamples=2000,
+    ...                         random_state=1, n_jobs=2)
+    >>> res.table["p_permutation"].round(3).tolist()
+    [0.022, 0.343]
     """
     args = _validation.aovperm_iv(
         data,
