@@ -88,14 +88,15 @@ class Ratio:
         return float(min(rel, 0.5))
 
 
+@dataclass(frozen=True, kw_only=True)
 class Kernel(abc.ABC):
     """The interface every kernel offers the engine (see the module docstring)."""
 
     unit_key: str
     ratio: Ratio
-    fixed_observed: float | None
-    fixed_tolerance: float
-    exact: _exact.ExactStatistic | None
+    fixed_observed: float | None = None
+    fixed_tolerance: float = 0.0
+    exact: _exact.ExactStatistic | None = field(default=None, repr=False)
 
     @property
     @abc.abstractmethod
@@ -125,14 +126,9 @@ def row_norms2(a: np.ndarray) -> np.ndarray:
 class VectorKernel(Kernel):
     """F of one effect for methods that permute a vector (see module docstring)."""
 
-    unit_key: str
     u: np.ndarray
     basis: np.ndarray
     k_num: int
-    ratio: Ratio
-    fixed_observed: float | None = None
-    fixed_tolerance: float = 0.0
-    exact: _exact.ExactStatistic | None = field(default=None, repr=False)
 
     @property
     def units(self) -> int:
@@ -151,15 +147,10 @@ class VectorKernel(Kernel):
 class DesignKernel(Kernel):
     """F of one effect for methods that permute rows of the design (see module docstring)."""
 
-    unit_key: str
     source: np.ndarray
     reduced_basis: np.ndarray
     ry: np.ndarray
     gram_scale: float
-    ratio: Ratio
-    fixed_observed: float | None = None
-    fixed_tolerance: float = 0.0
-    exact: _exact.ExactStatistic | None = field(default=None, repr=False)
 
     @property
     def units(self) -> int:
@@ -240,16 +231,11 @@ class StratumKernel(Kernel):
     basis starts with them, so that one product gives both sums of squares.
     """
 
-    unit_key: str
     u: np.ndarray
     row_order: np.ndarray | None
     num_basis: np.ndarray  # rows in table order
     nested: bool
     stratum: Stratum
-    ratio: Ratio
-    fixed_observed: float | None = None
-    fixed_tolerance: float = 0.0
-    exact: _exact.ExactStatistic | None = field(default=None, repr=False)
 
     @property
     def units(self) -> int:
