@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 
-from permanova._engine import BlockResult, Evaluation, evaluate_block
+from permanova._engine import BlockResult, Evaluation, effective_jobs, evaluate_block
 
 #: Blocks in flight per worker thread.
 _IN_FLIGHT = 2
@@ -55,10 +55,8 @@ def map_blocks(task: Evaluation, blocks: Iterable, client=None) -> Iterator[Bloc
 
 def _local(dask, task: Evaluation, blocks: Iterable) -> Iterator[BlockResult]:
     """Waves of delayed block evaluations on dask's default (threaded) scheduler."""
-    import os
-
     shared = dask.delayed(task, pure=True, traverse=False)
-    wave = _IN_FLIGHT * (os.cpu_count() or 1)
+    wave = _IN_FLIGHT * effective_jobs(-1)
     iterator = iter(blocks)
     while batch := list(itertools.islice(iterator, wave)):
         calls = [dask.delayed(evaluate_block, pure=True)(shared, block) for block in batch]

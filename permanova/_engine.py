@@ -28,7 +28,7 @@ import numpy as np
 
 from permanova import _screens
 from permanova._kernels import Kernel
-from permanova._permutations import EVAL_ROWS, IdentityMask, chunk_rows
+from permanova._permutations import IdentityMask, chunk_rows
 
 #: Floats of one outcome-by-permutation work array of a multi-outcome chunk (4 MiB: the
 #: group sums stay in cache).
@@ -156,7 +156,7 @@ def evaluation(
         observed=observed,
         screens=screens,
         bands=bands,
-        chunk_rows=int(max(1, min(EVAL_ROWS, rows))),
+        chunk_rows=int(max(1, rows)),
         greater=alternative != "less",
         return_null=return_null,
         identity=identity,

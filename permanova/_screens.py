@@ -1,9 +1,11 @@
 """Many outcomes at once: the F of every outcome from one set of products per chunk.
 
 A *screen* holds the kernels of one effect for every outcome of a run, the permuted
-vectors stacked as the columns of one ``(units, n_outcomes)`` matrix. A batch of
-permutations gathers its rows once, ``v = u[P]`` of shape ``(b, n, n_outcomes)``, and one
-product with the effect's basis gives every outcome's projections. The error sum of
+vectors stacked as the columns of one ``(units, n_outcomes)`` matrix ``u``. The
+projections of every outcome come from one product per chunk, the permutation being
+applied to the few columns of the basis instead of to the outcomes (``B' u[p] =
+B[p^-1]' u``), and the strata from sums of the outcomes' rows over the groups of the
+subject-by-cell table. The error sum of
 squares is then the squared norm of the permuted vector (that of ``u``: a permutation
 keeps it) or of its stratum, minus the squared norm of the projections: a difference,
 whose rounding error is relative to ``||u||^2`` rather than to the result. Each screen
