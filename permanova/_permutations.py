@@ -12,6 +12,7 @@ on which thread or Dask worker draws a block. Exact enumeration is split by rank
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ _BLOCK_CELLS = 2**21
 #: Largest number of floats of one work array of the evaluation (4 MiB).
 _CHUNK_CELLS = 2**19
 #: Rows of the products that evaluate a block (at most; see :func:`chunk_rows`).
-EVAL_ROWS = 1024
+EVAL_ROWS = 4096
 #: Largest number of permutations that ``exact=True`` agrees to enumerate.
 MAX_EXACT = 10**7
 #: Largest number of random permutations (more would run for days).
@@ -85,27 +86,50 @@ class RandomBlock:
     generator: np.random.Generator
     unit_sizes: tuple  # ((key, n_units), ...) sorted by key
     rows: int
+    compiled: bool = False  # draw with the compiled Generator.permuted (same permutations)
 
     def permutations(self) -> dict:
         generator = copy.deepcopy(self.generator)  # a block drawn twice gives the same rows
+        draw = _compiled_draw() if self.compiled else None
         out = {}
         for key, size in self.unit_sizes:
+            if draw is not None:
+                out[key] = draw(generator, self.rows, size)
+                continue
             rows = np.tile(np.arange(size, dtype=np.intp), (self.rows, 1))
             out[key] = generator.permuted(rows, axis=1, out=rows)
         return out
 
 
-def random_blocks(rng: np.random.Generator, unit_sizes: dict, n_permutations: int):
+#: Random draws (permutations times units) from which the compiled draw, when numba is
+#: installed, pays for its loading (about a second per process).
+COMPILED_CELLS = 2**24
+
+
+@functools.cache
+def _compiled_draw():
+    """The compiled ``Generator.permuted`` (numba), or None without numba."""
+    try:
+        from permanova._compiled_draw import permuted_rows
+    except ImportError:
+        return None
+    return permuted_rows
+
+
+def random_blocks(
+    rng: np.random.Generator, unit_sizes: dict, n_permutations: int, compiled: bool = False
+):
     """The :class:`RandomBlock` s of ``n_permutations`` random permutations.
 
     Every block of :func:`block_rows` rows comes from its own child of ``rng``, spawned in
-    sequence as the blocks are iterated; the last block is truncated.
+    sequence as the blocks are iterated; the last block is truncated. ``compiled`` asks
+    for the compiled draw (used when numba is installed; the permutations are the same).
     """
     rows = block_rows(unit_sizes)
     sizes = tuple(sorted(unit_sizes.items()))
     for start in range(0, n_permutations, rows):
         size = min(rows, n_permutations - start)
-        yield RandomBlock(start, rng.spawn(1)[0], sizes, size)
+        yield RandomBlock(start, rng.spawn(1)[0], sizes, size, compiled)
 
 
 # --------------------------------------------------------------------------------------
@@ -341,7 +365,9 @@ def source(
     else:
         count = None
     if count is None:
-        return Source(random_blocks(rng, unit_sizes, n_resamples), n_resamples, False, None)
+        compiled = n_resamples * sum(unit_sizes.values()) >= COMPILED_CELLS
+        blocks = random_blocks(rng, unit_sizes, n_resamples, compiled)
+        return Source(blocks, n_resamples, False, None)
     keys = tuple(unit_sizes)
     if group_codes is not None:
         blocks = all_assignments(group_codes, kind, keys)

@@ -99,8 +99,8 @@ def aovperm(
         Show a tqdm progress bar (needs the ``progress`` extra).
     batch_size : int, optional
         Deprecated; it has no effect and gives a ``DeprecationWarning``. The permutations
-        are evaluated in fixed chunks aligned to their blocks (at most 1024 rows, memory
-        ``O(1024 * n)``), so that the results are identical whatever was asked for.
+        are evaluated in fixed chunks aligned to their blocks (at most 4096 rows and 4 MiB
+        per work array), so that the results are identical whatever was asked for.
     rotation : ndarray or dict, optional
         ``huh_jhun`` only. Either the ``n x n`` random matrix given to permuco as
         ``rnd_rotation`` (the rotation of each effect is then derived from it as permuco

@@ -125,3 +125,39 @@ def test_check_permutation_matrix_valid():
 def test_check_permutation_matrix_errors(matrix, error, match):
     with pytest.raises(error, match=match):
         perms.check_permutation_matrix(matrix, 3)
+
+
+BIT_GENERATORS = (
+    np.random.PCG64,
+    np.random.PCG64DXSM,
+    np.random.MT19937,
+    np.random.Philox,
+    np.random.SFC64,
+)
+
+
+@pytest.mark.parametrize("bit_generator", BIT_GENERATORS)
+def test_compiled_draw_equals_generator_permuted(bit_generator):
+    """The numba draw gives numpy's permutations and leaves the generator in numpy's state."""
+    pytest.importorskip("numba")
+    from permanova._compiled_draw import permuted_rows
+
+    for seed in range(3):
+        for n_units in (1, 2, 3, 30, 69, 1001):
+            ours = np.random.Generator(bit_generator(seed))
+            numpy = np.random.Generator(bit_generator(seed))
+            got = permuted_rows(ours, 40, n_units)
+            rows = np.tile(np.arange(n_units), (40, 1))
+            np.testing.assert_array_equal(got, numpy.permuted(rows, axis=1))
+            assert ours.integers(2**62) == numpy.integers(2**62)
+
+
+def test_compiled_blocks_equal_numpy_blocks():
+    """``compiled=True`` changes how a block is drawn, never what (without numba it falls
+    back to numpy)."""
+    sizes = {"obs": 23, "e": 9}
+    plain = list(perms.random_blocks(np.random.default_rng(4), sizes, 5000))
+    compiled = list(perms.random_blocks(np.random.default_rng(4), sizes, 5000, compiled=True))
+    for a, b in zip(plain, compiled, strict=True):
+        for key in sizes:
+            np.testing.assert_array_equal(a.permutations()[key], b.permutations()[key])
