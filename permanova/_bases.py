@@ -74,6 +74,23 @@ class Bases:
         the stratum's fixed columns (then the stratum's basis starts with it)."""
         return self._once(("stratum", i), lambda: self._stratum(i))
 
+    def table_layout(self, i: int) -> tuple:
+        """``(row order or None when the rows are already in table order, the tested
+        basis in table order, the fixed columns of the stratum)`` of effect ``i``."""
+
+        def build():
+            d = self.design
+            order = d.row_order
+            in_order = np.array_equal(order, np.arange(d.n))
+            fixed = d.X[:, np.isin(d.assign, self.stratum_effects(d.within_part(i)))]
+            return (
+                None if in_order else order,
+                np.ascontiguousarray(self.tested(i)[order]),
+                fixed,
+            )
+
+        return self._once(("table layout", i), build)
+
     def error_stratum(self, w: int) -> Stratum:
         """The :class:`Stratum` of within part ``w`` (0: the subjects)."""
         return self._once(("error stratum", w), lambda: self._stratum_with(w, self.fixed(w)))

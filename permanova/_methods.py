@@ -225,17 +225,13 @@ def _stratum_kernel(bases: Bases, outcome: Outcome, i: int, u: np.ndarray, model
     design = bases.design
     stratum, nested = bases.stratum(i)
     q_num = bases.tested(i)
-    order = design.row_order
-    identity = np.array_equal(order, np.arange(design.n))
+    row_order, num_basis, fixed_columns = bases.table_layout(i)
     width = stratum.fixed_basis.shape[1] + (0 if nested else q_num.shape[1])
-    fixed_columns = design.X[
-        :, np.isin(design.assign, bases.stratum_effects(design.within_part(i)))
-    ]
     return StratumKernel(
         unit_key="obs",
         u=u,
-        row_order=None if identity else order,
-        num_basis=np.ascontiguousarray(q_num[order]),
+        row_order=row_order,
+        num_basis=num_basis,
         nested=nested,
         stratum=stratum,
         # T_w v: means of a few table cells, whose rounding is far below a product's

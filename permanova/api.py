@@ -326,7 +326,7 @@ def _outcome_columns(method, design, outcome, table, observed, counts, source) -
     columns["df"] = columns["df"].astype(np.int64)
     columns["df_error"] = columns["df_error"].astype(np.int64)
     columns["p_permutation"] = pvalues[order]
-    return pd.DataFrame(columns, index=pd.Index([design.effects[i] for i in order], name="effect"))
+    return columns
 
 
 def _too_many_resamples(args) -> None:
