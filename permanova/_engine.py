@@ -30,9 +30,8 @@ from permanova import _screens
 from permanova._kernels import Kernel
 from permanova._permutations import IdentityMask, chunk_rows
 
-#: Floats of one outcome-by-permutation work array of a multi-outcome chunk (4 MiB: the
-#: group sums stay in cache).
-_MULTI_CHUNK = 2**19
+#: Floats of one outcome-by-permutation work array of a multi-outcome chunk (8 MiB).
+_MULTI_CHUNK = 2**20
 
 
 @dataclass(frozen=True)

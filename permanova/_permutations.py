@@ -110,7 +110,7 @@ COMPILED_CELLS = 2**24
 def _compiled_draw():
     """The compiled ``Generator.permuted`` (numba), or None without numba."""
     try:
-        from permanova._compiled_draw import permuted_rows
+        from permanova._compiled import permuted_rows
     except ImportError:
         return None
     return permuted_rows

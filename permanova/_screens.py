@@ -172,15 +172,26 @@ class StratumScreen:
 
     def _group_sums(self, table: np.ndarray, axes: tuple) -> np.ndarray:
         """The sums of ``u[p]`` over the cells of every group of a term (the table's
-        ``axes`` averaged over), ``(groups, b, m)``: one gather of the outcomes' rows per
-        cell of a group."""
+        ``axes`` averaged over), ``(groups, b, m)``: the outcomes' rows of each cell of a
+        group added in order (compiled with the ``fast`` extra: the same sums)."""
         batch = table.shape[0]
         moved = np.moveaxis(table, [axis + 1 for axis in axes], range(-len(axes), 0))
         cells = moved.reshape(batch, -1, int(np.prod([table.shape[a + 1] for a in axes])))
-        sums = np.take(self.u, cells[:, :, 0], axis=0)
-        for c in range(1, cells.shape[2]):
-            sums += np.take(self.u, cells[:, :, c], axis=0)
-        return sums.transpose(1, 0, 2)
+        return group_sums(self.u, np.ascontiguousarray(cells))
+
+
+def numpy_group_sums(values: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """``sum_c values[cells[:, :, c]]`` as ``(groups, b, columns)``, cells added in order."""
+    sums = np.take(values, cells[:, :, 0], axis=0)
+    for c in range(1, cells.shape[2]):
+        sums += np.take(values, cells[:, :, c], axis=0)
+    return sums.transpose(1, 0, 2)
+
+
+try:
+    from permanova._compiled import group_sums
+except ImportError:  # without the fast extra
+    group_sums = numpy_group_sums
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,7 @@ BIT_GENERATORS = (
 def test_compiled_draw_equals_generator_permuted(bit_generator):
     """The numba draw gives numpy's permutations and leaves the generator in numpy's state."""
     pytest.importorskip("numba")
-    from permanova._compiled_draw import permuted_rows
+    from permanova._compiled import permuted_rows
 
     for seed in range(3):
         for n_units in (1, 2, 3, 30, 69, 1001):
@@ -161,3 +161,14 @@ def test_compiled_blocks_equal_numpy_blocks():
     for a, b in zip(plain, compiled, strict=True):
         for key in sizes:
             np.testing.assert_array_equal(a.permutations()[key], b.permutations()[key])
+
+
+def test_compiled_group_sums_equal_numpy_bitwise(rng):
+    """The compiled group sums add the rows in NumPy's order: the same floats."""
+    pytest.importorskip("numba")
+    from permanova._compiled import group_sums
+    from permanova._screens import numpy_group_sums
+
+    values = np.ascontiguousarray(rng.normal(size=(69, 17)) * 10.0 ** rng.integers(-8, 8, 17))
+    cells = np.array([rng.permutation(69) for _ in range(11)]).reshape(11, 23, 3)
+    np.testing.assert_array_equal(group_sums(values, cells), numpy_group_sums(values, cells))
