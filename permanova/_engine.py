@@ -134,15 +134,18 @@ class EngineOutput:
 
 
 def evaluation(
-    kernels: list, observed: list, *, alternative: str, return_null: bool, identity
+    kernels: list, observed: list, *, alternative: str, return_null: bool, identity, total: int
 ) -> Evaluation:
-    """The :class:`Evaluation` of a run (``kernels[outcome][effect]``)."""
+    """The :class:`Evaluation` of a run (``kernels[outcome][effect]``, ``total``
+    permutations)."""
     unit_sizes = {kernel.unit_key: kernel.units for kernel in kernels[0]}
     rows = chunk_rows(unit_sizes)
     if len(kernels) == 1:
         screens = None
     else:
-        screens = [_screens.screen([ks[j] for ks in kernels]) for j in range(len(kernels[0]))]
+        screens = [
+            _screens.screen([ks[j] for ks in kernels], total) for j in range(len(kernels[0]))
+        ]
         rows = min(rows, _MULTI_CHUNK // (max(unit_sizes.values()) * len(kernels)))
     bands = None
     if screens is not None:

@@ -35,6 +35,7 @@ a tie.
 from __future__ import annotations
 
 import abc
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -115,6 +116,21 @@ class Kernel(abc.ABC):
         """F for a batch of permutations ``(b, units)``."""
         num, den = self.sums(perms, cache)
         return self.ratio.statistic(num, den)
+
+
+#: Work (permutations times units times outcomes) from which the compiled kernels, when
+#: numba is installed, pay for their loading (about a second per process).
+COMPILED_WORK = 2**24
+
+
+@functools.cache
+def compiled(name: str):
+    """The numba kernel ``name`` of :mod:`permanova._compiled`, or None without numba."""
+    try:
+        from permanova import _compiled
+    except ImportError:
+        return None
+    return getattr(_compiled, name)
 
 
 def row_norms2(a: np.ndarray) -> np.ndarray:

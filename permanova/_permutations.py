@@ -12,7 +12,6 @@ on which thread or Dask worker draws a block. Exact enumeration is split by rank
 from __future__ import annotations
 
 import copy
-import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ from math import comb
 
 import numpy as np
 from scipy import special
+
+from permanova._kernels import COMPILED_WORK, compiled
 
 BLOCK_SIZE = 4096
 #: Largest number of indices in one block (16 MiB of ``intp``).
@@ -90,7 +91,7 @@ class RandomBlock:
 
     def permutations(self) -> dict:
         generator = copy.deepcopy(self.generator)  # a block drawn twice gives the same rows
-        draw = _compiled_draw() if self.compiled else None
+        draw = compiled("permuted_rows") if self.compiled else None
         out = {}
         for key, size in self.unit_sizes:
             if draw is not None:
@@ -99,21 +100,6 @@ class RandomBlock:
             rows = np.tile(np.arange(size, dtype=np.intp), (self.rows, 1))
             out[key] = generator.permuted(rows, axis=1, out=rows)
         return out
-
-
-#: Random draws (permutations times units) from which the compiled draw, when numba is
-#: installed, pays for its loading (about a second per process).
-COMPILED_CELLS = 2**24
-
-
-@functools.cache
-def _compiled_draw():
-    """The compiled ``Generator.permuted`` (numba), or None without numba."""
-    try:
-        from permanova._compiled import permuted_rows
-    except ImportError:
-        return None
-    return permuted_rows
 
 
 def random_blocks(
@@ -365,7 +351,7 @@ def source(
     else:
         count = None
     if count is None:
-        compiled = n_resamples * sum(unit_sizes.values()) >= COMPILED_CELLS
+        compiled = n_resamples * sum(unit_sizes.values()) >= COMPILED_WORK
         blocks = random_blocks(rng, unit_sizes, n_resamples, compiled)
         return Source(blocks, n_resamples, False, None)
     keys = tuple(unit_sizes)

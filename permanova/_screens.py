@@ -21,7 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from permanova._kernels import DesignKernel, StratumKernel, VectorKernel
+from permanova._kernels import (
+    COMPILED_WORK,
+    DesignKernel,
+    StratumKernel,
+    VectorKernel,
+    compiled,
+)
 
 _EPS = np.finfo(float).eps
 
@@ -129,9 +135,10 @@ class StratumScreen:
     num_basis: np.ndarray  # (k, n): transposed, table order
     squares: np.ndarray
     delta: np.ndarray
+    compiled: bool = False  # compiled group sums (the same sums; pays on long runs)
 
     @classmethod
-    def of(cls, kernels: list[StratumKernel]) -> StratumScreen:
+    def of(cls, kernels: list[StratumKernel], compiled: bool = False) -> StratumScreen:
         first = kernels[0]
         u = _columns([k.u for k in kernels])
         return cls(
@@ -143,6 +150,7 @@ class StratumScreen:
             np.einsum("nm,nm->m", u, u),
             # the group sums add a rounding error per term of the stratum
             _noise(kernels) * (len(first.stratum.terms) + 1),
+            compiled,
         )
 
     def statistics(self, perms: np.ndarray, cache: dict | None = None):
@@ -177,7 +185,8 @@ class StratumScreen:
         batch = table.shape[0]
         moved = np.moveaxis(table, [axis + 1 for axis in axes], range(-len(axes), 0))
         cells = moved.reshape(batch, -1, int(np.prod([table.shape[a + 1] for a in axes])))
-        return group_sums(self.u, np.ascontiguousarray(cells))
+        kernel = compiled("group_sums") if self.compiled else None
+        return (kernel or numpy_group_sums)(self.u, np.ascontiguousarray(cells))
 
 
 def numpy_group_sums(values: np.ndarray, cells: np.ndarray) -> np.ndarray:
@@ -186,12 +195,6 @@ def numpy_group_sums(values: np.ndarray, cells: np.ndarray) -> np.ndarray:
     for c in range(1, cells.shape[2]):
         sums += np.take(values, cells[:, :, c], axis=0)
     return sums.transpose(1, 0, 2)
-
-
-try:
-    from permanova._compiled import group_sums
-except ImportError:  # without the fast extra
-    group_sums = numpy_group_sums
 
 
 @dataclass(frozen=True)
@@ -221,9 +224,13 @@ class DesignScreen:
         return _ratio_and_error(num, den, ratio.df_num, ratio.df_den, err_num, err_den, zero)
 
 
-_SCREENS = {VectorKernel: VectorScreen, StratumKernel: StratumScreen, DesignKernel: DesignScreen}
+_SCREENS = {VectorKernel: VectorScreen, DesignKernel: DesignScreen}
 
 
-def screen(kernels: list):
-    """The screen of one effect from its kernels, one per outcome."""
+def screen(kernels: list, total: int):
+    """The screen of one effect from its kernels, one per outcome, for ``total``
+    permutations (a long run of a repeated design uses the compiled group sums)."""
+    if isinstance(kernels[0], StratumKernel):
+        work = total * kernels[0].units * len(kernels)
+        return StratumScreen.of(kernels, compiled=work >= COMPILED_WORK)
     return _SCREENS[type(kernels[0])].of(kernels)

@@ -264,6 +264,7 @@ def aovperm(
         alternative=args.alternative,
         return_null=args.return_null,
         identity=source.identity,
+        total=source.total,
     )
     out = _engine.run(
         task,
