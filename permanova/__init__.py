@@ -1,14 +1,22 @@
 """Permutation ANOVA for between, within and mixed designs, with the methods of R's permuco."""
 
+from importlib.metadata import PackageNotFoundError, version
+
 from permanova._rotation import MAX_ROWS as HUH_JHUN_MAX_ROWS
 from permanova.api import aovperm, mixed, oneway_between, oneway_within
 from permanova.posthoc import posthoc
 from permanova.results import AovPermResult, PosthocResult
 
+try:
+    __version__ = version("tukeyrupture")  # the distribution that ships both packages
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"
+
 __all__ = [
     "HUH_JHUN_MAX_ROWS",
     "AovPermResult",
     "PosthocResult",
+    "__version__",
     "aovperm",
     "mixed",
     "oneway_between",
