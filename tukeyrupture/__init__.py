@@ -2,18 +2,23 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from tukeyrupture.compare import compare_detectors, plot_comparison, summarize_comparison
-from tukeyrupture.data import from_long, total_scores
-from tukeyrupture.detector import TukeyRuptureDetector
-from tukeyrupture.metrics import make_rupture_scorer, rupture_roc_curve, rupture_scores
-from tukeyrupture.results import RuptureLabel, RuptureResult
-from tukeyrupture.rivals import (
+from tukeyrupture.comparison import (
     AbsoluteDropDetector,
     ReliableChangeDetector,
     RupturesDetector,
     ShewhartDetector,
+    SimulatedAlliance,
+    compare_detectors,
+    make_rupture_scorer,
+    plot_comparison,
+    rupture_roc_curve,
+    rupture_scores,
+    simulate_alliance,
+    summarize_comparison,
 )
-from tukeyrupture.simulate import SimulatedAlliance, simulate_alliance
+from tukeyrupture.data import from_long, total_scores
+from tukeyrupture.detector import TukeyRuptureDetector
+from tukeyrupture.results import RuptureLabel, RuptureResult
 
 try:
     __version__ = version("tukeyrupture")

@@ -637,7 +637,7 @@ def _run_study(args) -> int:
 
 
 def _add_compare_parser(subparsers) -> None:
-    from tukeyrupture.compare import DEMO_DETECTORS, DETECTORS
+    from tukeyrupture.comparison.compare import DEMO_DETECTORS, DETECTORS
 
     parser = subparsers.add_parser(
         "compare",
@@ -718,7 +718,7 @@ def _run_compare(args) -> int:
     import matplotlib.pyplot as plt
 
     from tukeyrupture import __version__
-    from tukeyrupture.compare import (
+    from tukeyrupture.comparison.compare import (
         DEMO_CONDITIONS,
         DEMO_DETECTORS,
         DEMO_REPLICATIONS,

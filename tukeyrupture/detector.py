@@ -102,7 +102,7 @@ class TukeyRuptureDetector(TransformerMixin, BaseEstimator):
     -----
     ``decision_function`` returns the TCC score ``(Q1 - x[t]) / IQR`` so that
     ``decision_function(X) > k`` is the TCC criterion for every ``k``; ROC curves over
-    ``k`` are one call: :func:`tukeyrupture.metrics.rupture_roc_curve`, or
+    ``k`` are one call: :func:`tukeyrupture.comparison.metrics.rupture_roc_curve`, or
     ``sklearn.metrics.roc_curve`` on the scores with the infinities clipped to the float
     range (``np.nan_to_num(score, posinf=f.max, neginf=f.min)`` with
     ``f = np.finfo(float)``), which keeps their order.

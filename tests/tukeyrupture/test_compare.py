@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from tukeyrupture.cli import main
-from tukeyrupture.compare import (
+from tukeyrupture.comparison.compare import (
     DEMO_DETECTORS,
     DETECTORS,
     compare_detectors,
@@ -16,10 +16,10 @@ from tukeyrupture.compare import (
     plot_comparison,
     summarize_comparison,
 )
+from tukeyrupture.comparison.metrics import rupture_scores
+from tukeyrupture.comparison.rivals import RupturesDetector
+from tukeyrupture.comparison.simulate import simulate_alliance
 from tukeyrupture.detector import TukeyRuptureDetector
-from tukeyrupture.metrics import rupture_scores
-from tukeyrupture.rivals import RupturesDetector
-from tukeyrupture.simulate import simulate_alliance
 
 SMALL = {"n_series": 60, "n_sessions": 12}
 GRID = [{**SMALL, "depth": 1.0}, {**SMALL, "depth": 3.0, "missing_rate": 0.1}]

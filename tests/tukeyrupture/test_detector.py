@@ -17,7 +17,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from tests.tukeyrupture import oracle
 from tests.tukeyrupture.strategies import full_params, random_series
 from tukeyrupture import RuptureLabel, RuptureResult, TukeyRuptureDetector
-from tukeyrupture.simulate import simulate_alliance
+from tukeyrupture.comparison.simulate import simulate_alliance
 
 FEATURES = [
     "n_ruptures",

@@ -9,15 +9,15 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
-from tukeyrupture.detector import TukeyRuptureDetector
-from tukeyrupture.metrics import (
+from tukeyrupture.comparison.metrics import (
     RuptureScores,
     make_rupture_scorer,
     rupture_roc_curve,
     rupture_scores,
 )
-from tukeyrupture.rivals import ShewhartDetector
-from tukeyrupture.simulate import simulate_alliance
+from tukeyrupture.comparison.rivals import ShewhartDetector
+from tukeyrupture.comparison.simulate import simulate_alliance
+from tukeyrupture.detector import TukeyRuptureDetector
 
 
 def _oracle(y_true, y_pred, tolerance):

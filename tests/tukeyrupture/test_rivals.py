@@ -14,13 +14,13 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from tukeyrupture import _core
-from tukeyrupture.rivals import (
+from tukeyrupture.comparison.rivals import (
     AbsoluteDropDetector,
     ReliableChangeDetector,
     RupturesDetector,
     ShewhartDetector,
 )
-from tukeyrupture.simulate import simulate_alliance
+from tukeyrupture.comparison.simulate import simulate_alliance
 
 rpt = pytest.importorskip("ruptures")
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tukeyrupture.simulate import SimulatedAlliance, simulate_alliance
+from tukeyrupture.comparison.simulate import SimulatedAlliance, simulate_alliance
 
 
 def _within(estimate, target, standard_error, z=4.0):

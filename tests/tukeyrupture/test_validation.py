@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 
 from tukeyrupture import TukeyRuptureDetector
-from tukeyrupture.plotting import plot_control_chart
-from tukeyrupture.rivals import (
+from tukeyrupture.comparison.rivals import (
     AbsoluteDropDetector,
     ReliableChangeDetector,
     RupturesDetector,
     ShewhartDetector,
 )
+from tukeyrupture.plotting import plot_control_chart
 
 METHODS = ("predict", "decision_function", "transform", "detect")
 

@@ -14,15 +14,19 @@ from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
 
 from permanova._validation import copy_seed_sequence
-from tukeyrupture.detector import TukeyRuptureDetector
-from tukeyrupture.metrics import RuptureScores, rupture_scores
-from tukeyrupture.rivals import (
+from tukeyrupture.comparison.metrics import RuptureScores, rupture_scores
+from tukeyrupture.comparison.rivals import (
     AbsoluteDropDetector,
     ReliableChangeDetector,
     RupturesDetector,
     ShewhartDetector,
 )
-from tukeyrupture.simulate import SIMULATION_DEFAULTS, _simulate_alliance_iv, simulate_alliance
+from tukeyrupture.comparison.simulate import (
+    SIMULATION_DEFAULTS,
+    _simulate_alliance_iv,
+    simulate_alliance,
+)
+from tukeyrupture.detector import TukeyRuptureDetector
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -96,7 +100,7 @@ def make_detector(name: str) -> Any:
 
     Examples
     --------
-    >>> from tukeyrupture.compare import make_detector
+    >>> from tukeyrupture.comparison.compare import make_detector
     >>> make_detector("shewhart")
     ShewhartDetector()
     """
@@ -362,8 +366,8 @@ def compare_detectors(
     """Score rupture detectors on simulated alliance data over a grid of conditions.
 
     For every condition and replication (a *cell*) one data set is simulated with
-    :func:`~tukeyrupture.simulate.simulate_alliance`; every detector is fitted on that data
-    set and predicts it, and :func:`~tukeyrupture.metrics.rupture_scores` compares its
+    :func:`~tukeyrupture.simulate_alliance`; every detector is fitted on that data
+    set and predicts it, and :func:`~tukeyrupture.rupture_scores` compares its
     labels with the truth.
 
     Parameters
@@ -412,7 +416,7 @@ def compare_detectors(
         columns ``condition`` (index of the condition), ``replication``, ``detector``,
         the simulation parameters of the condition (``n_series``, ``n_sessions``,
         ``mean``, ..., ``scale``) and every field of
-        :class:`~tukeyrupture.metrics.RuptureScores` (``precision``, ``recall``, ``f1``,
+        :class:`~tukeyrupture.comparison.metrics.RuptureScores` (``precision``, ``recall``, ``f1``,
         ``sensitivity``, ``specificity``, ``false_positive_rate``,
         ``repair_agreement``, counts). Identical for every backend given the seed.
 
@@ -442,7 +446,7 @@ def compare_detectors(
 
     Examples
     --------
-    >>> from tukeyrupture.compare import compare_detectors
+    >>> from tukeyrupture.comparison.compare import compare_detectors
     >>> frame = compare_detectors(
     ...     ["tcc", "shewhart"], {"depth": [1.0, 3.0]}, n_replications=3, random_state=0,
     ...     progress=False,
@@ -535,7 +539,7 @@ def summarize_comparison(
 
     Examples
     --------
-    >>> from tukeyrupture.compare import compare_detectors, summarize_comparison
+    >>> from tukeyrupture.comparison.compare import compare_detectors, summarize_comparison
     >>> frame = compare_detectors(["tcc"], {"depth": [0.0, 4.0]}, 2, 0, progress=False)
     >>> summarize_comparison(frame, metrics=["recall"]).round(2)
                     recall
@@ -591,7 +595,7 @@ def plot_comparison(
 
     Examples
     --------
-    >>> from tukeyrupture.compare import compare_detectors, plot_comparison
+    >>> from tukeyrupture.comparison.compare import compare_detectors, plot_comparison
     >>> frame = compare_detectors(["tcc", "shewhart"], {"depth": [1.0, 3.0]}, 3, 0, progress=False)
     >>> ax = plot_comparison(frame, x="depth", metric="recall")
     >>> [line.get_label() for line in ax.get_lines()]

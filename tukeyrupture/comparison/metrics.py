@@ -66,7 +66,7 @@ class RuptureScores:
 
     Examples
     --------
-    >>> from tukeyrupture.metrics import rupture_scores
+    >>> from tukeyrupture.comparison.metrics import rupture_scores
     >>> scores = rupture_scores([[0, 1, 0, 0, 2, 0]], [[0, 1, 0, 0, 0, 0]])
     >>> scores.to_frame()[["precision", "recall", "f1", "n_matched"]].round(3)
        precision  recall     f1  n_matched
@@ -194,7 +194,7 @@ def rupture_scores(
     ----------
     y_true : array-like of int of shape (n_series, n_sessions)
         True labels (e.g. :attr:`SimulatedAlliance.labels
-        <tukeyrupture.simulate.SimulatedAlliance>`); a 1-D array is one series.
+        <tukeyrupture.comparison.simulate.SimulatedAlliance>`); a 1-D array is one series.
     y_pred : array-like of int of shape (n_series, n_sessions)
         Predicted labels (``predict`` of any detector).
     tolerance : int, default=0
@@ -230,7 +230,7 @@ def rupture_scores(
     Examples
     --------
     >>> import numpy as np
-    >>> from tukeyrupture.metrics import rupture_scores
+    >>> from tukeyrupture.comparison.metrics import rupture_scores
     >>> y_true = np.array([[0, 0, 1, 0, 0, 2], [0, 0, 0, 0, 0, 0]])
     >>> y_pred = np.array([[0, 0, 0, 1, 0, 3], [0, 1, 0, 0, 0, 0]])
     >>> scores = rupture_scores(y_true, y_pred, tolerance=1)
@@ -311,8 +311,8 @@ def make_rupture_scorer(
     --------
     >>> from sklearn.model_selection import GridSearchCV
     >>> from tukeyrupture.detector import TukeyRuptureDetector
-    >>> from tukeyrupture.metrics import make_rupture_scorer
-    >>> from tukeyrupture.simulate import simulate_alliance
+    >>> from tukeyrupture.comparison.metrics import make_rupture_scorer
+    >>> from tukeyrupture.comparison.simulate import simulate_alliance
     >>> sim = simulate_alliance(300, 20, depth=3.0, random_state=0)
     >>> search = GridSearchCV(
     ...     TukeyRuptureDetector(absolute_sd_multiplier=None),
@@ -359,7 +359,7 @@ class RuptureRocCurve:
     Examples
     --------
     >>> import numpy as np
-    >>> from tukeyrupture.metrics import RuptureRocCurve
+    >>> from tukeyrupture.comparison.metrics import RuptureRocCurve
     >>> roc = RuptureRocCurve(fpr=np.array([0.0, 0.5, 1.0]), tpr=np.array([0.0, 1.0, 1.0]),
     ...                       thresholds=np.array([np.inf, 2.0, -np.inf]), auc=0.75)
     >>> roc.to_frame()
@@ -432,8 +432,8 @@ def rupture_roc_curve(estimator, X, y_true, *, drop_intermediate: bool = True) -
     Examples
     --------
     >>> from tukeyrupture.detector import TukeyRuptureDetector
-    >>> from tukeyrupture.metrics import rupture_roc_curve
-    >>> from tukeyrupture.simulate import simulate_alliance
+    >>> from tukeyrupture.comparison.metrics import rupture_roc_curve
+    >>> from tukeyrupture.comparison.simulate import simulate_alliance
     >>> sim = simulate_alliance(500, 20, depth=3.0, random_state=0)
     >>> roc = rupture_roc_curve(TukeyRuptureDetector(), sim.X, sim.labels)
     >>> round(roc.auc, 3)

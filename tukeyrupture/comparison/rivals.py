@@ -3,9 +3,9 @@
 Every rival labels the sessions of ``X`` (shape ``(n_series, n_sessions)``, NaN = missing)
 with the same int8 codes (0 none, 1 repaired, 2 unrepaired, 3 unresolved) and decides
 repair with the same lower-half-median rule (:func:`tukeyrupture._core.repair_labels`), so
-that every metric of :mod:`tukeyrupture.metrics` applies to all of them. Only the choice of
-the central rupture sessions differs. No rival flags session 0: a rupture is a drop from
-the preceding session.
+that every metric of :mod:`tukeyrupture.comparison.metrics` applies to all of them. Only the
+choice of the central rupture sessions differs. No rival flags session 0: a rupture is a
+drop from the preceding session.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class _RivalDetector(BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> from tukeyrupture.rivals import ReliableChangeDetector
+        >>> from tukeyrupture.comparison.rivals import ReliableChangeDetector
         >>> X = np.array([[40, 41, 40, 42, 41, 30, 41, 40.0], [38, 37, 39, 38, 39, 38, 37, 38]])
         >>> round(ReliableChangeDetector().fit(X).sd_, 3)
         2.776
@@ -132,7 +132,7 @@ class _RivalDetector(BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> from tukeyrupture.rivals import ShewhartDetector
+        >>> from tukeyrupture.comparison.rivals import ShewhartDetector
         >>> X = np.array([[40, 41, 40, 42, 41, 30, 33, 34, 41, 42.0]])
         >>> ShewhartDetector(n_sigma=2).fit(X).predict(X)
         array([[0, 0, 0, 0, 0, 2, 0, 0, 0, 0]], dtype=int8)
@@ -203,7 +203,7 @@ class AbsoluteDropDetector(_RivalDetector):
     Examples
     --------
     >>> import numpy as np
-    >>> from tukeyrupture.rivals import AbsoluteDropDetector
+    >>> from tukeyrupture.comparison.rivals import AbsoluteDropDetector
     >>> X = np.array([[6, 6, 7, 6, 7, 3, 4, 6.0]])
     >>> AbsoluteDropDetector(pooled_sd=1.0).fit(X).predict(X)
     array([[0, 0, 0, 0, 0, 2, 0, 0]], dtype=int8)
@@ -274,7 +274,7 @@ class AbsoluteDropDetector(_RivalDetector):
         Examples
         --------
         >>> import numpy as np
-        >>> from tukeyrupture.rivals import AbsoluteDropDetector
+        >>> from tukeyrupture.comparison.rivals import AbsoluteDropDetector
         >>> X = np.array([[6, 6, 7, 6, 7, 3, 4, 6.0]])
         >>> AbsoluteDropDetector(pooled_sd=2.0).fit(X).decision_function(X)
         array([[-inf,  0. , -0.5,  0.5, -0.5,  2. , -0.5, -1. ]])
@@ -314,7 +314,7 @@ class ShewhartDetector(_RivalDetector):
     Examples
     --------
     >>> import numpy as np
-    >>> from tukeyrupture.rivals import ShewhartDetector
+    >>> from tukeyrupture.comparison.rivals import ShewhartDetector
     >>> X = np.array([[40, 41, 40, 42, 41, 30, 41, 40, 41, 42.0]])
     >>> ShewhartDetector(n_sigma=2).fit(X).predict(X)
     array([[0, 0, 0, 0, 0, 1, 0, 0, 0, 0]], dtype=int8)
@@ -367,7 +367,7 @@ class ShewhartDetector(_RivalDetector):
         Examples
         --------
         >>> import numpy as np
-        >>> from tukeyrupture.rivals import ShewhartDetector
+        >>> from tukeyrupture.comparison.rivals import ShewhartDetector
         >>> X = np.array([[40, 41, 40, 42, 41, 30, 41, 40, 41, 42.0]])
         >>> ShewhartDetector().fit(X).decision_function(X).round(2)[0, 4:7]
         array([-0.41,  3.32, -0.41])
@@ -416,7 +416,7 @@ class ReliableChangeDetector(_RivalDetector):
     Examples
     --------
     >>> import numpy as np
-    >>> from tukeyrupture.rivals import ReliableChangeDetector
+    >>> from tukeyrupture.comparison.rivals import ReliableChangeDetector
     >>> X = np.array([[40, 41, 40, 42, 41, 30, 41, 40, 41, 42.0]])
     >>> detector = ReliableChangeDetector(sd=4.0).fit(X)
     >>> round(detector.s_diff_, 3)
@@ -470,7 +470,7 @@ class ReliableChangeDetector(_RivalDetector):
         Examples
         --------
         >>> import numpy as np
-        >>> from tukeyrupture.rivals import ReliableChangeDetector
+        >>> from tukeyrupture.comparison.rivals import ReliableChangeDetector
         >>> X = np.array([[40, 41, 40, 42, 41, 30, 41, 40, 41, 42.0]])
         >>> ReliableChangeDetector(sd=4.0).fit(X).decision_function(X).round(2)[0, 4:7]
         array([ 0.4 ,  4.35, -4.35])
@@ -542,7 +542,7 @@ class RupturesDetector(_RivalDetector):
     Examples
     --------
     >>> import numpy as np
-    >>> from tukeyrupture.rivals import RupturesDetector
+    >>> from tukeyrupture.comparison.rivals import RupturesDetector
     >>> X = np.array([[40, 41, 40, 42, 41, 40, 41, 40, 33, 32.0]])
     >>> detector = RupturesDetector(penalty=10.0).fit(X)
     >>> detector.change_points(X[0])

@@ -57,7 +57,7 @@ class SimulatedAlliance:
 
     Examples
     --------
-    >>> from tukeyrupture.simulate import simulate_alliance
+    >>> from tukeyrupture.comparison.simulate import simulate_alliance
     >>> sim = simulate_alliance(200, 12, rupture_rate=0.1, missing_rate=0.1, random_state=0)
     >>> sim.n_series, sim.n_sessions, sim.params["missing_rate"]
     (200, 12, 0.1)
@@ -110,7 +110,7 @@ class SimulatedAlliance:
 
         Examples
         --------
-        >>> from tukeyrupture.simulate import simulate_alliance
+        >>> from tukeyrupture.comparison.simulate import simulate_alliance
         >>> sim = simulate_alliance(2, 5, rupture_rate=0.5, scale=(0, 60), random_state=3)
         >>> sim.to_frame().head(5)
            series  session  score  label     rupture
@@ -309,7 +309,7 @@ def simulate_alliance(
 
     See Also
     --------
-    tukeyrupture.compare.compare_detectors : Simulation studies over grids of these
+    tukeyrupture.comparison.compare.compare_detectors : Simulation studies over grids of these
         arguments.
 
     Notes
@@ -343,7 +343,7 @@ def simulate_alliance(
 
     Examples
     --------
-    >>> from tukeyrupture.simulate import simulate_alliance
+    >>> from tukeyrupture.comparison.simulate import simulate_alliance
     >>> sim = simulate_alliance(1000, 20, rupture_rate=0.1, random_state=0)
     >>> sim
     SimulatedAlliance(n_series=1000, n_sessions=20, n_ruptures=1884)
