@@ -105,7 +105,7 @@ class TKernel:
         num = c * c
         with np.errstate(divide="ignore", invalid="ignore"):
             t = c * np.sqrt(self.ratio.df_den / den)
-        t = np.where(den <= zero, np.sign(c) * np.inf, t)
+            t = np.where(den <= zero, np.sign(c) * np.inf, t)
         return np.where(num <= zero, 0.0, t)
 
 
