@@ -125,7 +125,7 @@ class AovPermResult:
         >>> print(permanova.aovperm(data, "y", between="g").summary())
         Permutation ANOVA
         Resampling test using freedman_lane to handle nuisance variables and 70 permutations.
-        B = 70, exact: every distinct permutation (identity included).
+        B = 70: all distinct permutations (exact, identity included).
         <BLANKLINE>
           df df_error    SS      F parametric P(>F) resampled P(>F)
         g  1        6  20.8  13.96         0.009658         0.02857  *
@@ -133,9 +133,7 @@ class AovPermResult:
         Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1
         """
         if self.exact:
-            kind = (
-                f"B = {self.n_resamples}, exact: every distinct permutation (identity included)."
-            )
+            kind = f"B = {self.n_resamples}: all distinct permutations (exact, identity included)."
         else:
             kind = f"B = {self.n_resamples} random permutations (Monte-Carlo) + the observed F."
         lines = [
