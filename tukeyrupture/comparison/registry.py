@@ -29,7 +29,13 @@ from tukeyrupture.detector import TukeyRuptureDetector
 __all__ = ["FAMILIES", "REGISTRY", "DetectorEntry", "build_detector", "list_detectors"]
 
 #: The change-point families, in the order of :func:`list_detectors`.
-FAMILIES: tuple[str, ...] = ("criterion", "control chart", "partitioning", "regression", "bayesian")
+FAMILIES: tuple[str, ...] = (
+    "criterion",
+    "control chart",
+    "partitioning",
+    "regression",
+    "bayesian",
+)
 
 
 @dataclass(frozen=True)
