@@ -60,7 +60,7 @@ class LmPermResult:
         The formula of the model.
     """
 
-    table: pd.DataFrame
+    table: pd.DataFrame = field(repr=False)
     method: str
     permutation_type: str
     n_resamples: int

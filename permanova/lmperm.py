@@ -144,10 +144,19 @@ def lmperm(
     >>> res.table[["estimate", "t", "p_permutation_two_sided"]].round(3)
                  estimate      t  p_permutation_two_sided
     coefficient
-    (Intercept)    -0.283 -1.012                      NaN
-    x               0.823  4.612                    0.000
-    groupb          0.337  0.856                    0.404
-    groupc          1.259  3.186                    0.004
+    (Intercept)     0.145  0.533                      NaN
+    x               0.541  2.680                    0.016
+    groupb          0.625  1.572                    0.139
+    groupc          0.675  1.761                    0.076
+
+    Sign flips instead of permutations, and permuco's printed table:
+
+    >>> res = permanova.lmperm(data, "y ~ x + group", permutation_type="signflip",
+    ...                        n_resamples=1999, random_state=1)
+    >>> print(res)  # doctest: +ELLIPSIS
+    Table of marginal t-test of the betas
+    Resampling test using freedman_lane to handle nuisance variables and 1999 signflips ...
+    ...
     """
     _validation.check_frame(data)
     if not isinstance(formula, str) or "~" not in formula:
@@ -164,8 +173,13 @@ def _model_matrices(data: pd.DataFrame, formula: str):
     from permanova import _formula
 
     parsed = _formula.parse_formula(formula, data)
+    if parsed.subject is not None:
+        raise ValueError(
+            f"`formula` {formula!r}: lmperm tests fixed effects only (as permuco's lmperm); "
+            "for Error() models use aovperm."
+        )
     mm = _formula.model_matrix(parsed, data, coding="treatment")
-    y = _validation.outcome_values(data, parsed.response)[:, 0]
+    y = _validation.outcome_values(data, parsed.outcome)
     return y, np.asarray(mm.X, dtype=np.float64), np.asarray(mm.assign), list(mm.column_names)
 
 

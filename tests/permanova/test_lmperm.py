@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import scipy.linalg
 
-from permanova.lmperm import lmperm_matrices
+from permanova.lmperm import lmperm, lmperm_matrices
 
 METHODS = (
     "freedman_lane",
@@ -239,17 +239,15 @@ def exact_keys(y, X, j, method, transforms, signflip):
     mean = sum(yf) / len(yf)
     keys = []
     for p in transforms:
-        tr = (
-            (lambda v: [v[i] * p[i] for i in range(len(v))])
-            if signflip
-            else (lambda v: [v[i] for i in p])
-        )
+
+        def tr(v, p=p):
+            return [v[i] * p[i] for i in range(len(v))] if signflip else [v[i] for i in p]
+
         if method in ("freedman_lane", "manly"):
-            v = (
-                tr(ry)
-                if method == "freedman_lane"
-                else [a + mean for a in tr([a - mean for a in yf])]
-            )
+            if method == "freedman_lane":
+                v = tr(ry)
+            else:
+                v = [a + mean for a in tr([a - mean for a in yf])]
             beta, rss = ols([x, *D], v)
             keys.append(signed_t2(beta[0], rss, rdx2))
         elif method == "kennedy":
@@ -411,3 +409,84 @@ def test_missing_values_and_no_residual_df(rng):
         lmperm_matrices(y, X, assign, NAMES)
     with pytest.raises(ValueError, match="residual degrees of freedom"):
         lmperm_matrices(np.arange(4.0), X[:4], assign, NAMES)
+
+
+# --------------------------------------------------------------------------------------
+# formulas
+# --------------------------------------------------------------------------------------
+def frame(rng, n=24):
+    data = pd.DataFrame(
+        {
+            "x1": rng.normal(size=n),
+            "group": np.tile(["a", "b", "c"], n // 3),
+            "z": rng.normal(size=n),
+        }
+    )
+    data["y"] = 0.5 * data["x1"] + (data["group"] == "c") + rng.normal(size=n)
+    return data
+
+
+def test_formula_uses_treatment_coding_and_r_names(rng):
+    smf = pytest.importorskip("statsmodels.formula.api")
+    data = frame(rng)
+    before = data.copy()
+    res = lmperm(data, "y ~ x1 + group", n_resamples=199, random_state=0)
+    pd.testing.assert_frame_equal(data, before)
+    assert list(res.table.index) == ["(Intercept)", "x1", "groupb", "groupc"]
+    fit = smf.ols("y ~ x1 + group", data).fit()
+    names = ["Intercept", "x1", "group[T.b]", "group[T.c]"]  # statsmodels' (patsy's) names
+    np.testing.assert_allclose(res.table["estimate"], fit.params[names], rtol=1e-10)
+    np.testing.assert_allclose(res.table["t"], fit.tvalues[names], rtol=1e-10)
+    assert res.formula == "y ~ x1 + group"
+
+
+def test_formula_equals_matrices(rng):
+    data = frame(rng)
+    g = data["group"].to_numpy()
+    X = np.column_stack([np.ones(len(data)), data["x1"], g == "b", g == "c"]).astype(float)
+    kwargs = dict(n_resamples=299, random_state=4, permutation_type="signflip")
+    a = lmperm(data, "y ~ x1 + group", **kwargs)
+    b = lmperm_matrices(data["y"].to_numpy(), X, [0, 1, 2, 2], NAMES, **kwargs)
+    pd.testing.assert_frame_equal(a.table, b.table)
+
+
+def test_interaction_names(rng):
+    data = frame(rng)
+    res = lmperm(data, "y ~ x1 * group", n_resamples=99, random_state=0)
+    assert list(res.table.index) == [
+        "(Intercept)", "x1", "groupb", "groupc", "x1:groupb", "x1:groupc",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["freedman_lane", "manly", "kennedy", "draper_stoneman"])
+def test_model_without_intercept_matches_permuco_loop(rng, method):
+    """Without an intercept every column is tested and manly's sign flips add the mean
+    back after flipping ``y - mean(y)``, as permuco's ``t_manly``."""
+    data = frame(rng)
+    data["y"] += 5.0
+    res = lmperm(data, "y ~ x1 + z - 1", n_resamples=9, random_state=0)
+    assert list(res.table.index) == ["x1", "z"]
+    X = data[["x1", "z"]].to_numpy()
+    y = data["y"].to_numpy()
+    for signflip in (False, True):
+        given = transforms(rng, len(y), 200, signflip)
+        res = lmperm_matrices(
+            y, X, [1, 2], ["x1", "z"], method=method, permutations=given,
+            permutation_type="signflip" if signflip else "permutation",
+        )  # fmt: skip
+        identity = np.ones(len(y), int) if signflip else np.arange(len(y))
+        for j, name in enumerate(["x1", "z"]):
+            expected = permuco_pvalues(permuco_t(y, X, j, method, [identity, *given], signflip))
+            got = res.table.loc[name, list(res.table.columns[4:])]
+            np.testing.assert_allclose(got, expected, rtol=0, atol=1e-15)
+
+
+def test_formula_errors(rng):
+    data = frame(rng)
+    data["s"] = np.arange(len(data)) % 4
+    with pytest.raises(ValueError, match="aovperm"):
+        lmperm(data, "y ~ group + Error(s/group)")
+    with pytest.raises(TypeError, match="`formula`"):
+        lmperm(data, "y")
+    with pytest.raises(ValueError, match="besides the intercept"):
+        lmperm(data, "y ~ 1")
