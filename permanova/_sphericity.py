@@ -150,6 +150,114 @@ def corrected_pvalues(F, df, df_error, epsilon) -> np.ndarray:
     return special.fdtrc(df, df_error, np.asarray(F, dtype=np.float64))
 
 
+def subject_table(
+    y: np.ndarray, subject_codes: np.ndarray, within_codes: list, within_shape: tuple
+) -> np.ndarray:
+    """The ``(n_subjects, n_cells)`` table of each subject's mean outcome in each cell.
+
+    Replicated observations of a cell are averaged (as afex's ``fun_aggregate = mean``).
+
+    Parameters
+    ----------
+    y : ndarray of shape (n,)
+        The outcome, one value per row.
+    subject_codes : ndarray of int of shape (n,)
+        Subject of each row, ``0 .. n_subjects - 1``.
+    within_codes : list of ndarray of int of shape (n,)
+        The level code of each row for each within factor (in the order of
+        ``within_shape``).
+    within_shape : tuple of int
+        Number of levels of each within factor.
+
+    Returns
+    -------
+    ndarray of shape (n_subjects, prod(within_shape))
+
+    Raises
+    ------
+    ValueError
+        When a subject has no observation in some cell.
+
+    Examples
+    --------
+    >>> subject_table(np.array([1.0, 2.0, 3.0, 5.0, 4.0]), np.array([0, 0, 1, 1, 1]),
+    ...               [np.array([0, 1, 0, 1, 1])], (2,))
+    array([[1. , 2. ],
+           [3. , 4.5]])
+    """
+    n_subjects = int(subject_codes.max()) + 1
+    n_cells = int(np.prod(within_shape))
+    cells = np.ravel_multi_index(tuple(within_codes), within_shape) if within_codes else 0
+    flat = subject_codes * n_cells + cells
+    counts = np.bincount(flat, minlength=n_subjects * n_cells)
+    if (counts == 0).any():
+        raise ValueError(
+            f"{np.count_nonzero(counts.reshape(n_subjects, -1).min(axis=1) == 0)} subjects "
+            "have no observation in some within cell; sphericity needs complete subjects."
+        )
+    sums = np.bincount(flat, weights=y, minlength=n_subjects * n_cells)
+    return (sums / counts).reshape(n_subjects, n_cells)
+
+
+def subject_groups(subject_codes: np.ndarray, between_codes: list) -> np.ndarray:
+    """The between cell of each subject (``0 .. g - 1``), from the rows' codes.
+
+    Examples
+    --------
+    >>> subject_groups(np.array([0, 0, 1, 1, 2, 2]), [np.array([1, 1, 0, 0, 1, 1])])
+    array([1, 0, 1])
+    """
+    n_subjects = int(subject_codes.max()) + 1
+    if not between_codes:
+        return np.zeros(n_subjects, dtype=np.intp)
+    first = np.zeros(n_subjects, dtype=np.intp)
+    first[subject_codes[::-1]] = np.arange(subject_codes.size)[::-1]
+    cells = np.stack([np.asarray(c)[first] for c in between_codes], axis=1)
+    return np.unique(cells, axis=0, return_inverse=True)[1].reshape(-1)
+
+
+def corrected_columns(within_parts, tests, F, df, df_error, p_parametric):
+    """The ``p_parametric_gg`` and ``p_parametric_hf`` columns of an ANOVA table.
+
+    Parameters
+    ----------
+    within_parts : list of tuple of int
+        Per table row, the within part of the effect (positions of its within factors;
+        ``()`` for between-subject effects): ``type:cond`` has the part of ``cond``.
+    tests : dict
+        The result of :func:`sphericity` for these parts.
+    F, df, df_error, p_parametric : array-like of shape (n_rows,)
+        The table's columns.
+
+    Returns
+    -------
+    p_gg, p_hf : ndarray of shape (n_rows,)
+        The corrected p-values (df times ``min(1, epsilon)``). Rows that need no
+        correction (between-subject effects, within parts with one contrast) keep
+        ``p_parametric``, as afex's corrected ANOVA table; NaN where the epsilon is
+        undefined.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> tests = sphericity(rng.normal(size=(10, 3)), (3,), None, [(0,)])
+    >>> p_gg, p_hf = corrected_columns([(), (0,)], tests, [2.0, 3.0], [1, 2], [9, 18],
+    ...                                [0.19, 0.075])
+    >>> float(p_gg[0]), bool(p_gg[1] >= 0.075)
+    (0.19, True)
+    """
+    F, df, df_error = (np.asarray(a, dtype=np.float64) for a in (F, df, df_error))
+    p_gg = np.array(p_parametric, dtype=np.float64)
+    p_hf = p_gg.copy()
+    for row, part in enumerate(within_parts):
+        test = tests.get(tuple(part))
+        if test is None:
+            continue
+        p_gg[row] = corrected_pvalues(F[row], df[row], df_error[row], test.epsilon_gg)
+        p_hf[row] = corrected_pvalues(F[row], df[row], df_error[row], test.epsilon_hf)
+    return p_gg, p_hf
+
+
 def _one_effect(residuals: np.ndarray, d: int, error_df: int, n_cells: int, noise: float):
     """``(SphericityTest, defined)`` from the residual contrast matrix of one effect."""
     nan = SphericityTest(d, error_df, np.nan, np.nan, d * (d + 1) // 2 - 1, *[np.nan] * 3)

@@ -316,6 +316,49 @@ class AovPermResult:
         return k, (self.table.loc[outcome] if several else self.table)
 
 
+SPHERICITY_COLUMNS = (
+    "df", "df_residual", "W", "chi2", "chi2_df", "p_mauchly", "epsilon_gg", "epsilon_hf",
+)  # fmt: skip
+
+
+def sphericity_frame(tests: dict, outcomes: list | None = None) -> pd.DataFrame:
+    """The ``sphericity`` table of a result from :func:`permanova._sphericity.sphericity`.
+
+    Parameters
+    ----------
+    tests : dict
+        ``{effect name: SphericityTest}``, or with ``outcomes`` a list of such dicts
+        (one per outcome, in order).
+    outcomes : list, optional
+        The outcome names: the frame then has an ``(outcome, effect)`` index.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per effect, columns ``df`` (the effect's contrasts), ``df_residual``
+        (the subjects' residual df), ``W, chi2, chi2_df, p_mauchly, epsilon_gg,
+        epsilon_hf``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from permanova._sphericity import sphericity
+    >>> tests = sphericity(np.random.default_rng(0).normal(size=(8, 3)), (3,), None, [(0,)])
+    >>> frame = sphericity_frame({"cond": tests[(0,)]})
+    >>> frame.index.tolist(), frame.loc["cond", "df"], frame.loc["cond", "df_residual"]
+    (['cond'], np.int64(2), np.int64(7))
+    """
+    if outcomes is None:
+        index = pd.Index(list(tests), name="effect")
+        rows = [list(t) for t in tests.values()]
+    else:
+        pairs = [(o, e) for o, by_effect in zip(outcomes, tests) for e in by_effect]
+        index = pd.MultiIndex.from_tuples(pairs, names=["outcome", "effect"])
+        rows = [list(t) for by_effect in tests for t in by_effect.values()]
+    frame = pd.DataFrame(rows, index=index, columns=list(SPHERICITY_COLUMNS))
+    return frame.astype({"df": np.int64, "df_residual": np.int64, "chi2_df": np.int64})
+
+
 def _format_table(table: pd.DataFrame, printed, *, codes: bool) -> str:
     """The present columns of ``printed``, 4 significant digits, NaN blank (as permuco)."""
     shown = {}
