@@ -1,13 +1,18 @@
-"""``permanova.posthoc``: rows by position, stated exclusions, one progress bar, seeds."""
+"""``permanova.posthoc``: rows by position, stated exclusions, one progress bar, seeds,
+Hedges' g."""
 
 import copy
+import math
 import re
 import sys
 import warnings
 
 import numpy as np
 import pandas as pd
+import pingouin as pg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from statsmodels.stats.multitest import multipletests
 
 import permanova
@@ -313,3 +318,86 @@ def test_by_column_named_like_a_result_column():
     frame = _groups().assign(note=["x", "y"] * 6)
     with pytest.raises(ValueError, match=_all("`by`", "'note'", "rename")):
         _run(frame, "y", "g", by="note")
+
+
+# --------------------------------------------------------------------------------------------
+# Hedges' g
+# --------------------------------------------------------------------------------------------
+def _exact_j(df):
+    # Hedges (1981): J(df) = Gamma(df / 2) / (sqrt(df / 2) Gamma((df - 1) / 2))
+    return math.gamma(df / 2) / (math.sqrt(df / 2) * math.gamma((df - 1) / 2))
+
+
+def test_hedges_g_independent_matches_pingouin():
+    frame = _groups(seed=3, n=5)
+    res = _run(frame, "y", "g", n_resamples=99, exact=False)
+    for row in res.table.itertuples():
+        x = frame.y[frame.g == row.level_1].to_numpy()
+        y = frame.y[frame.g == row.level_2].to_numpy()
+        d = pg.compute_effsize(x, y, eftype="cohen")
+        np.testing.assert_allclose(row.hedges_g, d * _exact_j(x.size + y.size - 2), rtol=1e-12)
+        # pingouin's hedges uses the approximation J = 1 - 3 / (4 df - 1): 0.1% apart here
+        approx = pg.compute_effsize(x, y, eftype="hedges")
+        np.testing.assert_allclose(row.hedges_g, approx, rtol=2e-3)
+
+
+def test_hedges_g_unequal_groups_uses_the_pooled_sd():
+    frame = pd.DataFrame({"g": ["a"] * 3 + ["b"] * 6, "y": [1.0, 2.0, 4.0, 3, 5, 6, 8, 9, 11]})
+    res = _run(frame, "y", "g")
+    a, b = frame.y[:3].to_numpy(), frame.y[3:].to_numpy()
+    pooled = np.sqrt((2 * a.var(ddof=1) + 5 * b.var(ddof=1)) / 7)
+    expected = (a.mean() - b.mean()) / pooled * _exact_j(7)
+    np.testing.assert_allclose(res.table.loc[0, "hedges_g"], expected, rtol=1e-12)
+
+
+def test_hedges_g_paired_is_d_av_as_pingouin():
+    frame = _repeated(seed=4, n_subjects=7)
+    res = _run(frame, "y", "cond", subject="subject", paired=True)
+    wide = frame.pivot(index="subject", columns="cond", values="y")
+    for row in res.table.itertuples():
+        x, y = wide[row.level_1].to_numpy(), wide[row.level_2].to_numpy()
+        d_av = pg.compute_effsize(x, y, paired=True, eftype="cohen")
+        np.testing.assert_allclose(row.hedges_g, d_av * _exact_j(2 * 7 - 2), rtol=1e-12)
+        approx = pg.compute_effsize(x, y, paired=True, eftype="hedges")
+        np.testing.assert_allclose(row.hedges_g, approx, rtol=1e-3)
+
+
+def test_hedges_g_within_by_groups():
+    frame = _repeated(seed=5, n_subjects=8)
+    res = _run(frame, "y", "cond", subject="subject", by="age")
+    row = res.table.iloc[4]  # young, mid vs pre
+    part = frame[frame.age == row.age].pivot(index="subject", columns="cond", values="y")
+    x, y = part[row.level_1].to_numpy(), part[row.level_2].to_numpy()
+    d_av = (x.mean() - y.mean()) / np.sqrt((x.var(ddof=1) + y.var(ddof=1)) / 2)
+    np.testing.assert_allclose(row.hedges_g, d_av * _exact_j(6), rtol=1e-12)
+
+
+def test_hedges_g_undefined_cases_are_nan():
+    # 3 observations: df = 1, J(1) = 0, no unbiased estimator
+    frame = pd.DataFrame({"g": ["a", "b", "b"], "y": [1.0, 2.0, 4.0]})
+    assert np.isnan(_run(frame, "y", "g").table.loc[0, "hedges_g"])
+    # untested comparison
+    frame = _repeated(n_subjects=8)
+    frame = frame[~((frame.age == "old") & (frame.cond == "post"))]
+    with pytest.warns(UserWarning):
+        res = _run(frame, "y", "cond", subject="subject", by="age")
+    assert res.table.loc[res.table.note.str.startswith("not tested"), "hedges_g"].isna().all()
+    # constant pair: 0/0
+    frame = _groups(n=4)
+    frame.loc[frame.g.isin(["a", "b"]), "y"] = 2.5
+    with pytest.warns(RuntimeWarning):
+        res = _run(frame, "y", "g")
+    assert np.isnan(res.table.loc[0, "hedges_g"]) and np.isfinite(res.table.loc[1, "hedges_g"])
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), scale=st.floats(0.01, 100), shift=st.floats(-1e3, 1e3))
+def test_hedges_g_is_affine_invariant_and_antisymmetric(seed, scale, shift):
+    frame = _groups(seed=seed, n=4, shifts=(0.0, 1.0))
+    ref = _run(frame, "y", "g", n_resamples=9, exact=False).table.loc[0, "hedges_g"]
+    moved = frame.assign(y=frame.y * scale + shift)
+    out = _run(moved, "y", "g", n_resamples=9, exact=False).table.loc[0, "hedges_g"]
+    np.testing.assert_allclose(out, ref, rtol=1e-9)
+    flipped = frame.assign(y=-frame.y)
+    out = _run(flipped, "y", "g", n_resamples=9, exact=False).table.loc[0, "hedges_g"]
+    np.testing.assert_allclose(out, -ref, rtol=1e-12)
