@@ -17,6 +17,7 @@ the counts are those of separate runs.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import os
 import threading
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from permanova import _screens
-from permanova._kernels import Kernel
+from permanova._kernels import COMPILED_WORK, Kernel, compiled
 from permanova._permutations import IdentityMask, chunk_rows
 
 #: Floats of one outcome-by-permutation work array of a multi-outcome chunk (8 MiB).
@@ -140,6 +141,9 @@ def evaluation(
     permutations)."""
     unit_sizes = {kernel.unit_key: kernel.units for kernel in kernels[0]}
     rows = chunk_rows(unit_sizes)
+    work = total * max(unit_sizes.values()) * len(kernels)
+    if work >= COMPILED_WORK and compiled("vector_sums") is not None:
+        kernels = [[dataclasses.replace(k, compiled=True) for k in ks] for ks in kernels]
     if len(kernels) == 1:
         screens = None
     else:

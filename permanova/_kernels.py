@@ -98,6 +98,8 @@ class Kernel(abc.ABC):
     fixed_observed: float | None = None
     fixed_tolerance: float = 0.0
     exact: _exact.ExactStatistic | None = field(default=None, repr=False)
+    #: evaluate batches with the compiled kernel (same sums up to rounding; pays on long runs)
+    compiled: bool = field(default=False, repr=False)
 
     @property
     @abc.abstractmethod
@@ -151,12 +153,18 @@ class VectorKernel(Kernel):
         return self.u.shape[0]
 
     def sums(self, perms: np.ndarray, cache: dict | None = None):
+        if self.compiled:
+            return compiled("vector_sums")(self.u, perms, self.basis_t, self.k_num)
         v = gather(self.u, perms, cache)
         a = v @ self.basis
         num = row_norms2(a[:, : self.k_num])
         # the residual itself, not ||v||^2 - ||a||^2: no cancellation in good fits
         resid = np.matmul(a, self.basis.T, out=scratch(cache, "resid", v.shape))
         return num, row_norms2(np.subtract(v, resid, out=resid))
+
+    @functools.cached_property
+    def basis_t(self) -> np.ndarray:
+        return np.ascontiguousarray(self.basis.T)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,10 @@ import itertools
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
+import permanova
 from permanova import _permutations as perms
 
 
@@ -172,3 +174,79 @@ def test_compiled_group_sums_equal_numpy_bitwise(rng):
     values = np.ascontiguousarray(rng.normal(size=(69, 17)) * 10.0 ** rng.integers(-8, 8, 17))
     cells = np.array([rng.permutation(69) for _ in range(11)]).reshape(11, 23, 3)
     np.testing.assert_array_equal(group_sums(values, cells), numpy_group_sums(values, cells))
+
+
+@pytest.mark.parametrize(
+    ("design", "method"),
+    [
+        ("oneway", "freedman_lane"),
+        ("twoway", "manly"),
+        ("twoway", "ter_braak"),
+        ("twoway", "kennedy"),
+        ("twoway", "huh_jhun"),
+        ("mixed", "rd_kheradpajouh_renaud"),
+        ("mixed", "rde_kheradpajouh_renaud"),
+        ("within2", "rd_kheradpajouh_renaud"),
+    ],
+)
+def test_compiled_kernels_give_the_numpy_results(monkeypatch, design, method):
+    """Forcing the compiled draws (and the compiled sums of the vector methods) on a short
+    run changes no p-value, and the null F agree to rounding (the sums are added in
+    another order)."""
+    pytest.importorskip("numba")
+    from permanova import _engine, _kernels
+
+    rng = np.random.default_rng(11)
+    frame, factors = _compiled_case(design, rng)
+    options = dict(n_resamples=3000, exact=False, random_state=2, method=method, return_null=True)
+    plain = permanova.aovperm(frame, "y", **factors, **options)
+    monkeypatch.setattr(_engine, "COMPILED_WORK", 0)
+    monkeypatch.setattr(perms, "COMPILED_WORK", 0)
+    calls = []
+    for module in (_kernels, perms):
+        monkeypatch.setattr(module, "compiled", _counted(_kernels.compiled, calls))
+    fast = permanova.aovperm(frame, "y", **factors, **options)
+    assert "permuted_rows" in calls
+    if not design.endswith(("mixed", "within2")):
+        assert "vector_sums" in calls
+    pd.testing.assert_frame_equal(plain.table, fast.table)
+    np.testing.assert_allclose(fast.null_distribution, plain.null_distribution, rtol=1e-9)
+
+
+def _counted(loader, calls):
+    """``loader`` recording the names of the compiled kernels it hands out."""
+
+    def counted(name):
+        calls.append(name)
+        return loader(name)
+
+    return counted
+
+
+def _compiled_case(design, rng):
+    if design == "oneway":
+        frame = pd.DataFrame({"g": np.repeat(list("abc"), 7), "y": rng.normal(size=21)})
+        return frame, {"between": "g"}
+    if design == "twoway":
+        frame = pd.DataFrame(
+            {
+                "a": np.tile(list("xy"), 12),
+                "b": np.repeat(list("pqr"), 8),
+                "y": rng.normal(size=24) + 1e6,
+            }
+        )
+        return frame, {"between": ["a", "b"]}
+    subjects = 10
+    cells = 6 if design == "within2" else 3
+    frame = pd.DataFrame(
+        {
+            "s": np.repeat(np.arange(subjects), cells),
+            "c": np.tile(np.arange(cells) % 3, subjects),
+            "d": np.tile(np.arange(cells) // 3, subjects),
+            "t": np.repeat(np.arange(subjects) % 2, cells),
+        }
+    )
+    frame["y"] = rng.normal(size=len(frame)) + frame["s"] * 0.5
+    if design == "within2":
+        return frame, {"subject": "s", "within": ["c", "d"]}
+    return frame, {"subject": "s", "between": "t", "within": "c"}
