@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from permanova._sphericity import corrected_pvalues, sphericity
+import permanova
+from permanova._sphericity import (
+    corrected_columns,
+    corrected_pvalues,
+    sphericity,
+    subject_groups,
+    subject_table,
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,3 +335,83 @@ def test_invariances(shape_effect, seed, groups, shift, scale):
     for table, group_codes in variants:
         out = sphericity(table, shape, group_codes, [effect])[effect]
         _assert_test(out, ref._asdict(), rtol=1e-7)
+
+
+# --------------------------------------------------------------------------------------------
+# helpers that build the inputs from long data and the table's columns
+# --------------------------------------------------------------------------------------------
+def test_subject_table_averages_replicates_and_rejects_missing_cells():
+    y = np.array([1.0, 2.0, 3.0, 5.0, 4.0, 6.0, 7.0, 8.0])
+    subjects = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    w0, w1 = np.array([0, 0, 1, 1, 0, 0, 1, 1]), np.array([0, 1, 0, 1, 0, 1, 0, 1])
+    np.testing.assert_array_equal(
+        subject_table(y, subjects, [w0, w1], (2, 2)), [[1, 2, 3, 5], [4, 6, 7, 8]]
+    )
+    replicated = subject_table(np.array([1.0, 3.0, 2.0]), np.array([0, 0, 0]),
+                               [np.array([0, 0, 1])], (2,))  # fmt: skip
+    np.testing.assert_array_equal(replicated, [[2.0, 2.0]])
+    with pytest.raises(ValueError, match="1 subjects have no observation"):
+        subject_table(y[:-1], subjects[:-1], [w0[:-1], w1[:-1]], (2, 2))
+
+
+def test_subject_groups_any_row_order():
+    subjects = np.array([2, 0, 1, 0, 2, 1])
+    a, b = np.array([1, 0, 0, 0, 1, 0]), np.array([0, 1, 1, 1, 0, 1])
+    np.testing.assert_array_equal(subject_groups(subjects, [a, b]), [0, 0, 1])
+    np.testing.assert_array_equal(subject_groups(subjects, []), [0, 0, 0])
+
+
+def test_corrected_columns_rows():
+    y, codes = _table(6, 12, (3,), groups=2)
+    tests = sphericity(y, (3,), codes, [(0,)])
+    F, df, dfe = np.array([2.0, 4.0, 1.5]), np.array([1, 2, 2]), np.array([10, 20, 20])
+    p = stats.f.sf(F, df, dfe)
+    p_gg, p_hf = corrected_columns([(), (0,), (0,)], tests, F, df, dfe, p)
+    assert p_gg[0] == p[0] and p_hf[0] == p[0]
+    eps = tests[(0,)]
+    gg = eps.epsilon_gg
+    np.testing.assert_allclose(p_gg[1:], stats.f.sf(F[1:], df[1:] * gg, dfe[1:] * gg), rtol=1e-12)
+    hf = min(1.0, eps.epsilon_hf)
+    np.testing.assert_allclose(p_hf[1:], stats.f.sf(F[1:], df[1:] * hf, dfe[1:] * hf), rtol=1e-12)
+
+
+def _table_sphericity(data, dv, subject, between, within, result):
+    """What api.py does: long data -> table, groups -> tests -> the table's columns."""
+    subject_codes = pd.factorize(data[subject])[0]
+    within_codes = [pd.factorize(data[w], sort=True)[0] for w in within]
+    shape = tuple(int(c.max()) + 1 for c in within_codes)
+    table = subject_table(data[dv].to_numpy(float), subject_codes, within_codes, shape)
+    groups = subject_groups(subject_codes, [pd.factorize(data[b])[0] for b in between])
+    parts = [tuple(within.index(f) for f in e.split(":") if f in within)
+             for e in result.table.index]  # fmt: skip
+    tests = sphericity(table, shape, groups, sorted({p for p in parts if p}))
+    t = result.table
+    return tests, corrected_columns(parts, tests, t.F, t.df, t.df_error, t.p_parametric)
+
+
+def test_end_to_end_mixed_matches_pingouin():
+    y, codes = _table(30, 12, (4,), groups=3, spread=1.5)
+    frame = _long(y, (4,), codes).sample(frac=1.0, random_state=0)  # any row order
+    frame["w0"] = frame["w0"].map(dict(enumerate("pqrs")))
+    result = permanova.aovperm(frame, "y", subject="subject", between="g", within="w0",
+                               n_resamples=9, random_state=0)  # fmt: skip
+    tests, (p_gg, p_hf) = _table_sphericity(frame, "y", "subject", ["g"], ["w0"], result)
+    aov = pg.mixed_anova(frame, dv="y", within="w0", between="g", subject="subject",
+                         correction=True)  # fmt: skip
+    np.testing.assert_allclose(result.table["F"], aov["F"], rtol=1e-9)
+    np.testing.assert_allclose(p_gg[1:], aov["p_GG_corr"][1:], rtol=1e-9)
+    assert p_gg[0] == result.table["p_parametric"].iloc[0]
+    np.testing.assert_allclose(tests[(0,)].epsilon_gg, aov["eps"].iloc[1], rtol=1e-10)
+    assert (p_hf >= result.table["p_parametric"].to_numpy() - 1e-15).all()
+
+
+def test_end_to_end_two_within_matches_pingouin():
+    shape = (3, 3)
+    y, _ = _table(31, 10, shape, spread=1.3)
+    frame = _long(y, shape)
+    result = permanova.aovperm(frame, "y", subject="subject", within=["w0", "w1"],
+                               n_resamples=9, random_state=0)  # fmt: skip
+    _, (p_gg, _) = _table_sphericity(frame, "y", "subject", [], ["w0", "w1"], result)
+    aov = pg.rm_anova(frame, dv="y", within=["w0", "w1"], subject="subject", correction=True)
+    np.testing.assert_allclose(result.table["F"], aov["F"], rtol=1e-9)
+    np.testing.assert_allclose(p_gg, aov["p_GG_corr"], rtol=1e-9)
