@@ -1,9 +1,15 @@
-"""Input checks shared by the detectors: dtypes, finiteness of parameters, labels, seeds."""
+"""The package's private helpers, one behaviour each.
+
+Checks of arrays and scalars and their message wording (``"`name` must be ...; got ..."``),
+the listing of offending rows, checks of a frame's column labels, read-only arrays and the
+one progress-bar policy (tqdm, off unless asked for) used by the detector, the study and the
+method comparison.
+"""
 
 from __future__ import annotations
 
 import math
-from numbers import Number
+from numbers import Integral, Number, Real
 
 import numpy as np
 import pandas as pd
@@ -236,3 +242,113 @@ def validate_series_array(estimator, X, **options):
             f"Invalid `X`: expected a 2-D array of shape (n_series, n_sessions) holding "
             f"finite numbers or NaN (for one series use x.reshape(1, -1)). {error}"
         ) from None
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def plain(value):
+    """A numpy scalar as the Python scalar it holds (``3``, not ``np.int64(3)``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def show_rows(index, limit=5) -> str:
+    """``"[3, 7] (and 2 more)"``: the first offending row labels, as messages list them."""
+    labels = [plain(label) for label in list(index)[:limit]]
+    more = f" (and {len(index) - limit} more)" if len(index) > limit else ""
+    return f"{labels}{more}"
+
+
+def check_column_labels(frame, name, used=None) -> None:
+    """Reject MultiIndex columns and duplicated labels (of ``used``, or of every column)."""
+    if isinstance(frame.columns, pd.MultiIndex):
+        raise ValueError(
+            f"`{name}` has MultiIndex column labels ({frame.columns.nlevels} levels, e.g. "
+            f"{plain(frame.columns[0])!r}); it needs one level of column names: flatten "
+            "them first, e.g. `frame.columns = ['_'.join(map(str, c)) for c in "
+            "frame.columns]`."
+        )
+    labels = frame.columns[frame.columns.duplicated()]
+    repeated = [plain(c) for c in pd.unique(labels) if used is None or c in used]
+    if repeated:
+        raise ValueError(
+            f"`{name}` has duplicated column labels {repeated}; each column needs a name of "
+            "its own."
+        )
+
+
+def check_columns(frame, name, columns) -> None:
+    """A DataFrame with flat, unique labels holding ``columns``, or a TypeError/ValueError."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"`{name}` must be a pandas DataFrame; got {type(frame).__name__}.")
+    check_column_labels(frame, name)
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"`{name}` has no column(s) {missing}; it needs {list(columns)} "
+            f"(available: {list(frame.columns)})."
+        )
+
+
+# --------------------------------------------------------------------------- scalars
+
+
+def check_integer(name, value, minimum=None, maximum=None) -> int:
+    """``value`` as an int within ``[minimum, maximum]``; booleans are not integers."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
+        raise TypeError(f"`{name}` must be an integer; got {value!r}.")
+    too_low = minimum is not None and value < minimum
+    if too_low or (maximum is not None and value > maximum):
+        if maximum is None:
+            bounds = f">= {minimum}"
+        elif minimum is None:
+            bounds = f"<= {maximum}"
+        else:
+            bounds = f"an integer from {minimum} to {maximum}"
+        raise ValueError(f"`{name}` must be {bounds}; got {int(value)}.")
+    return int(value)
+
+
+def check_real(name, value, *, low=None, high=None, open_low=False, open_high=False) -> float:
+    """``value`` as a finite float within the bounds (open or closed); no booleans."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        raise TypeError(f"`{name}` must be a real number; got {value!r}.")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"`{name}` must be a finite number; got {value!r}.")
+    too_low = low is not None and (value <= low if open_low else value < low)
+    too_high = high is not None and (value >= high if open_high else value > high)
+    if too_low or too_high:
+        if low is not None and high is not None:
+            left, right = "(" if open_low else "[", ")" if open_high else "]"
+            bounds = f"in {left}{low:g}, {high:g}{right}"
+        elif low is not None:
+            bounds = f"> {low:g}" if open_low else f">= {low:g}"
+        else:
+            bounds = f"< {high:g}" if open_high else f"<= {high:g}"
+        raise ValueError(f"`{name}` must be {bounds}; got {value:g}.")
+    return value
+
+
+# --------------------------------------------------------------------------- arrays
+
+
+def read_only(value) -> np.ndarray:
+    """``value`` as an array that cannot be written to (results never change)."""
+    array = np.asarray(value)
+    array.flags.writeable = False
+    return array
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def progress_bar(iterable=None, *, total, desc, unit, enabled):
+    """A tqdm bar on stderr, or a silent stand-in with the same methods when not enabled.
+
+    The one policy of the package: library functions take ``progress=False`` by default
+    and the command line shows a bar unless ``--no-progress`` is given.
+    """
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=not enabled)

@@ -571,20 +571,17 @@ def _study_input(args) -> tuple[pd.DataFrame, pd.DataFrame | None]:
 
 def _print_effects(report) -> None:
     """One line per ANOVA effect (Tables 2 and 3) with a permutation p below alpha."""
-    from tukeyrupture._study_figures import format_p
-
+    if not report.codes_given:
+        return
     alpha = report.settings["alpha"]
-    anova = report.anova
-    shown = anova[(anova["source"] != "Total") & (anova["p"] < alpha)]
+    shown = report.effects()
     if shown.empty:
         print(f"No ANOVA effect has p < {alpha:g}.")
         return
     print(f"ANOVA effects with p < {alpha:g} (Tables 2 and 3 in the report):")
     for row in shown.itertuples(index=False):
-        behaviour = row.behaviour.replace("_", " ")
         print(
-            f"  {row.informant}s' ruptures, {behaviour}, {row.comparison}: {row.source} "
-            f"F({int(row.df)}, {int(row.df_error)}) = {row.F:.2f}, {format_p(row.p)}{row.stars}"
+            f"  {row.Ruptures}, {row.Behaviour.lower()}, {row.Comparison}: {row.Effect} {row.Test}"
         )
 
 

@@ -141,7 +141,8 @@ def test_sequences_one_row_per_rupture(report):
 
 
 def test_anova_rows_equal_direct_aovperm(demo, report):
-    tested = report.anova[(report.anova["source"] != "Total") & report.anova["p"].notna()]
+    anova = report.anova
+    tested = anova[(anova["source"] != "Total") & anova["p_permutation"].notna()]
     assert len(tested) >= 6
     effects = {
         "Session": "session",
@@ -168,7 +169,7 @@ def test_anova_rows_equal_direct_aovperm(demo, report):
         assert row.n == data["subject"].nunique()
         assert row.df == direct["df"] and row.df_error == direct["df_error"]
         assert row.F == pytest.approx(direct["F"])
-        assert row.p == pytest.approx(direct["p_permutation"])
+        assert row.p_permutation == pytest.approx(direct["p_permutation"])
         assert row.p_parametric == pytest.approx(direct["p_parametric"])
         if row.source == "Session":
             first = "pre" if row.comparison == "pre vs central" else "central"
@@ -177,18 +178,26 @@ def test_anova_rows_equal_direct_aovperm(demo, report):
             assert getattr(row, f"SD_{first}") == pytest.approx(values.std(ddof=1))
 
 
-def test_total_rows_and_stars(report):
+def test_total_rows_and_apa_marks(report):
     totals = report.anova[report.anova["source"] == "Total"]
     assert (totals["df"] == totals["n"] - 1).all()
-    for row in report.anova.itertuples():
-        if np.isfinite(row.p):
-            expected = "**" if row.p < 0.05 else "*" if row.p < 0.1 else ""
-            assert row.stars == expected
+    tested = report.anova[report.anova["p_permutation"].notna()]
+    effects = report.effects(alpha=1.0)
+    assert len(effects) == len(tested)
+    for row, test in zip(tested.itertuples(), effects["Test"]):
+        p = row.p_permutation
+        expected = "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+        expected = expected or ("\u2020" if p < 0.1 else "")
+        assert test == (
+            f"F({int(row.df)}, {int(row.df_error)}) = {row.F:.2f}, "
+            f"p = {f'{p:.3f}'.lstrip('0')}{expected}"
+        )
+    assert any(t.endswith("**") for t in effects["Test"])  # the demo has p < .01 effects
 
 
 def test_posthoc_where_interaction_below_alpha(demo, report):
     interactions = report.anova[report.anova["source"] == "Session x Rupture type"]
-    flagged = interactions[interactions["p"] < 0.1]
+    flagged = interactions[interactions["p_permutation"] < 0.1]
     assert len(flagged) >= 1  # the demo plants an interaction for therapists' ruptures
     for row in flagged.itertuples(index=False):
         rows = report.posthoc[
@@ -210,7 +219,7 @@ def test_posthoc_where_interaction_below_alpha(demo, report):
         for line in rows.itertuples(index=False):
             assert line.F == pytest.approx(direct.loc[line.rupture_type, "F"])
             assert line.p_holm == pytest.approx(direct.loc[line.rupture_type, "p_holm"])
-    not_flagged = interactions[~(interactions["p"] < 0.1)]
+    not_flagged = interactions[~(interactions["p_permutation"] < 0.1)]
     for row in not_flagged.itertuples(index=False):
         assert not (
             (report.posthoc["informant"] == row.informant)
@@ -427,9 +436,9 @@ def test_codes_without_informant_serve_both(demo):
 @pytest.fixture
 def no_png(monkeypatch):
     """``save`` without rendering the PNGs (slow and beside the point here)."""
-    from tukeyrupture import _study_figures
+    from tukeyrupture.study import _figures
 
-    monkeypatch.setattr(_study_figures, "png_bytes", lambda figure: b"\x89PNG")
+    monkeypatch.setattr(_figures, "png_bytes", lambda figure: b"\x89PNG")
 
 
 def _exclusion_n(report, informant, excluded_from, behaviour=None):
