@@ -7,7 +7,7 @@ import warnings
 from numbers import Real
 
 import numpy as np
-from scipy.special import gammaln, logsumexp
+from scipy.special import gammaln
 from sklearn.utils._param_validation import Interval
 
 from tukeyrupture import _core
@@ -63,28 +63,29 @@ def change_probabilities(z, hazard, kappa0, alpha0, beta0):
     for t in range(n_cols):
         observed = ~np.isnan(z[:, t])
         x = np.where(observed, z[:, t], 0.0)
-        grow = log_r[:, :-1] + log_survival
-        grow += _student_logpdf(
-            x[:, None], mean[:, :-1], kappa[:-1], alpha[:-1], beta[:, :-1], constant[:-1]
+        old = slice(0, t)  # before session t, a run holds at most t observations
+        new_log_r = np.empty((n_rows, t + 1))
+        new_log_r[:, 0] = log_hazard + _student_logpdf(x, 0.0, kappa0, alpha0, beta0, constant0)
+        new_log_r[:, 1:] = log_r[:, old] + log_survival
+        new_log_r[:, 1:] += _student_logpdf(
+            x[:, None], mean[:, old], kappa[old], alpha[old], beta[:, old], constant[old]
         )
-        change = log_hazard + _student_logpdf(x, 0.0, kappa0, alpha0, beta0, constant0)
-        new_log_r = np.column_stack([change, grow])
-        new_log_r -= logsumexp(new_log_r, axis=1, keepdims=True)
-        new_log_r[~started] = -np.inf
-        new_log_r[~started, 0] = 0.0
+        # normalise (a row's first observation has only the new run: it gets probability 1)
+        top = new_log_r.max(axis=1, keepdims=True)
+        new_log_r -= top + np.log(np.exp(new_log_r - top).sum(axis=1, keepdims=True))
         updates = started & observed
-        probability[updates, t] = np.exp(new_log_r[updates, 0])
-        expected[updates, t] = np.einsum("ij,ij->i", np.exp(log_r[updates]), mean[updates])
-        new_mean, new_beta = np.empty_like(mean), np.empty_like(beta)
+        probability[:, t] = np.where(updates, np.exp(new_log_r[:, 0]), np.nan)
+        prior_mean = np.einsum("ij,ij->i", np.exp(log_r[:, old]), mean[:, old])
+        expected[:, t] = np.where(updates, prior_mean, np.nan)
+        new_mean, new_beta = np.empty((n_rows, t + 1)), np.empty((n_rows, t + 1))
         new_mean[:, 0], new_beta[:, 0] = _updated(0.0, float(beta0), kappa0, x)
         new_mean[:, 1:], new_beta[:, 1:] = _updated(
-            mean[:, :-1], beta[:, :-1], kappa[:-1], x[:, None]
+            mean[:, old], beta[:, old], kappa[old], x[:, None]
         )
-        log_r[observed], mean[observed], beta[observed] = (
-            new_log_r[observed],
-            new_mean[observed],
-            new_beta[observed],
-        )
+        rows = observed[:, None]
+        np.copyto(log_r[:, : t + 1], new_log_r, where=rows)
+        np.copyto(mean[:, : t + 1], new_mean, where=rows)
+        np.copyto(beta[:, : t + 1], new_beta, where=rows)
         started |= observed
     return probability, expected
 
