@@ -130,7 +130,8 @@ def simulate_realistic(
 
     with ``e`` a stationary AR(1) process with coefficient ``phi_i`` and unit variance and
     ``D`` the drops of the planted ruptures (``depth * within_sd`` each, shaped by the
-    repair). Each of the ``n_items`` items is ``clip(round(T / k_s + u), lo, hi)`` with
+    repair). Item j of the ``n_items = k`` items is ``clip(round(T / k_s + c_j + u), lo, hi)``
+    with the offset ``c_j = (j + 0.5) / k - 0.5`` (items of graded difficulty) and
     independent item noise ``u``, ``(lo, hi) = item_range`` and ``k_s = n_items`` for sums
     (1 for means); the score is the sum or the mean of the items. The item noise makes up
     the share ``item_noise`` of the within-person variance ``within_sd**2`` of the score
@@ -224,13 +225,16 @@ def simulate_realistic(
     **Presets.** The study reports the children's TASC total (12 items, 1-4, sum 12-48):
     mean 38.68, SD 2.75, alpha 0.72-0.87 per week; the therapists' WAI-S item mean (12
     items; the text says "5-point scale ranging from 0 to 5", read here as 1-5): mean
-    3.86, SD 0.31, alpha 0.91-0.96. The latent ``mean``, the SDs and ``item_noise`` of the
-    presets were solved so that the simulated scores have that mean and SD (over all
-    observed sessions); between- and within-person SDs are taken equal (an intraclass
-    correlation of about 0.5), since the study reports only the total SD. Lengths (8 to
-    15 weekly sessions), trend, autocorrelation, the rupture rates (15 ruptures in 70
-    child series, 20 in 56 therapist series), the repair shares (53% and 80% repaired)
-    and the missingness are plausible settings, not estimates.
+    3.86, SD 0.31, alpha 0.91-0.96. The presets' latent ``mean``, SDs and ``item_noise``
+    were solved (by simulation, with the rupture-free alpha by quadrature) so that the
+    simulated scores have that mean and SD over all observed sessions, with a
+    cross-sectional alpha of 0.80 (children) and 0.91 (therapists, the highest that
+    item rounding allows at that SD). Between- and within-person SDs are taken equal (an
+    intraclass correlation of about 0.5), since the study reports only the total SD.
+    Lengths (8 to 15 weekly sessions), trend, autocorrelation, the rupture rates (15
+    ruptures in 70 child series, 20 in 56 therapist series, about 2% and 3% of
+    sessions), the repair shares (53% and 80% repaired) and the missingness are
+    plausible settings, not estimates.
 
     **Randomness.** Levels, coefficients, session noise, each item, rupture positions,
     shapes, missingness and lengths use their own child streams of ``random_state``:
@@ -343,15 +347,20 @@ def _drop_profile(shape, recovery):
 
 
 def _likert_scores(rng, latent, p):
-    """Sum (or mean) of ``n_items`` rounded, clipped items around the latent score."""
+    """Sum (or mean) of ``n_items`` rounded, clipped items around the latent score.
+
+    Item j sits ``(j + 0.5) / k - 0.5`` categories above the latent item level (items of
+    graded difficulty, spread evenly over one category), so that the rounding thresholds
+    of the items are staggered and the total moves by one point per ``1 / k`` category.
+    """
     k = p["n_items"]
     per_item = k if p["aggregate"] == "sum" else 1
     # item noise sd on the item scale so that it adds item_noise * within_sd**2 to the score
     item_sd = p["within_sd"] * math.sqrt(p["item_noise"] * (k if per_item == 1 else 1 / k))
     centre = latent / per_item
     total = np.zeros_like(latent)
-    for item_rng in rng.spawn(k):
-        item = centre + item_sd * item_rng.standard_normal(latent.shape)
+    for j, item_rng in enumerate(rng.spawn(k)):
+        item = centre + ((j + 0.5) / k - 0.5) + item_sd * item_rng.standard_normal(latent.shape)
         total += np.clip(np.rint(item), *p["item_range"])
     return total if per_item == k else total / k
 
