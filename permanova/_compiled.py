@@ -1,17 +1,18 @@
-"""Kernels compiled with numba (the optional ``fast`` extra), equal to their NumPy forms.
+"""Kernels compiled with numba (the optional ``fast`` extra), equal to their NumPy forms
+up to the order of their additions.
 
 :func:`permuted_rows` draws as ``Generator.permuted(..., axis=1)`` does: for every row
 the units are shuffled by Fisher-Yates from the last position down, each index drawn by
 masked rejection from the bit generator's 32-bit stream. The same generator gives the
 same permutations and is left in the same state (``tests/permanova/test_permutations.py``
-checks this for every numpy bit generator). :func:`group_sums` adds the gathered rows in
-the order of the NumPy form (so the sums are bitwise the same) without its temporaries.
-Both release the GIL, so blocks run in parallel threads.
+checks this for every numpy bit generator). :func:`group_square_sums` and
+:func:`vector_sums` compute the sums of squares of the many-outcome screens and of the
+vector methods without NumPy's temporaries (the same sums up to rounding: they add in
+another order). All release the GIL, so blocks run in parallel threads.
 
 For numpy's default bit generator, PCG64, the draws read its state and run the PCG
 XSL-RR 128/64 step inline (no call through the bit generator's function pointer per
-draw, which costs more than the draw itself), then write the advanced state back: the
-same stream, about three times faster.
+draw), then write the advanced state back: the same stream.
 """
 
 from __future__ import annotations
@@ -150,16 +151,19 @@ def _swap(out, r, i, j):  # pragma: no cover - compiled
 
 
 @njit(nogil=True, cache=True)
-def group_sums(values, cells):  # pragma: no cover - compiled
-    """``sum_c values[cells[:, :, c]]`` as ``(groups, b, columns)``, the cells added in order."""
+def group_square_sums(values, cells):  # pragma: no cover - compiled
+    """``sum_g (sum_c values[cells[:, g, c]])**2`` as ``(b, columns)``: the squared group
+    sums of :func:`group_sums` added up without holding them."""
     batch, groups, n_cells = cells.shape
-    out = np.empty((groups, batch, values.shape[1]))
+    out = np.zeros((batch, values.shape[1]))
+    row = np.empty(values.shape[1])
     for i in range(batch):
+        total = out[i]
         for g in range(groups):
-            row = out[g, i]
             row[:] = values[cells[i, g, 0]]
             for c in range(1, n_cells):
                 row += values[cells[i, g, c]]
+            total += row * row
     return out
 
 

@@ -171,22 +171,24 @@ class StratumScreen:
                 stratum += sign * self.squares
                 continue
             count = int(np.prod([shape[axis] for axis in axes]))
-            stratum += (sign / count) * _squares(self._group_sums(table, axes))
+            stratum += (sign / count) * self._group_squares(table, axes)
         den = stratum - _squares(a)
         err_num = 2.0 * np.sqrt(np.abs(num)) * self.delta + self.delta**2
         err_den = 3.0 * np.sqrt(self.squares) * self.delta + self.delta**2
         ratio, zero = kernel.ratio, (self.delta / (len(kernel.stratum.terms) + 1)) ** 2
         return _ratio_and_error(num, den, ratio.df_num, ratio.df_den, err_num, err_den, zero)
 
-    def _group_sums(self, table: np.ndarray, axes: tuple) -> np.ndarray:
-        """The sums of ``u[p]`` over the cells of every group of a term (the table's
-        ``axes`` averaged over), ``(groups, b, m)``: the outcomes' rows of each cell of a
-        group added in order (compiled with the ``fast`` extra: the same sums)."""
+    def _group_squares(self, table: np.ndarray, axes: tuple) -> np.ndarray:
+        """The sum over the groups of a term (the table's ``axes`` averaged over) of the
+        squared sums of ``u[p]`` over the group's cells, ``(b, m)`` (compiled with the
+        ``fast`` extra on long runs: the same sums, the squares added in another order)."""
         batch = table.shape[0]
         moved = np.moveaxis(table, [axis + 1 for axis in axes], range(-len(axes), 0))
         cells = moved.reshape(batch, -1, int(np.prod([table.shape[a + 1] for a in axes])))
-        kernel = compiled("group_sums") if self.compiled else None
-        return (kernel or numpy_group_sums)(self.u, np.ascontiguousarray(cells))
+        cells = np.ascontiguousarray(cells)
+        if self.compiled:
+            return compiled("group_square_sums")(self.u, cells)
+        return _squares(numpy_group_sums(self.u, cells))
 
 
 def numpy_group_sums(values: np.ndarray, cells: np.ndarray) -> np.ndarray:

@@ -165,15 +165,16 @@ def test_compiled_blocks_equal_numpy_blocks():
             np.testing.assert_array_equal(a.permutations()[key], b.permutations()[key])
 
 
-def test_compiled_group_sums_equal_numpy_bitwise(rng):
-    """The compiled group sums add the rows in NumPy's order: the same floats."""
+def test_compiled_group_square_sums_equal_numpy(rng):
+    """The compiled squared group sums are NumPy's up to the order of the additions."""
     pytest.importorskip("numba")
-    from permanova._compiled import group_sums
+    from permanova._compiled import group_square_sums
     from permanova._screens import numpy_group_sums
 
     values = np.ascontiguousarray(rng.normal(size=(69, 17)) * 10.0 ** rng.integers(-8, 8, 17))
     cells = np.array([rng.permutation(69) for _ in range(11)]).reshape(11, 23, 3)
-    np.testing.assert_array_equal(group_sums(values, cells), numpy_group_sums(values, cells))
+    expected = np.einsum("gbm,gbm->bm", *(numpy_group_sums(values, cells),) * 2)
+    np.testing.assert_allclose(group_square_sums(values, cells), expected, rtol=1e-13)
 
 
 @pytest.mark.parametrize(
