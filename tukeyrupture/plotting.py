@@ -87,7 +87,9 @@ def plot_control_chart(x, result: RuptureResult, series: int = 0, ax=None):
     lower-half median and both control limits as labelled horizontal lines, each central
     rupture session as a large dot coloured by repair (repaired, unrepaired, unresolved),
     the pre- and post-rupture sessions as open markers, and each pre/central/post sequence
-    shaded. A missing session breaks the line.
+    shaded. A missing session breaks the line. A line at the level of an earlier one (e.g.
+    the lower-half median at the median) is drawn dashed and wider over it, so both stay
+    visible, and its legend entry names the line it coincides with.
 
     Parameters
     ----------
@@ -162,18 +164,25 @@ def plot_control_chart(x, result: RuptureResult, series: int = 0, ax=None):
         label="Alliance score",
         zorder=3,
     )
+    drawn = {}  # level -> name of the line drawn there first
     for name, (text, color, style) in _LINE_STYLES.items():
         level = float(getattr(result, name)[series])
         if np.isnan(level):
             continue
+        same = next((first for at, first in drawn.items() if np.isclose(at, level)), None)
+        label = f"{text} ({_format(level)})"
+        if same is not None:  # drawn dashed and wider over the first, so both stay visible
+            label = f"{text} ({_format(level)}, = {_LINE_STYLES[same][0].lower()})"
+            style = (3, (4, 4))
         ax.axhline(
             level,
             color=color,
             linestyle=style,
-            linewidth=1.4,
-            label=f"{text} ({_format(level)})",
-            zorder=2,
+            linewidth=1.4 if same is None else 2.6,
+            label=label,
+            zorder=2 if same is None else 2.5,
         )
+        drawn.setdefault(level, name)
 
     central = np.flatnonzero(labels)
     n_sessions = positions.size

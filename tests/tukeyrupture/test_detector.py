@@ -90,11 +90,26 @@ def test_fit_predict_decision_transform_match_oracle(X):
 
 
 def test_labels_are_rupture_label_codes():
-    assert [int(label) for label in RuptureLabel] == [0, 1, 2, 3]
-    assert RuptureLabel.NO_RUPTURE == 0
-    assert RuptureLabel.REPAIRED == 1
-    assert RuptureLabel.UNREPAIRED == 2
-    assert RuptureLabel.UNRESOLVED == 3
+    """predict's codes, RuptureLabel and to_frame's repair names tell the same story."""
+    X = np.array(
+        [
+            [40, 41, 40, 42, 34, 41, 40, 41, 42, 40.0],  # repaired at position 4
+            [38, 39, 38, 37, 39, 38, 30, 31, 38, 39.0],  # unrepaired at 6
+            [38, 39, 38, 37, 39, 38, 39, 38, 39, 30.0],  # unresolved at 9 (last session)
+        ]
+    )
+    detector = TukeyRuptureDetector(absolute_sd_multiplier=None).fit(X)
+    labels = detector.predict(X)
+    rows, sessions = np.nonzero(labels)
+    assert list(zip(rows, sessions)) == [(0, 4), (1, 6), (2, 9)]
+    assert [RuptureLabel(code) for code in labels[rows, sessions]] == [
+        RuptureLabel.REPAIRED,
+        RuptureLabel.UNREPAIRED,
+        RuptureLabel.UNRESOLVED,
+    ]
+    frame = detector.detect(X).to_frame()
+    names = [RuptureLabel(code).name.lower() for code in labels[rows, sessions]]
+    assert frame["repair"].tolist() == names
 
 
 def test_known_series_end_to_end():

@@ -160,3 +160,17 @@ def test_infinite_scores_in_x_are_refused(result, value):
     with pytest.raises(ValueError, match=r"`x` must hold finite scores.*\(1, 3\)"):
         plot_control_chart(x, result, series=0)
     plot_control_chart(X, result, series=3)  # NaN (missing sessions) stays allowed
+
+
+def test_coinciding_lines_are_told_apart():
+    """Median = lower-half median: the second line is drawn dashed over the first."""
+    x = np.array([[5, 5, 5, 5, 5, 6, 7, 8, 3.0]])  # lower half all 5: median 5 = LHM 5
+    result = TukeyRuptureDetector(absolute_sd_multiplier=None).fit(x).detect(x)
+    assert result.median[0] == result.lower_half_median[0] == 5
+    ax = plot_control_chart(x, result)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    median = lines["Median (5)"]
+    lhm = lines["Lower-half median (5, = median)"]
+    assert median.get_linestyle() == "-" and lhm.get_linestyle() == "--"
+    assert lhm.get_linewidth() > median.get_linewidth() and lhm.get_zorder() > median.get_zorder()
+    assert median.get_ydata()[0] == lhm.get_ydata()[0] == 5

@@ -169,9 +169,13 @@ def test_bad_parameter_raises_naming_it(X, name, value):
 
 @pytest.mark.parametrize("name", ["iqr_multiplier", "absolute_sd_multiplier", "pooled_sd"])
 def test_numeric_parameters_accept_numpy_scalars_and_ints(X, name):
+    """numpy scalars and ints give exactly the results of the same plain float."""
     for value in (np.float64(1.5), np.float32(2.0), 3):
+        want = TukeyRuptureDetector(**{name: float(value)}).fit(X)
         detector = TukeyRuptureDetector(**{name: value}).fit(X)
-        detector.predict(X)
+        np.testing.assert_array_equal(detector.predict(X), want.predict(X))
+        np.testing.assert_array_equal(detector.decision_function(X), want.decision_function(X))
+        assert detector.pooled_sd_ == want.pooled_sd_ or np.isnan(want.pooled_sd_)
 
 
 def test_min_consecutive_accepts_numpy_integers(X):
@@ -236,11 +240,17 @@ def test_numpy_inputs_unmodified(X, params):
 
 
 def test_read_only_input_is_accepted(X):
-    X = X.copy()
-    X.flags.writeable = False
-    detector = TukeyRuptureDetector().fit(X)
-    for method in METHODS:
-        getattr(detector, method)(X)
+    """A read-only array gives the results of a writeable copy and stays read-only."""
+    frozen = X.copy()
+    frozen.flags.writeable = False
+    detector = TukeyRuptureDetector().fit(frozen)
+    want = TukeyRuptureDetector().fit(X.copy())
+    assert detector.pooled_sd_ == pytest.approx(want.pooled_sd_, rel=1e-12)
+    for method in METHODS[:3]:
+        np.testing.assert_array_equal(getattr(detector, method)(frozen), getattr(want, method)(X))
+    pd.testing.assert_frame_equal(detector.detect(frozen).to_frame(), want.detect(X).to_frame())
+    assert not frozen.flags.writeable
+    np.testing.assert_array_equal(frozen, X)
 
 
 def test_dataframe_inputs_unmodified(X):
