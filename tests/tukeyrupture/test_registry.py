@@ -1,10 +1,14 @@
 """The detector registry: names, families, building, listing."""
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from sklearn.base import clone
 
 from tukeyrupture import simulate_alliance
@@ -103,3 +107,36 @@ def test_registry_and_entries_are_read_only():
         REGISTRY["tcc"].family = "criterion"
     entry = DetectorEntry("x", "regression", type(build_detector("segmented")))
     assert entry.available and entry.build().alpha == 0.05
+
+
+# --- invariants of the new detectors, on arbitrary data ---------------------------------
+
+LIMITS = {"ewma": "n_sigma", "cusum": "h", "segmented": "alpha", "bocpd": "threshold"}
+STRICTER = {"ewma": 4.0, "cusum": 6.0, "segmented": 0.01, "bocpd": 0.4}
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    X=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 8), st.integers(2, 12)),
+        elements=st.one_of(st.floats(0, 60, allow_nan=False), st.just(np.nan)),
+    ),
+    order=st.randoms(use_true_random=False),
+)
+@pytest.mark.parametrize("name", sorted(LIMITS))
+def test_new_detectors_are_row_wise_and_monotone_in_their_limit(name, X, order):
+    before = X.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # too little data for a pooled SD
+        detector = build_detector(name, **({"sd": 2.0} if name == "bocpd" else {})).fit(X)
+    labels = detector.predict(X)
+    assert set(np.unique(labels)) <= {0, 1, 2, 3}
+    assert not labels[:, 0].any()
+    assert not labels[np.isnan(X)].any()
+    rows = list(range(X.shape[0]))
+    order.shuffle(rows)
+    np.testing.assert_array_equal(detector.predict(X[rows]), labels[rows])
+    stricter = clone(detector).set_params(**{LIMITS[name]: STRICTER[name]}).fit(X)
+    assert not (stricter.predict(X) != 0)[labels == 0].any()
+    np.testing.assert_array_equal(X, before)
