@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
@@ -10,27 +11,17 @@ import pandas as pd
 
 TABLE_COLUMNS = ("df", "df_error", "SS", "SS_error", "F", "p_parametric", "p_permutation")
 
-#: Columns printed by :meth:`AovPermResult.summary` when the table has them: (column, header).
-_PRINTED = (
-    ("df", "df"),
-    ("df_error", "df_error"),
-    ("SS", "SS"),
-    ("F", "F"),
-    ("eta2_partial", "eta2_partial"),
-    ("eta2_generalized", "eta2_generalized"),
-    ("p_parametric", "parametric P(>F)"),
-    ("p_parametric_gg", "GG P(>F)"),
-    ("p_parametric_hf", "HF P(>F)"),
-    ("p_permutation", "resampled P(>F)"),
-)
-_SPHERICITY_PRINTED = (
-    ("W", "Mauchly W"),
-    ("p_mauchly", "p"),
-    ("epsilon_gg", "GG eps"),
-    ("epsilon_hf", "HF eps"),
-)
-_CUTS = (0.001, 0.01, 0.05, 0.1)
-_CODES = ("***", "**", "*", ".", " ")
+#: Columns printed by the summaries when the table has them, and their headers.
+_PRINTED = ("df", "df_error", "SS", "F", "eta2_partial", "eta2_generalized", "p_parametric",
+            "p_parametric_gg", "p_parametric_hf", "p_permutation")  # fmt: skip
+_SPHERICITY_PRINTED = ("W", "p_mauchly", "epsilon_gg", "epsilon_hf")
+_POSTHOC_PRINTED = ("level_1", "level_2", "n_1", "n_2", "difference", "hedges_g", "F",
+                    "p_permutation", "p_holm")  # fmt: skip
+_HEADERS = {"p_parametric": "parametric P(>F)", "p_parametric_gg": "GG P(>F)",
+            "p_parametric_hf": "HF P(>F)", "p_permutation": "resampled P(>F)",
+            "p_holm": "Holm P(>F)", "W": "Mauchly W", "p_mauchly": "p",
+            "epsilon_gg": "GG eps", "epsilon_hf": "HF eps"}  # fmt: skip
+_CUTS, _CODES = (0.001, 0.01, 0.05, 0.1), ("***", "**", "*", ".", " ")  # R's symnum
 SIGNIF_LEGEND = "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
 
 
@@ -101,20 +92,16 @@ class AovPermResult:
             f"null_distribution={'None' if null is None else f'<array {null.shape}>'})"
         )
 
-    def __str__(self) -> str:
-        return self.summary()
-
     def summary(self) -> str:
         """The ANOVA table as text, laid out like permuco's print, with significance codes.
 
         Returns
         -------
         str
-            A heading (the method; B, exact or Monte-Carlo), per effect the columns the
-            table has among ``df, df_error, SS, F, eta2_partial, eta2_generalized``, the
-            parametric p (``GG``/``HF`` corrected when present) and the permutation p with
-            its significance code, one block per outcome, the sphericity tests if any,
-            and the legend of the codes (which refer to the permutation p-value).
+            The method and B (exact or Monte-Carlo); per effect (a block per outcome) the
+            columns present among ``df, df_error, SS, F, eta2_partial, eta2_generalized,
+            p_parametric(_gg, _hf), p_permutation`` and the code of the permutation p;
+            the sphericity tests if any; the codes' legend.
 
         Examples
         --------
@@ -132,28 +119,26 @@ class AovPermResult:
         ---
         Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1
         """
-        if self.exact:
-            kind = f"B = {self.n_resamples}: all distinct permutations (exact, identity included)."
-        else:
-            kind = f"B = {self.n_resamples} random permutations (Monte-Carlo) + the observed F."
         lines = [
             "Permutation ANOVA",
             f"Resampling test using {self.method} to handle nuisance variables and "
             f"{self.n_resamples} permutations.",
-            kind,
+            f"B = {self._kind()}.",
         ]
         if self.alternative not in ("greater", "two-sided"):
             lines.append(f"Alternative: {self.alternative} (F_b <= F_obs counted).")
         for outcome, table in self._blocks(self.table):
             lines += ["", f"Outcome: {outcome}"] if outcome is not None else [""]
-            lines.append(_format_table(table, _PRINTED, codes=True))
+            lines.append(_format_table(table, _PRINTED, codes="p_permutation"))
         if self.sphericity is not None and len(self.sphericity):
             lines += ["", "Sphericity (Mauchly's test; Greenhouse-Geisser, Huynh-Feldt epsilons)"]
             for outcome, table in self._blocks(self.sphericity):
                 lines += [f"Outcome: {outcome}"] if outcome is not None else []
-                lines.append(_format_table(table, _SPHERICITY_PRINTED, codes=False))
+                lines.append(_format_table(table, _SPHERICITY_PRINTED, codes=None))
         lines += ["---", SIGNIF_LEGEND]
         return "\n".join(lines)
+
+    __str__ = summary
 
     def to_frame(self) -> pd.DataFrame:
         """A new tidy DataFrame: one row per effect, with the run's settings as columns.
@@ -217,11 +202,11 @@ class AovPermResult:
         effects = self._effects()
         if null.ndim == 2:
             index = pd.RangeIndex(null.shape[0], name="permutation")
-            return pd.DataFrame(np.array(null), index=index, columns=effects)
-        index = pd.MultiIndex.from_product(
-            [list(self.outcomes), range(null.shape[1])], names=["outcome", "permutation"]
-        )
-        return pd.DataFrame(null.reshape(-1, null.shape[2]), index=index, columns=effects)
+        else:
+            index = pd.MultiIndex.from_product(
+                [list(self.outcomes), range(null.shape[1])], names=["outcome", "permutation"]
+            )
+        return pd.DataFrame(np.array(null).reshape(-1, null.shape[-1]), index, effects)
 
     def plot(self, effect: str, ax=None, outcome: Hashable | None = None, bins="auto"):
         """Histogram of an effect's permutation null distribution, with the observed F.
@@ -277,12 +262,16 @@ class AovPermResult:
         p = float(table.loc[effect, "p_permutation"])
         ax.axvline(observed, color="C3", lw=2, label=f"observed F = {observed:.4g} (p = {p:.4g})")
         where = "" if outcome is None else f" ({outcome})"
-        kind = "exact" if self.exact else "Monte-Carlo"
-        ax.set_title(f"{effect}{where}: {self.method}, {self.n_resamples} permutations ({kind})")
+        ax.set_title(f"{effect}{where}: {self.method}, {self._kind()}")
         ax.set_xlabel("F")
         ax.set_ylabel("permutations")
         ax.legend()
         return ax
+
+    def _kind(self) -> str:
+        if self.exact:
+            return f"{self.n_resamples}: all distinct permutations (exact, identity included)"
+        return f"{self.n_resamples} random permutations (Monte-Carlo) + the observed F"
 
     def _effects(self) -> list:
         index = self.table.index
@@ -304,11 +293,9 @@ class AovPermResult:
     def _outcome_position(self, outcome):
         """``(position, table)`` of ``outcome`` (None for a single-outcome result)."""
         several = self.table.index.nlevels > 1
+        if outcome is None and several:
+            raise ValueError(f"`outcome` is needed with several outcomes: {list(self.outcomes)}.")
         if outcome is None:
-            if several:
-                raise ValueError(
-                    f"`outcome` is required with several outcomes; one of {list(self.outcomes)}."
-                )
             return 0, self.table
         if outcome not in self.outcomes:
             raise ValueError(f"`outcome` must be one of {list(self.outcomes)}; got {outcome!r}.")
@@ -316,21 +303,18 @@ class AovPermResult:
         return k, (self.table.loc[outcome] if several else self.table)
 
 
-SPHERICITY_COLUMNS = (
-    "df", "df_residual", "W", "chi2", "chi2_df", "p_mauchly", "epsilon_gg", "epsilon_hf",
-)  # fmt: skip
+SPHERICITY_COLUMNS = ["df", "df_residual", "W", "chi2", "chi2_df", "p_mauchly", "epsilon_gg",
+                      "epsilon_hf"]  # fmt: skip
 
 
-def sphericity_frame(tests: dict, outcomes: list | None = None) -> pd.DataFrame:
-    """The ``sphericity`` table of a result from :func:`permanova._sphericity.sphericity`.
+def sphericity_frame(tests: dict) -> pd.DataFrame:
+    """The ``sphericity`` table of a result, from :func:`permanova._sphericity.sphericity`.
 
     Parameters
     ----------
     tests : dict
-        ``{effect name: SphericityTest}``, or with ``outcomes`` a list of such dicts
-        (one per outcome, in order).
-    outcomes : list, optional
-        The outcome names: the frame then has an ``(outcome, effect)`` index.
+        ``{effect name: SphericityTest}``, or ``{(outcome, effect name): SphericityTest}``
+        for several outcomes (the frame then has an ``(outcome, effect)`` index).
 
     Returns
     -------
@@ -344,43 +328,37 @@ def sphericity_frame(tests: dict, outcomes: list | None = None) -> pd.DataFrame:
     >>> import numpy as np
     >>> from permanova._sphericity import sphericity
     >>> tests = sphericity(np.random.default_rng(0).normal(size=(8, 3)), (3,), None, [(0,)])
-    >>> frame = sphericity_frame({"cond": tests[(0,)]})
-    >>> frame.index.tolist(), frame.loc["cond", "df"], frame.loc["cond", "df_residual"]
-    (['cond'], np.int64(2), np.int64(7))
+    >>> sphericity_frame({"cond": tests[(0,)]})[["df", "df_residual", "chi2_df"]]
+            df  df_residual  chi2_df
+    effect
+    cond     2            7        2
     """
-    if outcomes is None:
-        index = pd.Index(list(tests), name="effect")
-        rows = [list(t) for t in tests.values()]
+    keys = list(tests)
+    if keys and isinstance(keys[0], tuple):
+        index = pd.MultiIndex.from_tuples(keys, names=["outcome", "effect"])
     else:
-        pairs = [(o, e) for o, by_effect in zip(outcomes, tests) for e in by_effect]
-        index = pd.MultiIndex.from_tuples(pairs, names=["outcome", "effect"])
-        rows = [list(t) for by_effect in tests for t in by_effect.values()]
-    frame = pd.DataFrame(rows, index=index, columns=list(SPHERICITY_COLUMNS))
+        index = pd.Index(keys, name="effect")
+    frame = pd.DataFrame([list(t) for t in tests.values()], index, SPHERICITY_COLUMNS)
     return frame.astype({"df": np.int64, "df_residual": np.int64, "chi2_df": np.int64})
 
 
-def _format_table(table: pd.DataFrame, printed, *, codes: bool) -> str:
-    """The present columns of ``printed``, 4 significant digits, NaN blank (as permuco)."""
-    shown = {}
-    for column, header in printed:
-        if column in table.columns:
-            shown[header] = [_number(v, column) for v in table[column]]
-    if codes and "p_permutation" in table.columns:
-        shown[""] = [signif_code(p) for p in table["p_permutation"]]
-    frame = pd.DataFrame(shown, index=[str(i) for i in table.index])
-    return _strip(frame.to_string())
-
-
-def _strip(text: str) -> str:
+def _format_table(table: pd.DataFrame, printed, *, codes: str | None) -> str:
+    """Columns ``printed`` (if present), 4 significant digits, NaN blank, ``codes``'s codes."""
+    shown = {
+        _HEADERS.get(column, str(column)): [_cell(v) for v in table[column]]
+        for column in printed
+        if column in table.columns
+    }
+    if codes is not None:
+        shown[""] = [signif_code(p) for p in table[codes]]
+    text = pd.DataFrame(shown, index=[str(i) for i in table.index]).to_string()
     return "\n".join(line.rstrip() for line in text.splitlines())
 
 
-def _number(value, column: str) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if column.startswith("df") and float(value) == int(value):
-        return str(int(value))
-    return f"{float(value):.4g}"
+def _cell(value) -> str:
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+        return "" if np.isnan(value) else f"{value:.4g}"
+    return str(value)
 
 
 def signif_code(p) -> str:
@@ -443,19 +421,14 @@ class PosthocResult:
             f"n_comparisons={len(self.table)})"
         )
 
-    def __str__(self) -> str:
-        return self.summary()
-
     def summary(self) -> str:
         """The comparisons as text, with significance codes of the Holm-adjusted p.
 
         Returns
         -------
         str
-            A heading (factor, paired or not, method, resamples), one line per comparison
-            (``by`` levels, the two levels, their sizes, the difference, Hedges' g,
-            F, the permutation p, the Holm-adjusted p and its code; notes below), and the
-            legend of the codes.
+            A heading, one line per comparison (``by`` levels, levels, sizes, difference,
+            Hedges' g, F, permutation p, Holm p and its code), the notes, the legend.
 
         Examples
         --------
@@ -483,30 +456,19 @@ class PosthocResult:
             "",
         ]
         table = self.table
-        shown = {str(b): table[b].astype(str) for b in self.by}
-        for name in ("level_1", "level_2"):
-            shown[name] = table[name].astype(str)
-        for name in ("n_1", "n_2"):
-            shown[name] = table[name].astype(str)
-        for column, header in (("difference", "difference"), ("hedges_g", "hedges_g"),
-                               ("F", "F"), ("p_permutation", "resampled P(>F)"),
-                               ("p_holm", "Holm P(>F)")):  # fmt: skip
-            if column in table.columns:
-                shown[header] = [_number(v, column) for v in table[column]]
-        shown[""] = [signif_code(p) for p in table["p_holm"]]
-        lines.append(_strip(pd.DataFrame(shown, index=table.index).to_string()))
+        lines.append(_format_table(table, [*self.by, *_POSTHOC_PRINTED], codes="p_holm"))
         notes = [f"  {i}: {note}" for i, note in zip(table.index, table["note"]) if note]
         if notes:
             lines += ["Notes:", *notes]
         lines += ["---", SIGNIF_LEGEND]
         return "\n".join(lines)
 
+    __str__ = summary
+
     def _runs(self) -> str:
         tested = self.table[self.table["n_resamples"] > 0]
-        runs = dict.fromkeys(
-            f"{n} ({'exact' if exact else 'Monte-Carlo'})"
-            for n, exact in zip(tested["n_resamples"], tested["exact"])
-        )
+        kinds = np.where(tested["exact"].astype(bool), "exact", "Monte-Carlo")
+        runs = dict.fromkeys(f"{n} ({k})" for n, k in zip(tested["n_resamples"], kinds))
         return ", ".join(runs) or "none (no comparison tested)"
 
     def to_frame(self) -> pd.DataFrame:

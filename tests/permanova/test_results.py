@@ -201,6 +201,9 @@ def test_null_frame_single_outcome(mixed_result):
 
 def test_null_frame_several_outcomes(multi_result):
     null = multi_result.null_frame()
+    null.iloc[0, 0] = -1.0  # a copy
+    assert multi_result.null_distribution[0, 0, 0] != -1.0
+    null = multi_result.null_frame()
     assert null.index.names == ["outcome", "permutation"]
     assert null.shape == (2 * 99, 3)
     np.testing.assert_array_equal(null.loc["z"].to_numpy(), multi_result.null_distribution[1])
@@ -248,7 +251,7 @@ def test_plot_bad_arguments(mixed_result, kwargs, words):
 
 
 def test_plot_needs_outcome_with_several(multi_result):
-    with pytest.raises(ValueError, match=r"`outcome` is required.*'y', 'z'"):
+    with pytest.raises(ValueError, match=r"`outcome` is needed with several outcomes: \['y'"):
         multi_result.plot("t")
 
 
@@ -279,7 +282,9 @@ def test_sphericity_frame_single_and_several():
     assert frame.index.tolist() == ["cond", "type:cond"] and frame.index.name == "effect"
     assert frame.loc["cond", "W"] == tests[(1,)].W
     assert frame["df"].tolist() == [2, 2] and frame["df_residual"].tolist() == [8, 8]
-    several = sphericity_frame([by_name, {"cond": tests[(1,)]}], outcomes=["y", "z"])
+    several = sphericity_frame(
+        {("y", "cond"): tests[(1,)], ("y", "type:cond"): tests[(0, 1)], ("z", "cond"): tests[(1,)]}
+    )
     assert several.index.tolist() == [("y", "cond"), ("y", "type:cond"), ("z", "cond")]
     assert several.loc[("z", "cond"), "epsilon_hf"] == tests[(1,)].epsilon_hf
     assert sphericity_frame({}).empty
