@@ -78,6 +78,7 @@ class TKernel:
     offset: np.ndarray | None = None  # added after the transformation (manly, no intercept)
     fixed_observed: float | None = None  # ter_braak compares with the t of y
     fixed_tolerance: float = 0.0
+    fixed_undefined: bool = False  # the t of y is 0/0
     exact: ExactT | None = field(default=None, repr=False)
 
     def sums(self, rows: np.ndarray, signflip: bool):
@@ -160,6 +161,7 @@ def _kernel(model: LinearModel, method: str, j: int, full: np.ndarray, rotation)
         ratio,
         fixed_observed=observed,
         fixed_tolerance=ratio.tie_tolerance(c * c, den),
+        fixed_undefined=bool(c * c <= ratio.noise**2 and den <= ratio.noise**2),
         exact=kernel.exact,
     )
 
@@ -281,10 +283,11 @@ def observe(kernels: list[TKernel], signflip: bool) -> Observed:
         identity = np.ones((1, kernel.units), np.int8) if signflip else np.arange(kernel.units)
         c, den, singular = kernel.sums(identity.reshape(1, -1), signflip)
         zero = kernel.ratio.noise**2
-        out["undef"][j] = (c[0] ** 2 <= zero) and (den[0] <= zero)
         if kernel.fixed_observed is not None:
             out["t"][j], out["tol"][j] = kernel.fixed_observed, kernel.fixed_tolerance
+            out["undef"][j] = kernel.fixed_undefined
             continue
+        out["undef"][j] = (c[0] ** 2 <= zero) and (den[0] <= zero)
         out["t"][j] = kernel.statistics(c, den)[0]
         out["tol"][j] = kernel.ratio.tie_tolerance(float(c[0] ** 2), float(den[0]))
         out["deg"][j] = kernel.ratio.degenerate(c**2, den)[0] or singular[0]
@@ -331,7 +334,7 @@ def _decide(task: Task, j: int, kernel: TKernel, rows: np.ndarray):
         fixed = task.identity(rows)
         t[fixed] = kernel.fixed_observed
     t_obs = task.observed.t[j]
-    width = task.observed.tolerance[j] * abs(t_obs)
+    width = task.observed.tolerance[j] * abs(t_obs) if np.isfinite(t_obs) else 0.0
     with np.errstate(invalid="ignore"):
         extreme = np.array([t <= t_obs + width, t >= t_obs - width, abs(t) >= abs(t_obs) - width])
         unsure = (abs(t - t_obs) <= width) | (abs(abs(t) - abs(t_obs)) <= width)

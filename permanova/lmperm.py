@@ -35,6 +35,7 @@ def lmperm(
     return_null: bool = False,
     rotation: np.ndarray | None = None,
     n_jobs: int | None = None,
+    coding: str = "treatment",
 ) -> LmPermResult:
     """Permutation t tests of the coefficients of a linear model, as R permuco's ``lmperm``.
 
@@ -81,6 +82,11 @@ def lmperm(
     n_jobs : int, optional
         Threads that evaluate blocks of transformations (None = 1, -1 = all cores). The
         results are identical for every value.
+    coding : {"treatment", "sum"}, default="treatment"
+        Contrasts of the factors: R's default ``contr.treatment`` (``groupb``: the
+        difference from the first level) or ``contr.sum`` (``group1``: the deviation of
+        the first level from the mean of the levels), as after ``contrasts(x) <- contr.sum``
+        in permuco's examples.
 
     Returns
     -------
@@ -161,15 +167,17 @@ def lmperm(
     _validation.check_frame(data)
     if not isinstance(formula, str) or "~" not in formula:
         raise TypeError(f"`formula` must be a string 'y ~ terms'; got {formula!r}.")
-    y, X, assign, names = _model_matrices(data, formula)
+    if coding not in ("treatment", "sum"):
+        raise ValueError(f"`coding` must be 'treatment' or 'sum'; got {coding!r}.")
+    y, X, assign, names = _model_matrices(data, formula, coding)
     options = dict(method=method, n_resamples=n_resamples, permutations=permutations)
     options.update(permutation_type=permutation_type, exact=exact, random_state=random_state)
     options.update(return_null=return_null, rotation=rotation, n_jobs=n_jobs)
     return lmperm_matrices(y, X, assign, names, formula=formula, **options)
 
 
-def _model_matrices(data: pd.DataFrame, formula: str):
-    """``(y, X, assign, column_names)`` of ``formula`` on ``data`` (treatment coding)."""
+def _model_matrices(data: pd.DataFrame, formula: str, coding: str):
+    """``(y, X, assign, column_names)`` of ``formula`` on ``data``."""
     from permanova import _formula
 
     parsed = _formula.parse_formula(formula, data)
@@ -178,7 +186,7 @@ def _model_matrices(data: pd.DataFrame, formula: str):
             f"`formula` {formula!r}: lmperm tests fixed effects only (as permuco's lmperm); "
             "for Error() models use aovperm."
         )
-    mm = _formula.model_matrix(parsed, data, coding="treatment")
+    mm = _formula.model_matrix(parsed, data, coding=coding)
     y = _validation.outcome_values(data, parsed.outcome)
     return y, np.asarray(mm.X, dtype=np.float64), np.asarray(mm.assign), list(mm.column_names)
 
@@ -253,9 +261,11 @@ def lmperm_matrices(y, X, assign, names, *, formula=None, method=None, n_resampl
         raw = args.rng.standard_normal((n, n)) if raw is None else raw
     kernels = _lm_kernels.kernels(model, args.method, tested, raw)
     source = _source(args, permutations, {"obs": kernels[0].units})
-    pvalues, null = _run(args, kernels, source)
+    pvalues, null, observed = _run(args, kernels, source)
+    columns = np.asarray(kept)[tested]
+    _exact_zeros(parametric, columns, observed, n - p)
     full = np.full((3, X.shape[1]), np.nan)
-    full[:, np.asarray(kept)[tested]] = pvalues
+    full[:, columns] = pvalues
     tested_names = [names[kept[k]] for k in tested]
     return LmPermResult(
         table=lm_table(names, parametric, full),
@@ -318,7 +328,17 @@ def _run(args: _Args, kernels: list, source):
             stacklevel=3,
         )
         pvalues[:, observed.undefined] = np.nan
-    return pvalues, null
+    return pvalues, null, observed
+
+
+def _exact_zeros(parametric: dict, columns: np.ndarray, observed, df: int) -> None:
+    """Where a sum of squares of a tested coefficient is at the rounding level (a constant
+    outcome, a perfect fit), ``t`` is 0, ``+-inf`` or NaN (0/0) rather than a ratio of
+    rounding errors, and ``p_parametric`` follows."""
+    flagged = observed.degenerate | observed.undefined
+    t = np.where(observed.undefined, np.nan, observed.t)[flagged]
+    parametric["t"][columns[flagged]] = t
+    parametric["p_parametric"][columns[flagged]] = 2 * stats.t.sf(np.abs(t), df)
 
 
 class _Serial:

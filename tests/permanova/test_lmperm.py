@@ -490,3 +490,21 @@ def test_formula_errors(rng):
         lmperm(data, "y")
     with pytest.raises(ValueError, match="besides the intercept"):
         lmperm(data, "y ~ 1")
+
+
+def test_constant_outcome_and_perfect_fit():
+    X = np.column_stack([np.ones(8), np.arange(8.0), np.arange(8.0) % 2])
+    names = ["(Intercept)", "x", "g"]
+    with pytest.warns(RuntimeWarning, match="undefined"):
+        res = lmperm_matrices(np.full(8, 3.0), X, [0, 1, 2], names, n_resamples=99)
+    assert (
+        res.table.loc[["x", "g"], ["t", "p_parametric", "p_permutation_greater"]]
+        .isna()
+        .all()
+        .all()
+    )
+    y = 1.0 + 2.0 * X[:, 1] + 0.5 * X[:, 2]
+    res = lmperm_matrices(y, X, [0, 1, 2], names, n_resamples=999, random_state=0)
+    assert np.isinf(res.table.loc[["x", "g"], "t"]).all()
+    assert (res.table.loc[["x", "g"], "p_parametric"] == 0).all()
+    assert (res.table.loc[["x", "g"], "p_permutation_greater"] < 0.01).all()
