@@ -269,8 +269,9 @@ def _one_effect(residuals: np.ndarray, d: int, error_df: int, n_cells: int, nois
     lam = (s / s[0]) ** 2  # the eigenvalues of E up to a common scale (which cancels)
     log_w = min(np.log(lam).sum() - d * np.log(lam.mean()), 0.0)  # <= 0 by AM-GM
     gg = float(np.clip(lam.sum() ** 2 / (d * (lam**2).sum()), 1.0 / d, 1.0))
-    with np.errstate(divide="ignore"):
-        hf = ((error_df + 1) * d * gg - 2) / (d * (error_df - d * gg))
+    num, den = np.float64((error_df + 1) * d * gg - 2), np.float64(d * (error_df - d * gg))
+    with np.errstate(divide="ignore"):  # error_df = d and GG = 1: +inf (used as 1)
+        hf = float(num / den)
     chi2, chi2_df, p = _mauchly_p(log_w, d, error_df, n_cells)
     return SphericityTest(d, error_df, float(np.exp(log_w)), chi2, chi2_df, p, gg, hf), True
 
@@ -282,7 +283,7 @@ def _mauchly_p(log_w: float, d: int, n: int, n_cells: int):
         (d + 2) * (d - 1) * (d - 2) * (2 * d**3 + 6 * d**2 + 3 * n_cells + 2)
         / (288 * (n * d * rho) ** 2)
     )  # fmt: skip
-    z = max(-n * rho * log_w, 0.0)
+    z = max(-n * rho * log_w, 0.0) + 0.0  # never -0.0
     f = d * (d + 1) // 2 - 1
     pr1, pr2 = special.chdtrc(f, z), special.chdtrc(f + 4, z)
     return float(z), f, float(np.clip(pr1 + w2 * (pr2 - pr1), 0.0, 1.0))

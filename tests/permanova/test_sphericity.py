@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import permanova
+from permanova import _sphericity
 from permanova._sphericity import (
     corrected_columns,
     corrected_pvalues,
@@ -246,6 +247,21 @@ def test_singular_covariance_gives_nan_and_a_warning(y, groups):
         test = sphericity(y, (y.shape[1],), groups, [(0,)])[(0,)]
     assert np.isnan([test.W, test.chi2, test.p_mauchly, test.epsilon_gg, test.epsilon_hf]).all()
     assert np.isnan(corrected_pvalues(3.0, 2, 10, test.epsilon_gg))
+
+
+def test_perfect_sphericity_with_as_many_residual_df_as_contrasts_gives_infinite_hf():
+    C = np.linalg.qr(_contr_sum(4))[0]
+    y = np.linalg.qr(np.vstack([np.ones(4), np.eye(4)[:3]]).T)[0][:, 1:] @ C.T  # R'R = I
+    test = sphericity(y, (4,), None, [(0,)])[(0,)]
+    assert test.error_df == test.d == 3
+    # 1/0 in exact arithmetic: +inf, or huge when GG rounds just below 1
+    assert test.epsilon_gg == pytest.approx(1.0) and test.epsilon_hf > 1e12
+    assert test.chi2 == 0.0 and not np.signbit(test.chi2)
+    assert corrected_pvalues(2.0, 3, 9, test.epsilon_hf) == pytest.approx(stats.f.sf(2.0, 3, 9))
+    # the same with the module's own contrasts: GG is exactly 1 and HF divides by 0
+    exact = _sphericity._helmert(4) @ _sphericity._contrasts((4,), (0,)).T
+    test = sphericity(exact, (4,), None, [(0,)])[(0,)]
+    assert test.epsilon_gg == 1.0 and test.epsilon_hf == np.inf
 
 
 def test_error_df_equal_to_d_is_defined():
