@@ -5,12 +5,15 @@ enumeration against a rational brute force, user matrices, seeds and bad input."
 from __future__ import annotations
 
 import itertools
+import warnings
 from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.linalg
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from permanova.lmperm import lmperm, lmperm_matrices
 
@@ -508,3 +511,83 @@ def test_constant_outcome_and_perfect_fit():
     assert np.isinf(res.table.loc[["x", "g"], "t"]).all()
     assert (res.table.loc[["x", "g"], "p_parametric"] == 0).all()
     assert (res.table.loc[["x", "g"], "p_permutation_greater"] < 0.01).all()
+
+
+# --------------------------------------------------------------------------------------
+# properties
+# --------------------------------------------------------------------------------------
+small_values = st.lists(st.integers(-3, 3), min_size=6, max_size=6)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    y=small_values,
+    x=small_values,
+    offset=st.sampled_from([0.0, 1e6]),
+    method=st.sampled_from(["freedman_lane", "manly", "kennedy", "dekker", "draper_stoneman"]),
+    signflip=st.booleans(),
+)
+def test_exact_p_equals_brute_force_on_tied_integer_data(y, x, offset, method, signflip):
+    X = np.column_stack([np.ones(6), [0, 0, 0, 1, 1, 1], np.asarray(x, float) / 4])
+    y = offset + np.asarray(y, float) / 8
+    assume(np.linalg.matrix_rank(X) == 3 and np.ptp(y) > 0)
+    names = ["(Intercept)", "g", "x"]
+    ptype = "signflip" if signflip else "permutation"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a perfect fit may leave 0/0
+        res = lmperm_matrices(y, X, [0, 1, 2], names, method=method, exact=True,
+                              permutation_type=ptype)  # fmt: skip
+    if signflip:
+        everything = list(itertools.product([1, -1], repeat=6))
+    else:
+        everything = list(itertools.permutations(range(6)))
+    for j in (1, 2):
+        keys = exact_keys(y, X, j, method, everything, signflip)
+        row = res.table.loc[names[j], list(res.table.columns[4:])].to_numpy(float)
+        if keys[0] == 0 and not np.isfinite(res.table.loc[names[j], "t"]):
+            continue  # 0/0 observed: NaN p-values (checked elsewhere)
+        expected = [float(e) for e in exact_pvalues(keys)]
+        np.testing.assert_allclose(row, expected, rtol=0, atol=1e-15)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    scale=st.sampled_from([0.25, 4.0, -2.0]),
+    shift=st.sampled_from([0.0, -3.0, 1e7]),
+    signflip=st.booleans(),
+)
+def test_p_values_are_affine_invariant(seed, scale, shift, signflip):
+    """``a y + b``: the same p-values (``a < 0`` swaps less and greater), whatever the
+    offset (the tie band and exact decisions absorb its rounding)."""
+    rng = np.random.default_rng(seed)
+    y, X, assign = design(rng, n=12)
+    kwargs = dict(
+        n_resamples=200,
+        random_state=seed,
+        permutation_type="signflip" if signflip else "permutation",
+    )
+    a = lmperm_matrices(y, X, assign, NAMES, **kwargs).table
+    b = lmperm_matrices(scale * y + shift, X, assign, NAMES, **kwargs).table
+    cols = ["p_permutation_less", "p_permutation_greater", "p_permutation_two_sided"]
+    expected = a[cols].to_numpy()
+    if scale < 0:
+        expected = expected[:, [1, 0, 2]]
+    np.testing.assert_array_equal(b[cols].to_numpy(), expected)
+    p = b[cols].to_numpy()[1:]
+    assert ((p > 0) & (p <= 1)).all()
+    np.testing.assert_allclose(p * 201, np.round(p * 201), atol=1e-9)
+
+
+def test_sum_coding_names_and_estimates(rng):
+    """``coding="sum"``: R's ``contr.sum`` names (``group1``) and deviations from the
+    mean of the levels; the covariate's test does not depend on the coding."""
+    data = frame(rng)
+    res = lmperm(data, "y ~ x1 + group", coding="sum", n_resamples=199, random_state=0)
+    assert list(res.table.index) == ["(Intercept)", "x1", "group1", "group2"]
+    treat = lmperm(data, "y ~ x1 + group", n_resamples=199, random_state=0)
+    b, c = treat.table.loc["groupb", "estimate"], treat.table.loc["groupc", "estimate"]
+    assert res.table.loc["group1", "estimate"] == pytest.approx(-(b + c) / 3, rel=1e-10)
+    pd.testing.assert_series_equal(res.table.loc["x1"], treat.table.loc["x1"], rtol=1e-10)
+    with pytest.raises(ValueError, match="`coding`"):
+        lmperm(data, "y ~ x1", coding="helmert")
