@@ -189,37 +189,39 @@ def parse_formula(formula: str, data: pd.DataFrame) -> Formula:
     ('x',)
     """
     if not isinstance(formula, str):
-        raise TypeError(
-            f"`formula` must be a string such as 'y ~ A * B'; got {type(formula).__name__}."
-        )
+        raise TypeError(f"`formula` must be a string such as 'y ~ A * B'; got {formula!r}.")
     data = check_frame(data)
-    tokens = _tokens(formula)
-    outcome, raw_terms, intercept, error_inner = _structure(formula)
-    order = _variable_order(tokens, formula)
+    outcome, raw_terms, intercept, error_inner, order = _structure(formula)
     forced = {name for term in raw_terms for name, is_forced in term if is_forced}
     plain = {name for term in raw_terms for name, is_forced in term if not is_forced}
-    both = sorted(forced & plain)
-    if both:
-        raise ValueError(
-            f"`formula` {formula!r} uses {both[0]!r} both as a column and as C({both[0]}); "
-            "use one of them (C() makes it a factor, the bare name a covariate if numeric)."
+    for name in sorted(forced & plain):
+        raise _formula_error(
+            formula, f"uses {name!r} both as a column and as C({name}); use one of them"
         )
-    terms = _unique_terms(raw_terms, order)
     variables = [v for v in order if v in forced | plain]
+    rank = {v: i for i, v in enumerate(variables)}
+    terms = tuple(  # in variable order; C(x) and factor(x) make one term
+        dict.fromkeys(tuple(sorted({n for n, _ in t}, key=rank.get)) for t in raw_terms)
+    )
     subject, within = (None, ()) if error_inner is None else _error_strata(error_inner, formula)
-    _check_columns(formula, data, [outcome, *variables] + ([subject] if subject else []))
-    _check_missing(formula, data, [outcome, *variables] + ([subject] if subject else []))
-    kinds, levels = _classify(formula, data, variables, forced)
-    factors = tuple(v for v in variables if kinds[v] == "factor")
+    used = [outcome, *variables] + ([subject] if subject else [])
+    _check_columns(formula, data, used)
+    levels = {}
+    for name in variables:
+        if name in forced or _is_factor(data[name], name, formula):
+            levels[name] = _factor_codes(data[name], name, formula)[1]
+        else:
+            _numeric(data[name], f"covariate {name!r}", formula)
+    factors = tuple(levels)
     _check_roles(formula, outcome, variables, factors, subject, within)
-    _outcome_values(formula, data, outcome)
+    _numeric(data[outcome], f"the outcome {outcome!r}", formula, outcome=True)
     return Formula(
         formula=formula,
         outcome=outcome,
         terms=terms,
         term_labels=tuple(":".join(term) for term in terms),
         factors=factors,
-        covariates=tuple(v for v in variables if kinds[v] == "covariate"),
+        covariates=tuple(v for v in variables if v not in levels),
         intercept=intercept,
         subject=subject,
         within=tuple(f for f in factors if f in within),
@@ -227,41 +229,40 @@ def parse_formula(formula: str, data: pd.DataFrame) -> Formula:
     )
 
 
-def _tokens(formula: str) -> list:
-    """formulaic's tokens of the formula; operators R does not share are refused here."""
+def _formula_error(formula: str, problem: str, accepted: str = _ACCEPTED) -> ValueError:
+    return ValueError(f"`formula` {formula!r} {problem}{'; ' + accepted if accepted else ''}.")
+
+
+def _parse(text: str, formula: str, tokens: bool = False):
+    """formulaic's tokens or parse of ``text`` (no part of it is evaluated)."""
     try:
-        tokens = list(DefaultFormulaParser().get_tokens(formula))
-    except (FormulaicError, SyntaxError) as error:
-        raise _syntax_error(formula, error) from None
-    operators = [t.token for t in tokens if t.kind is Token.Kind.OPERATOR]
-    if operators.count("~") != 1:
-        raise ValueError(f"`formula` must be 'outcome ~ terms' with one '~'; got {formula!r}.")
-    for symbol, what in _REJECTED_OPERATORS.items():
-        if symbol in operators:
-            raise ValueError(f"`formula` {formula!r} uses {what}, not supported; {_ACCEPTED}.")
-    return tokens
-
-
-def _syntax_error(formula: str, error: Exception) -> ValueError:
-    if isinstance(error, SyntaxError):  # formulaic checks calls such as C(...) as Python
-        reason = f"invalid syntax in {str(error.text).strip()!r}"
-    else:
+        if tokens:
+            return list(DefaultFormulaParser().get_tokens(text))
+        return formulaic.Formula(text)
+    except (FormulaicError, SyntaxError) as error:  # formulaic reads C(...) as Python
         reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-    return ValueError(f"`formula` {formula!r} is not a valid formula: {reason}; {_ACCEPTED}.")
+        if isinstance(error, SyntaxError):
+            reason = f"invalid syntax in {str(error.text).strip()!r}"
+        raise _formula_error(formula, f"is not a valid formula: {reason}") from None
 
 
 def _structure(formula: str):
-    """``(outcome, terms, intercept, error)``: terms as lists of ``(name, forced)`` pairs."""
-    try:
-        parsed = formulaic.Formula(formula)
-    except (FormulaicError, SyntaxError) as error:
-        raise _syntax_error(formula, error) from None
+    """``(outcome, terms, intercept, error, order)``; terms as ``(name, forced)`` lists."""
+    tokens = _parse(formula, formula, tokens=True)
+    operators = [t.token for t in tokens if t.kind is Token.Kind.OPERATOR]
+    if operators.count("~") != 1:
+        raise _formula_error(formula, "must be 'outcome ~ terms', with one '~'")
+    for symbol, what in _REJECTED_OPERATORS.items():
+        if symbol in operators:
+            raise _formula_error(formula, f"uses {what}, which is not supported")
+    parsed = _parse(formula, formula)
     lhs = list(parsed.lhs) if hasattr(parsed, "lhs") else []
-    factors = lhs[0].factors if len(lhs) == 1 else ()
-    if len(factors) != 1 or factors[0].eval_method.value != "lookup":
-        raise ValueError(
-            f"`formula` {formula!r} must have one outcome column left of '~'; got "
-            f"{formula.split('~')[0].strip()!r} (transform or combine outcomes in `data` first)."
+    outcome = lhs[0].factors if len(lhs) == 1 else ()
+    if len(outcome) != 1 or outcome[0].eval_method.value != "lookup":
+        raise _formula_error(
+            formula,
+            "must have one outcome column left of '~'",
+            "transform or combine outcomes in `data` first",
         )
     intercept, terms, errors = False, [], []
     for term in parsed.rhs:
@@ -269,33 +270,26 @@ def _structure(formula: str):
             intercept = True
             continue
         variables = [_variable(f, formula) for f in term.factors]
-        found = [v[1] for v in variables if v[0] is None]
+        found = [inner for name, inner in variables if name is None]
         if found and len(variables) > 1:
-            raise ValueError(
-                f"`formula` {formula!r}: Error() must be added as a term of its own "
-                f"(... + Error(...)), not in {term!s}; {_ACCEPTED}."
-            )
-        if found:
-            errors.append(found[0])
-        else:
+            raise _formula_error(formula, f"uses Error() in {term}: add it as a term of its own")
+        errors.extend(found)
+        if not found:
             terms.append(variables)
     if len(errors) > 1:
-        raise ValueError(f"`formula` {formula!r} has several Error() terms; {_ACCEPTED}.")
+        raise _formula_error(formula, "has several Error() terms")
     if not errors and re.search(r"\bError\s*\(", formula):
-        raise ValueError(
-            f"`formula` {formula!r}: Error() must be added as a term of its own "
-            f"(... + Error(...)); {_ACCEPTED}."
-        )
-    return str(factors[0].expr), terms, intercept, (errors[0] if errors else None)
+        raise _formula_error(formula, "removes Error(): add it as a term of its own")
+    error = errors[0] if errors else None
+    return str(outcome[0].expr), terms, intercept, error, _variable_order(tokens)
 
 
 def _variable(factor, formula: str) -> tuple:
     """``(name, forced_factor)`` of one formulaic factor, or ``(None, inner)`` for Error()."""
-    method = factor.eval_method.value
-    if method == "lookup":
-        return str(factor.expr), False
     expr = str(factor.expr)
-    if method == "python":
+    if factor.eval_method.value == "lookup":
+        return expr, False
+    if factor.eval_method.value == "python":
         error = _ERROR_CALL.match(expr)
         if error:
             return None, error.group(1)
@@ -304,132 +298,81 @@ def _variable(factor, formula: str) -> tuple:
         if name:
             return name.group(1) or name.group(2), True
         if call:
-            raise ValueError(
-                f"`formula` {formula!r}: {expr} is not supported; C() takes one column "
-                "name (the contrasts are chosen by the analysis)."
+            raise _formula_error(
+                formula, f"uses {expr}", "C() takes one column name (the analysis sets the coding)"
             )
-    raise ValueError(
-        f"`formula` {formula!r}: {expr} is not supported; {_ACCEPTED}. Compute transformed "
-        "columns first, e.g. data.assign(log_x=np.log(data['x'])), and use their names."
+    raise _formula_error(
+        formula,
+        f"uses {expr}, which is not supported",
+        _ACCEPTED + "; compute transformed columns first, e.g. "
+        "data.assign(log_x=np.log(data['x'])), and use their names",
     )
 
 
-def _variable_order(tokens: list, formula: str) -> list:
+def _variable_order(tokens: list) -> list:
     """Variables of the right-hand side in order of first appearance (R's ``variables``)."""
     order: list = []
-    rhs = tokens[[t.token for t in tokens].index("~") + 1 :]
-    for token in rhs:
+    for token in tokens[[t.token for t in tokens].index("~") + 1 :]:
+        call = _FACTOR_CALL.match(str(token.token))
+        name = _NAME.match(call.group(1)) if call else None
         if token.kind is Token.Kind.NAME:
             order.append(str(token.token))
-        elif token.kind is Token.Kind.PYTHON:
-            call = _FACTOR_CALL.match(str(token.token))
-            name = _NAME.match(call.group(1)) if call else None
-            if name:
-                order.append(name.group(1) or name.group(2))
+        elif token.kind is Token.Kind.PYTHON and name:
+            order.append(name.group(1) or name.group(2))
     return list(dict.fromkeys(order))
-
-
-def _unique_terms(raw_terms: list, order: list) -> tuple:
-    """Terms with their variables in ``order``, duplicates (``C(x)`` and ``factor(x)``) once."""
-    rank = {v: i for i, v in enumerate(order)}
-    unique = dict.fromkeys(
-        tuple(sorted({name for name, _ in term}, key=rank.__getitem__)) for term in raw_terms
-    )
-    return tuple(unique)
 
 
 def _error_strata(inner: str, formula: str) -> tuple:
     """``(subject, within)`` of ``Error(subject/(a*b))``; other shapes are refused."""
-    shape = f"Error({inner})"
-    try:
-        terms = [t for t in formulaic.Formula(inner) if str(t) != "1"]
-        sets = [frozenset(_lookup_name(f, shape, formula) for f in t.factors) for t in terms]
-    except (FormulaicError, SyntaxError) as error:
-        raise _syntax_error(formula, error) from None
+    shape = f"uses Error({inner}), which is not supported"
+    terms = [t for t in _parse(inner, formula) if str(t) != "1"]
+    if any(f.eval_method.value != "lookup" for t in terms for f in t.factors):
+        raise _formula_error(formula, shape, "Error() holds column names only")
+    sets = [frozenset(str(f.expr) for f in t.factors) for t in terms]
     singles = [s for s in sets if len(s) == 1]
-    subject = next(iter(singles[0])) if len(singles) >= 1 else None
-    within = sorted(set().union(*sets) - {subject}) if sets else []
-    expected = {
-        frozenset({subject, *c}) for k in range(len(within) + 1) for c in combinations(within, k)
-    }
-    if subject is None or set(sets) != expected or len(sets) != len(expected):
-        raise ValueError(
-            f"`formula` {formula!r}: {shape} is not supported; accepted: {_ERROR_SHAPES} "
-            "(every combination of the within factors is a stratum)."
-        )
+    subject = next(iter(singles[0])) if singles else None
+    within = sorted(set().union(*sets) - {subject})
+    expected = {frozenset({subject, *c}) for k in range(len(within) + 1)
+                for c in combinations(within, k)}  # fmt: skip
+    if subject is None or set(sets) != expected:
+        raise _formula_error(formula, shape, "accepted: " + _ERROR_SHAPES)
     return subject, tuple(within)
 
 
-def _lookup_name(factor, shape: str, formula: str) -> str:
-    if factor.eval_method.value != "lookup":
-        raise ValueError(
-            f"`formula` {formula!r}: {shape} may hold column names only; got {factor.expr}."
-        )
-    return str(factor.expr)
-
-
 def _check_columns(formula: str, data: pd.DataFrame, names: list) -> None:
-    missing = [name for name in dict.fromkeys(names) if name not in data.columns]
+    """Every used column exists once and has no missing value (R would drop the rows)."""
+    names = list(dict.fromkeys(names))
+    missing = [repr(name) for name in names if name not in data.columns]
     if missing:
         raise ValueError(
-            f"`formula` {formula!r} uses columns not in `data`: "
-            f"{', '.join(map(repr, missing))}; available columns: {list(data.columns)[:20]!r}."
+            f"`formula` {formula!r} uses columns not in `data`: {', '.join(missing)}; "
+            f"available columns: {list(data.columns)[:20]!r}."
         )
-    duplicated = set(data.columns[data.columns.duplicated()])
-    repeated = [name for name in dict.fromkeys(names) if name in duplicated]
+    repeated = [repr(n) for n in names if n in set(data.columns[data.columns.duplicated()])]
     if repeated:
+        raise ValueError(f"`data` has several columns labelled {', '.join(repeated)}.")
+    gaps = [(name, data[name].isna().to_numpy()) for name in names]
+    gaps = [f"{name!r} in rows {_show_rows(data.index, na)}" for name, na in gaps if na.any()]
+    if gaps:
         raise ValueError(
-            f"`data` has several columns labelled {', '.join(map(repr, repeated))} "
-            f"(used by `formula` {formula!r}); column labels must be unique."
-        )
-
-
-def _check_missing(formula: str, data: pd.DataFrame, names: list) -> None:
-    """No missing value in any column the formula uses (R would drop the rows silently)."""
-    parts = []
-    for name in dict.fromkeys(names):
-        na = data[name].isna().to_numpy()
-        if na.any():
-            parts.append(f"{name!r} in rows {_show_rows(data.index, na)}")
-    if parts:
-        raise ValueError(
-            f"`formula` {formula!r} uses columns with missing values: {'; '.join(parts)}. "
+            f"`formula` {formula!r} uses columns with missing values: {'; '.join(gaps)}. "
             "Drop or fill those rows first (e.g. data.dropna(subset=[...]))."
         )
 
 
 def _check_roles(formula, outcome, variables, factors, subject, within) -> None:
     if outcome in variables or outcome == subject:
-        raise ValueError(
-            f"`formula` {formula!r} uses the outcome {outcome!r} on the right of '~' too."
-        )
+        raise _formula_error(formula, f"uses the outcome {outcome!r} right of '~' too", "")
     if subject is not None and subject in variables:
-        raise ValueError(
-            f"`formula` {formula!r}: the subject column {subject!r} of Error() must not be a "
-            "term of the fixed part."
+        raise _formula_error(
+            formula, f"uses the subject column {subject!r} of Error() in the fixed part", ""
         )
     for name in within:
         if name not in factors:
-            how = "is a numeric covariate; write C(" + name + ") in the fixed part"
-            if name not in variables:
-                how = "must also appear in the fixed part"
-            raise ValueError(
-                f"`formula` {formula!r}: the within factor {name!r} of Error() {how}."
-            )
-
-
-def _classify(formula: str, data: pd.DataFrame, variables: list, forced: set):
-    """Kind (``"factor"`` or ``"covariate"``) and levels of every variable."""
-    kinds, levels = {}, {}
-    for name in variables:
-        column = data[name]
-        if name in forced or _is_factor(column, name, formula):
-            kinds[name] = "factor"
-            levels[name] = _factor_codes(column, name, formula)[1]
-        else:
-            kinds[name] = "covariate"
-            _covariate_values(column, name, formula)
-    return kinds, levels
+            how = "which must also appear in the fixed part"
+            if name in variables:
+                how = f"which is a numeric covariate: write C({name}) in the fixed part"
+            raise _formula_error(formula, f"has the within factor {name!r} in Error(), {how}", "")
 
 
 def _is_factor(column: pd.Series, name: str, formula: str) -> bool:
@@ -437,23 +380,20 @@ def _is_factor(column: pd.Series, name: str, formula: str) -> bool:
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
         return True
-    if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
-        kind = pd.api.types.infer_dtype(column, skipna=True)
-        if kind in ("string", "boolean"):
-            return True
-        if kind in _NUMERIC_KINDS:
-            return False
+    kind = pd.api.types.infer_dtype(column, skipna=True)
+    if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+        if kind in ("string", "boolean", *_NUMERIC_KINDS):
+            return kind in ("string", "boolean")
         what = "values of mixed types" if kind.startswith("mixed") else f"{kind} values"
-        raise ValueError(
-            f"`formula` {formula!r}: column {name!r} holds {what} (dtype {dtype}); a "
-            "variable must hold text, booleans or numbers (convert it, or write "
-            f"C({name}) to take its values as the levels of a factor)."
-        )
-    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
+    elif pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
         return False
-    raise ValueError(
-        f"`formula` {formula!r}: column {name!r} has dtype {dtype}, neither numeric nor text; "
-        f"convert it, or write C({name}) to take its values as the levels of a factor."
+    else:
+        what = f"values of dtype {dtype}"
+    raise _formula_error(
+        formula,
+        f"uses column {name!r}, which holds {what}",
+        f"a variable holds text, booleans or numbers: convert it, or write C({name}) to take "
+        "its values as the levels of a factor",
     )
 
 
@@ -461,53 +401,50 @@ def _factor_codes(column: pd.Series, name: str, formula: str) -> tuple:
     """``(codes, levels)``: levels in R's order (categories, else sorted), unused dropped."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         cat = column.cat.remove_unused_categories()
-        codes, levels = cat.cat.codes.to_numpy(), tuple(cat.cat.categories)
+        codes, levels = cat.cat.codes.to_numpy(), tuple(cat.cat.categories.tolist())
     else:
         try:
             found, codes = np.unique(column.to_numpy(), return_inverse=True)
         except TypeError:
-            raise ValueError(
-                f"`formula` {formula!r}: the values of factor {name!r} have mixed types that "
-                "cannot be sorted into levels; convert them, e.g. with .astype(str)."
+            raise _formula_error(
+                formula,
+                f"uses factor {name!r}, whose values have types that cannot be sorted",
+                "convert them, e.g. with .astype(str)",
             ) from None
         levels = tuple(v.item() if isinstance(v, np.generic) else v for v in found)
     if len(levels) < 2:
-        raise ValueError(
-            f"`formula` {formula!r}: factor {name!r} has {len(levels)} level "
-            f"({', '.join(map(repr, levels))}); a factor needs at least two."
+        raise _formula_error(
+            formula,
+            f"uses factor {name!r}, which has {len(levels)} level ({levels[0]!r})",
+            "a factor needs at least two levels",
         )
     return np.asarray(codes, dtype=np.intp).reshape(-1), levels
 
 
-def _covariate_values(column: pd.Series, name: str, formula: str) -> np.ndarray:
+def _numeric(column: pd.Series, what: str, formula: str, outcome: bool = False) -> np.ndarray:
+    """A covariate or the outcome as finite floats."""
+    dtype = column.dtype
+    if outcome and (_not_real(column) or pd.api.types.is_bool_dtype(dtype)):
+        raise _formula_error(
+            formula,
+            f"needs {what} to be a numeric column (int or float); got dtype {dtype}",
+            "convert it, e.g. with pd.to_numeric or .astype(float)",
+        )
     values = column.to_numpy(dtype=np.float64)
     if not np.isfinite(values).all():
         raise ValueError(
-            f"`formula` {formula!r}: covariate {name!r} has infinite values in rows "
+            f"`formula` {formula!r}: {what} has infinite values in rows "
             f"{_show_rows(column.index, ~np.isfinite(values))}."
         )
     return values
 
 
-def _outcome_values(formula: str, data: pd.DataFrame, outcome: str) -> np.ndarray:
-    column = data[outcome]
+def _not_real(column: pd.Series) -> bool:
+    """True unless the column holds real numbers (of a numeric dtype, or as objects)."""
     dtype = column.dtype
-    kind = pd.api.types.infer_dtype(column, skipna=True)
-    numeric = pd.api.types.is_numeric_dtype(dtype) and not (
-        pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_complex_dtype(dtype)
-    )
-    if not (numeric or (pd.api.types.is_object_dtype(dtype) and kind in _NUMERIC_KINDS)):
-        raise ValueError(
-            f"`formula` {formula!r}: the outcome {outcome!r} must be a numeric column (int or "
-            f"float); got dtype {dtype} ({kind} values)."
-        )
-    values = column.to_numpy(dtype=np.float64)
-    if not np.isfinite(values).all():
-        raise ValueError(
-            f"`formula` {formula!r}: the outcome {outcome!r} has infinite values in rows "
-            f"{_show_rows(data.index, ~np.isfinite(values))}."
-        )
-    return values
+    if pd.api.types.is_object_dtype(dtype):
+        return pd.api.types.infer_dtype(column, skipna=True) not in _NUMERIC_KINDS
+    return not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_complex_dtype(dtype)
 
 
 def model_matrix(parsed: Formula, data: pd.DataFrame, coding: str = "sum") -> ModelMatrix:
@@ -561,7 +498,6 @@ def model_matrix(parsed: Formula, data: pd.DataFrame, coding: str = "sum") -> Mo
         raise ValueError(f"`coding` must be 'sum' or 'treatment'; got {coding!r}.")
     data = check_frame(data)
     _check_columns(parsed.formula, data, list(parsed.variables))
-    _check_missing(parsed.formula, data, list(parsed.variables))
     n = data.shape[0]
     blocks = [np.ones((n, 1))] if parsed.intercept else []
     names = ["(Intercept)"] if parsed.intercept else []
@@ -603,7 +539,7 @@ def _variable_values(parsed: Formula, data: pd.DataFrame) -> dict:
                 "was parsed with it as a covariate; parse the formula against this frame."
             )
         else:
-            values[name] = _covariate_values(column, name, parsed.formula)
+            values[name] = _numeric(column, f"covariate {name!r}", parsed.formula)
     return values
 
 

@@ -289,8 +289,11 @@ def test_error_shapes_refused(error):
         ("y ~ A*Error(id/B) + B", "term of its own"),
         ("y ~ A*B - Error(id/B)", "term of its own"),
         ("y ~ A*B + Error(id/B) + Error(id)", "several Error"),
-        ("y ~ A + Error(id/B)", "'B' of Error\\(\\) must also appear in the fixed part"),
-        ("y ~ A*x + Error(id/x)", "'x' of Error\\(\\) is a numeric covariate; write C\\(x\\)"),
+        ("y ~ A + Error(id/B)", "'B' in Error\\(\\), which must also appear in the fixed part"),
+        (
+            "y ~ A*x + Error(id/x)",
+            "'x' in Error\\(\\), which is a numeric covariate: write C\\(x\\)",
+        ),
         ("y ~ A + id + Error(id)", "subject column 'id'"),
     ],
 )
@@ -307,8 +310,8 @@ def test_error_misuse(formula, message):
     ("formula", "message"),
     [
         ("y ~ A + Q + R", r"columns not in `data`: 'Q', 'R'; available columns"),
-        ("A ~ B", r"outcome 'A' must be a numeric column"),
-        ("y ~ log(x)", r"log\(x\) is not supported.*data.assign"),
+        ("A ~ B", r"needs the outcome 'A' to be a numeric column"),
+        ("y ~ log(x)", r"uses log\(x\), which is not supported.*data.assign"),
         ("y ~ I(x**2)", r"is not supported"),
         ("log(y) ~ A", r"one outcome column left of '~'"),
         ("y + z ~ A", r"one outcome column left of '~'"),
@@ -327,7 +330,7 @@ def test_error_misuse(formula, message):
         ("~ A", r"one outcome column"),
         ("y ~ x + C(x)", r"'x' both as a column and as C\(x\)"),
         ("y ~ C(x, Sum)", r"C\(\) takes one column name"),
-        ("y ~ y + A", r"outcome 'y' on the right"),
+        ("y ~ y + A", r"uses the outcome 'y' right of '~' too"),
     ],
 )
 def test_bad_formulas(formula, message):
@@ -341,14 +344,16 @@ def test_bad_columns():
     data["when"] = pd.date_range("2020-01-01", periods=12)
     data["mixed"] = ["a", 1] * 6
     data["yes"] = np.resize([True, False], 12)
-    with pytest.raises(ValueError, match=r"factor 'flag' has 1 level \(True\)"):
+    with pytest.raises(ValueError, match=r"factor 'flag', which has 1 level \(True\)"):
         parse_formula("y ~ flag", data)
-    with pytest.raises(ValueError, match=r"column 'when' has dtype datetime64.*C\(when\)"):
+    with pytest.raises(
+        ValueError, match=r"column 'when', which holds values of dtype datetime64.*C\(when\)"
+    ):
         parse_formula("y ~ when", data)
     assert parse_formula("y ~ C(when)", data).factors == ("when",)
-    with pytest.raises(ValueError, match=r"column 'mixed' holds values of mixed types"):
+    with pytest.raises(ValueError, match=r"column 'mixed', which holds values of mixed types"):
         parse_formula("y ~ mixed", data)
-    with pytest.raises(ValueError, match=r"outcome 'yes' must be a numeric column.*bool"):
+    with pytest.raises(ValueError, match=r"needs the outcome 'yes' to be a numeric column.*bool"):
         parse_formula("yes ~ A", data)
     with pytest.raises(TypeError, match=r"`formula` must be a string"):
         parse_formula(["y ~ A"], data)
