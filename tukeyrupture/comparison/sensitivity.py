@@ -83,10 +83,10 @@ class SensitivityResult:
     >>> result
     SensitivityResult(preset='children', factors=['depth'], detectors=['absolute'], n_series=100)
     >>> result.to_frame()[["factor", "level", "recall"]].round(2)
-         factor    level  recall
-    0  baseline  preset    0.25
-    1     depth      1.0    0.08
-    2     depth      4.0    0.74
+         factor   level  recall
+    0  baseline  preset    0.40
+    1     depth     1.0    0.15
+    2     depth     4.0    0.70
     """
 
     scores: pd.DataFrame = field(repr=False)
