@@ -142,10 +142,11 @@ def _kernel(model: LinearModel, method: str, j: int, full: np.ndarray, rotation)
         width = model.n  # V itself comes from an n x n QR
     else:
         width = basis.shape[1]
-        u = {"reduced": residualize(q_d, y), "full": residualize(full, y)}.get(permuted)
         if permuted == "centred":  # permuco flips y - mean(y) and adds the mean back
             u = model.y - model.y.mean()
             offset = None if centred else np.full(model.n, model.y.mean())
+        else:
+            u = residualize(q_d if permuted == "reduced" else full, y)
     ratio = Ratio(1, model.df, rounding_bound(model.n, width) * scale)
     kernel = TKernel(
         u.shape[0], u, basis, ratio, offset=offset, exact=ExactT(model, method, j, offset)

@@ -202,8 +202,17 @@ class _Args:
     n_jobs: int
 
 
-def _lmperm_iv(method, n_resamples, permutations, permutation_type, exact, random_state,
-               return_null, rotation, n_jobs) -> _Args:  # fmt: skip
+def _lmperm_iv(
+    method,
+    n_resamples,
+    permutations,
+    permutation_type,
+    exact,
+    random_state,
+    return_null,
+    rotation,
+    n_jobs,
+) -> _Args:
     n_resamples = _validation.check_positive_int(n_resamples, "n_resamples")
     if permutation_type not in PERMUTATION_TYPES:
         raise ValueError(
@@ -230,14 +239,36 @@ def _lmperm_iv(method, n_resamples, permutations, permutation_type, exact, rando
     )
 
 
-def lmperm_matrices(y, X, assign, names, *, formula=None, method=None, n_resamples=10_000,
-                    permutations=None, permutation_type="permutation", exact="auto",
-                    random_state=None, return_null=False, rotation=None,
-                    n_jobs=None) -> LmPermResult:  # fmt: skip
+def lmperm_matrices(
+    y,
+    X,
+    assign,
+    names,
+    *,
+    formula=None,
+    method=None,
+    n_resamples=10_000,
+    permutations=None,
+    permutation_type="permutation",
+    exact="auto",
+    random_state=None,
+    return_null=False,
+    rotation=None,
+    n_jobs=None,
+) -> LmPermResult:
     """:func:`lmperm` on a model matrix ``X`` (intercept column first, ``assign`` 0) and
     an outcome ``y``, with the coefficient ``names`` (internal)."""
-    args = _lmperm_iv(method, n_resamples, permutations, permutation_type, exact,
-                      random_state, return_null, rotation, n_jobs)  # fmt: skip
+    args = _lmperm_iv(
+        method,
+        n_resamples,
+        permutations,
+        permutation_type,
+        exact,
+        random_state,
+        return_null,
+        rotation,
+        n_jobs,
+    )
     y, X = _check_arrays(y, X, names)
     kept = _independent_columns(X)
     n, p = X.shape[0], len(kept)
@@ -286,16 +317,24 @@ def _source(args: _Args, permutations, unit_sizes: dict):
         if permutations is not None:
             matrices = {"obs": _signflip.check_signflip_matrix(permutations, units)}
         return _signflip.source(
-            unit_sizes, signflips=matrices, exact=args.exact, n_resamples=args.n_resamples,
+            unit_sizes,
+            signflips=matrices,
+            exact=args.exact,
+            n_resamples=args.n_resamples,
             rng=args.rng,
-        )  # fmt: skip
+        )
     matrices = None
     if permutations is not None:
         matrices = {"obs": _permutations.check_permutation_matrix(permutations, units)}
     return _permutations.source(
-        unit_sizes, group_codes=None, kind="vector", permutations=matrices, exact=args.exact,
-        n_resamples=args.n_resamples, rng=args.rng,
-    )  # fmt: skip
+        unit_sizes,
+        group_codes=None,
+        kind="vector",
+        permutations=matrices,
+        exact=args.exact,
+        n_resamples=args.n_resamples,
+        rng=args.rng,
+    )
 
 
 def _run(args: _Args, kernels: list, source):
