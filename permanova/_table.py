@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import special
 
+from permanova import _sphericity
 from permanova._bases import Bases
 from permanova._design import Outcome, cell_means, residualize, rounding_bound
 
@@ -114,3 +117,87 @@ def resolve_exactly(method: str, table: dict, observed) -> np.ndarray:
             table["F"][j] = f
             table["p_parametric"][j] = float(f_pvalue(f, df, df_error))
     return resolved
+
+
+def strata_error(bases: Bases, outcome: Outcome, table: dict) -> float:
+    """The error sum of squares of every stratum of the design, added (scaled units).
+
+    Between designs have one, the residual. Repeated measures have one per stratum of
+    ``Error(subject/within)``, the subject stratum included even when no effect is
+    tested in it (as afex's generalized eta squared adds them). Strata with a tested
+    effect take the table's value; the others are computed.
+    """
+    design = bases.design
+    if not design.repeated:
+        return float(table["SS_error"][0])
+    by_stratum = {}
+    for i in range(1, len(design.effects) + 1):
+        by_stratum.setdefault(design.within_part(i), table["SS_error"][i - 1])
+    if 0 not in by_stratum:
+        within_cells = outcome.scaled - cell_means(outcome.scaled, design.cells)
+        error, _ = bases.error_stratum(0).error(within_cells[design.row_order][None, :])
+        by_stratum[0] = float(error[0] @ error[0])
+    return float(sum(by_stratum.values()))
+
+
+def effect_sizes(design, table: dict, error_total: float, observed: tuple = ()) -> dict:
+    """Partial and generalized eta squared of every effect (model order).
+
+    ``eta2_partial = SS / (SS + SS_error)``. ``eta2_generalized`` (Olejnik & Algina,
+    2003, as afex's ``ges``): ``SS / (SS + E + O - o)`` with ``E`` the error sums of
+    squares of every stratum (:func:`strata_error`), ``O`` the sums of squares of the
+    effects that involve a measured (``observed``) variable and ``o`` the effect's own
+    when it is one of them. 0/0 gives NaN.
+    """
+    ss = np.asarray(table["SS"], dtype=float)
+    sse = np.asarray(table["SS_error"], dtype=float)
+    measured = np.array([bool(set(f) & set(observed)) for f in design.effect_factors])
+    others = ss[measured].sum() - np.where(measured, ss, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        partial = ss / (ss + sse)
+        generalized = ss / (ss + error_total + others)
+    return {"eta2_partial": partial, "eta2_generalized": generalized}
+
+
+def sphericity_tests(bases: Bases, outcome: Outcome) -> dict:
+    """Mauchly's test and the epsilons of every effect with a within part of more than
+    one df: ``{effect index (1-based): SphericityTest}`` (model order).
+
+    As car and afex, from the subject-by-cell table and the between-subject model
+    (intercept, between effects and covariates); an effect crossed with between factors
+    has the sphericity of its within part. Where the residual covariance of the
+    contrasts is singular (fewer subjects than contrasts, no variance) the tests are
+    NaN, silently: the permutation test does not need them.
+    """
+    design = bases.design
+    if not design.repeated:
+        return {}
+    n_cells = int(np.prod(design.table_shape[1:]))
+    y = outcome.scaled[design.row_order].reshape(design.n_subjects, n_cells)
+    first_rows = design.row_order[::n_cells]
+    between = np.isin(design.assign, bases.stratum_effects(0))
+    positions = {
+        i: tuple(
+            design.within.index(f) for f in design.effect_factors[i - 1] if f in design.within
+        )
+        for i in range(1, len(design.effects) + 1)
+    }
+    parts = [p for p in dict.fromkeys(positions.values()) if p]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        tests = _sphericity.sphericity(
+            y, design.table_shape[1:], None, parts, between_model=design.X[first_rows][:, between]
+        )
+    return {i: tests[p] for i, p in positions.items() if p in tests}
+
+
+def corrected_columns(table: dict, tests: dict) -> dict:
+    """``p_parametric_gg`` and ``p_parametric_hf`` (model order): the parametric p with
+    both df times ``min(1, epsilon)``; the uncorrected p where no correction applies."""
+    p = np.asarray(table["p_parametric"], dtype=float)
+    out = {"p_parametric_gg": p.copy(), "p_parametric_hf": p.copy()}
+    for i, test in tests.items():
+        args = (table["F"][i - 1], table["df"][i - 1], table["df_error"][i - 1])
+        out["p_parametric_gg"][i - 1] = _sphericity.corrected_pvalues(*args, test.epsilon_gg)
+        out["p_parametric_hf"][i - 1] = _sphericity.corrected_pvalues(*args, test.epsilon_hf)
+    return out

@@ -488,6 +488,17 @@ def check_backend(backend):
     )
 
 
+def check_observed(observed, variables: list) -> tuple:
+    """The measured (not manipulated) variables of the generalized eta squared."""
+    names = [str(name) for name in as_name_list(observed, "observed")]
+    unknown = [name for name in names if name not in variables]
+    if unknown:
+        raise ValueError(
+            f"`observed` must name variables of the design {variables}; got {unknown}."
+        )
+    return tuple(names)
+
+
 @dataclass(frozen=True)
 class AovPermArgs:
     """Normalised arguments of :func:`permanova.aovperm`."""
@@ -504,6 +515,7 @@ class AovPermArgs:
     n_jobs: int | None = None
     use_dask: bool = False
     client: object = None
+    observed: tuple = ()
 
 
 def aovperm_iv(
@@ -524,6 +536,7 @@ def aovperm_iv(
     rotation,
     n_jobs=None,
     backend=None,
+    observed=None,
 ) -> AovPermArgs:
     """Check every argument of ``aovperm`` (scalars first, then the frame)."""
     n_resamples = check_positive_int(n_resamples, "n_resamples")
@@ -542,6 +555,7 @@ def aovperm_iv(
         raise ValueError(f"`rotation` applies to method 'huh_jhun' only; got method {method!r}.")
     rng = check_random_state(random_state)
     columns = check_data(data, dv, subject, between, within)
+    observed = check_observed(observed, columns.between + columns.within)
     return AovPermArgs(
         columns,
         method,
@@ -555,6 +569,7 @@ def aovperm_iv(
         n_jobs,
         use_dask,
         client,
+        observed,
     )
 
 

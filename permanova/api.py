@@ -13,8 +13,21 @@ from permanova import _engine, _permutations, _rotation, _validation
 from permanova._bases import Bases
 from permanova._design import Design, Outcome, build_design
 from permanova._methods import DESIGN_PERMUTING, build_kernels
-from permanova._table import observed_table, resolve_exactly
+from permanova._sphericity import SphericityTest
+from permanova._table import (
+    corrected_columns,
+    effect_sizes,
+    observed_table,
+    resolve_exactly,
+    sphericity_tests,
+    strata_error,
+)
 from permanova.results import TABLE_COLUMNS, AovPermResult
+
+#: Effect sizes in every table; the sphericity-corrected parametric p of repeated designs.
+EFFECT_SIZE_COLUMNS = ("eta2_partial", "eta2_generalized")
+CORRECTED_COLUMNS = ["p_parametric_gg", "p_parametric_hf"]
+SPHERICITY_COLUMNS = list(SphericityTest._fields)
 
 
 def aovperm(
@@ -36,6 +49,7 @@ def aovperm(
     rotation: np.ndarray | Mapping[str, np.ndarray] | None = None,
     n_jobs: int | None = None,
     backend: str | object | None = None,
+    observed: str | list[str] | None = None,
 ) -> AovPermResult:
     """Permutation ANOVA with the methods of R's permuco.
 
@@ -117,12 +131,25 @@ def aovperm(
         ``dask.distributed.Client``, else dask's threaded scheduler), a ``Client`` on that
         cluster (``n_jobs`` is then ignored). Each block carries its own generator, so the
         result equals the serial run exactly. Needs the ``dask`` extra.
+    observed : str or list of str, optional
+        Measured (not manipulated) factors, for the generalized eta squared (afex's
+        ``observed``): the sums of squares of the effects that involve them join its
+        denominator. Default: every factor is manipulated.
 
     Returns
     -------
     AovPermResult
-        ``.table`` with ``df, df_error, SS, SS_error, F, p_parametric, p_permutation`` per
-        effect (per outcome and effect when ``dv`` is a list).
+        ``.table`` with ``df, df_error, SS, SS_error, F, p_parametric, p_permutation,
+        eta2_partial, eta2_generalized`` per effect (per outcome and effect when ``dv`` is
+        a list) and, for designs with a within factor, ``p_parametric_gg`` and
+        ``p_parametric_hf``: the parametric p with both df times the Greenhouse-Geisser or
+        Huynh-Feldt epsilon (capped at 1; the uncorrected p for effects whose within part
+        has one df, and for between effects). ``.sphericity`` holds Mauchly's test and the
+        epsilons (as car and afex compute them) of every effect whose within part has more
+        than one df. The permutation p-value needs no correction: permuting the
+        observations within the design leaves the covariance of the within cells as it
+        is, so the null distribution is that of the data's own covariance, spherical or
+        not (see the documentation).
 
     Raises
     ------
@@ -218,6 +245,7 @@ def aovperm(
         rotation,
         n_jobs,
         backend,
+        observed,
     )
     cols, method, rng = args.columns, args.method, args.rng
     if batch_size is not None:
@@ -276,12 +304,15 @@ def aovperm(
         progress=args.progress,
     )
     columns = [
-        _outcome_columns(method, design, outcome, table, obs, counts, source)
+        _outcome_columns(method, bases, outcome, table, obs, counts, source, args.observed)
         for outcome, table, obs, counts in zip(outcomes, tables, observed, out.counts, strict=True)
     ]
     order = [i - 1 for i in design.table_order()]
     effects = [design.effects[i] for i in order]
-    stacked = {key: np.concatenate([c[key] for c in columns]) for key in TABLE_COLUMNS}
+    names = [*TABLE_COLUMNS, *EFFECT_SIZE_COLUMNS]
+    if design.repeated:
+        names += CORRECTED_COLUMNS
+    stacked = {key: np.concatenate([c[key] for c in columns]) for key in names}
     null = None if out.null is None else out.null[:, :, order]
     if cols.several:
         index = pd.MultiIndex.from_product(
@@ -291,6 +322,11 @@ def aovperm(
         index = pd.Index(effects, name="effect")
         null = None if null is None else null[0]
     table = pd.DataFrame(stacked, index=index)
+    sphericity = None
+    if design.repeated:
+        sphericity = _sphericity_frame(
+            design, [c["sphericity"] for c in columns], cols.outcomes, cols.several
+        )
     return AovPermResult(
         table=table,
         n_resamples=int(source.total),
@@ -299,11 +335,14 @@ def aovperm(
         alternative=args.alternative,
         null_distribution=null,
         outcomes=tuple(cols.outcomes),
+        sphericity=sphericity,
     )
 
 
-def _outcome_columns(method, design, outcome, table, observed, counts, source) -> dict:
-    """The result columns of one outcome (rows in the design's table order)."""
+def _outcome_columns(method, bases, outcome, table, observed, counts, source, measured) -> dict:
+    """The result columns of one outcome (rows in the design's table order), and its
+    sphericity tests under ``"sphericity"``."""
+    design = bases.design
     resolved = resolve_exactly(method, table, observed)
     with np.errstate(invalid="ignore"):
         if source.exact:
@@ -327,7 +366,31 @@ def _outcome_columns(method, design, outcome, table, observed, counts, source) -
     columns["df"] = columns["df"].astype(np.int64)
     columns["df_error"] = columns["df_error"].astype(np.int64)
     columns["p_permutation"] = pvalues[order]
+    sizes = effect_sizes(design, table, strata_error(bases, outcome, table), measured)
+    extra = dict(sizes)
+    tests = sphericity_tests(bases, outcome)
+    if design.repeated:
+        extra.update(corrected_columns(table, tests))
+    columns.update({key: np.asarray(values)[order] for key, values in extra.items()})
+    columns["sphericity"] = {
+        design.effects[i - 1]: tests[i] for i in design.table_order() if i in tests
+    }
     return columns
+
+
+def _sphericity_frame(design: Design, tests: list, outcomes: tuple, several: bool):
+    """``result.sphericity``: one row per effect (and outcome) with a within part of more
+    than one df."""
+    rows = [
+        {"outcome": name, "effect": effect, **test._asdict()}
+        for name, by_effect in zip(outcomes, tests, strict=True)
+        for effect, test in by_effect.items()
+    ]
+    columns = ["outcome", "effect", *SPHERICITY_COLUMNS]
+    frame = pd.DataFrame(rows, columns=columns)
+    if not several:
+        frame = frame.drop(columns="outcome")
+    return frame.set_index(["outcome", "effect"] if several else "effect")
 
 
 def _too_many_resamples(args) -> None:

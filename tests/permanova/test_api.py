@@ -10,7 +10,17 @@ from scipy import stats
 import permanova
 from permanova import AovPermResult, PosthocResult
 
-COLUMNS = ["df", "df_error", "SS", "SS_error", "F", "p_parametric", "p_permutation"]
+COLUMNS = [
+    "df",
+    "df_error",
+    "SS",
+    "SS_error",
+    "F",
+    "p_parametric",
+    "p_permutation",
+    "eta2_partial",
+    "eta2_generalized",
+]
 
 
 @pytest.fixture
