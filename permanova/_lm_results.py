@@ -54,8 +54,10 @@ class LmPermResult:
     exact : bool
         Whether every permutation (``n!``) or sign flip (``2**n``) was enumerated.
     null_distribution : pandas.DataFrame or None
-        With ``return_null=True``: the t statistic of every transformation (rows), one
-        column per tested coefficient.
+        With ``return_null=True``: the t statistic of every transformation, one column per
+        tested coefficient: the ``B`` random or given ones (the observed t not included),
+        or all ``N`` of an exact run (identity included). Transformed designs that lost
+        rank (dekker, draper_stoneman) are NaN.
     formula : str or None
         The formula of the model.
     """
@@ -123,6 +125,76 @@ class LmPermResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def plot(self, coefficient: str, ax=None, bins="auto"):
+        """Histogram of a coefficient's null distribution of t, with the observed t.
+
+        Parameters
+        ----------
+        coefficient : str
+            As named in ``table`` (``"groupb"``).
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; a new figure's axes by default.
+        bins : int, sequence or str, default="auto"
+            As in :meth:`matplotlib.axes.Axes.hist`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Raises
+        ------
+        ValueError
+            Without a null distribution (run with ``return_null=True``) or for a
+            coefficient that was not tested.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import pandas as pd
+        >>> import permanova
+        >>> data = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        ...                      "y": [1.1, 2.3, 2.8, 4.5, 4.9, 6.2]})
+        >>> ax = permanova.lmperm(data, "y ~ x", return_null=True).plot("x")
+        >>> ax.get_xlabel()
+        't'
+        """
+        if self.null_distribution is None:
+            raise ValueError(
+                "plot() needs the null distribution: run lmperm(..., return_null=True)."
+            )
+        tested = list(self.null_distribution.columns)
+        if coefficient not in tested:
+            raise ValueError(f"`coefficient` must be one of {tested}; got {coefficient!r}.")
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots()
+        values = self.null_distribution[coefficient].to_numpy()
+        ax.hist(
+            values[np.isfinite(values)],
+            bins=bins,
+            color="0.75",
+            edgecolor="0.45",
+            label=f"{self.permutation_type}s",
+        )
+        observed = float(self.table.loc[coefficient, "t"])
+        p = float(self.table.loc[coefficient, "p_permutation_two_sided"])
+        ax.axvline(
+            observed,
+            color="C3",
+            lw=2,
+            label=f"observed t = {observed:.4g} (two-sided p = {p:.4g})",
+        )
+        kind = "exact" if self.exact else "Monte-Carlo"
+        ax.set_title(
+            f"{coefficient}: {self.method}, {self.n_resamples} {self.permutation_type}s ({kind})"
+        )
+        ax.set_xlabel("t")
+        ax.set_ylabel(f"{self.permutation_type}s")
+        ax.legend()
+        return ax
 
 
 def lm_table(names, parametric: dict, pvalues: np.ndarray) -> pd.DataFrame:

@@ -591,3 +591,15 @@ def test_sum_coding_names_and_estimates(rng):
     pd.testing.assert_series_equal(res.table.loc["x1"], treat.table.loc["x1"], rtol=1e-10)
     with pytest.raises(ValueError, match="`coding`"):
         lmperm(data, "y ~ x1", coding="helmert")
+
+
+def test_plot_null_distribution(rng):
+    pytest.importorskip("matplotlib")
+    y, X, assign = design(rng)
+    res = lmperm_matrices(y, X, assign, NAMES, n_resamples=99, random_state=0, return_null=True)
+    ax = res.plot("groupc")
+    assert ax.get_xlabel() == "t" and "groupc" in ax.get_title()
+    with pytest.raises(ValueError, match="`coefficient`"):
+        res.plot("(Intercept)")
+    with pytest.raises(ValueError, match="return_null=True"):
+        lmperm_matrices(y, X, assign, NAMES, n_resamples=9, random_state=0).plot("x1")
