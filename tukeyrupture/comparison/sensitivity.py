@@ -168,13 +168,14 @@ def _conditions(grid, preset, n_series):
             cells.extend((factor, level, {**fixed, **_expand(factor, level)}) for level in levels)
     conditions, index, indexed = [], {}, []
     for factor, level, overrides in cells:
-        key = repr(sorted(overrides.items()))
+        try:
+            resolved = _simulate_realistic_iv(n_series, preset, overrides)
+        except (TypeError, ValueError) as error:
+            where = "the fixed settings" if factor == "baseline" else f"{factor}={level!r}"
+            raise type(error)(f"`grid` ({where}): {error}") from None
+        # conditions that resolve to the same simulator arguments run once
+        key = repr(sorted(resolved.items()))
         if key not in index:
-            try:
-                _simulate_realistic_iv(n_series, preset, overrides)
-            except (TypeError, ValueError) as error:
-                where = "the fixed settings" if factor == "baseline" else f"{factor}={level!r}"
-                raise type(error)(f"`grid` ({where}): {error}") from None
             index[key] = len(conditions)
             conditions.append(overrides)
         indexed.append((factor, level, index[key]))
