@@ -43,6 +43,8 @@ NUMPY_QUANTILE_METHODS = frozenset(
 QUARTILE_METHODS = frozenset({"tukey"}) | NUMPY_QUANTILE_METHODS
 
 NO_RUPTURE, REPAIRED, UNREPAIRED, UNRESOLVED = 0, 1, 2, 3
+#: The name of each label code, as ``to_frame`` tables write it.
+LABEL_NAMES = ("none", "repaired", "unrepaired", "unresolved")
 
 # Bytes of temporaries allowed per row chunk: small enough to stay cache-friendly, large
 # enough that the per-chunk Python overhead is negligible.

@@ -263,17 +263,17 @@ def check_column_labels(frame, name, used=None) -> None:
     """Reject MultiIndex columns and duplicated labels (of ``used``, or of every column)."""
     if isinstance(frame.columns, pd.MultiIndex):
         raise ValueError(
-            f"`{name}` has MultiIndex column labels ({frame.columns.nlevels} levels, e.g. "
-            f"{plain(frame.columns[0])!r}); it needs one level of column names: flatten "
-            "them first, e.g. `frame.columns = ['_'.join(map(str, c)) for c in "
+            f"`{name}` must have one level of column labels, but `{name}` has MultiIndex "
+            f"column labels ({frame.columns.nlevels} levels, e.g. {plain(frame.columns[0])!r}): "
+            "flatten them first, e.g. `frame.columns = ['_'.join(map(str, c)) for c in "
             "frame.columns]`."
         )
     labels = frame.columns[frame.columns.duplicated()]
     repeated = [plain(c) for c in pd.unique(labels) if used is None or c in used]
     if repeated:
         raise ValueError(
-            f"`{name}` has duplicated column labels {repeated}; each column needs a name of "
-            "its own."
+            f"`{name}` has duplicated column labels {repeated}: the labels {repeated} repeat; "
+            "give each column a name of its own."
         )
 
 
@@ -300,7 +300,7 @@ def check_integer(name, value, minimum=None, maximum=None) -> int:
     too_low = minimum is not None and value < minimum
     if too_low or (maximum is not None and value > maximum):
         if maximum is None:
-            bounds = f">= {minimum}"
+            bounds = "a non-negative integer" if minimum == 0 else f">= {minimum}"
         elif minimum is None:
             bounds = f"<= {maximum}"
         else:

@@ -10,6 +10,8 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
+from tukeyrupture._validation import check_column_labels, plain, show_rows
+
 #: With ``fill_gaps=True`` the session numbers may span at most this many columns ...
 MAX_FILLED_SESSIONS = 1000
 #: ... unless at least one in this many of the spanned session numbers is observed.
@@ -21,32 +23,8 @@ _LABEL = re.compile(r"^\s*(\D*?)(\d+)\s*$")
 _LARGEST_SESSION = 2**53
 
 
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _first_rows(index, limit=5) -> str:
-    labels = [_plain(label) for label in index[:limit]]
-    more = f" (and {len(index) - limit} more)" if len(index) > limit else ""
-    return f"{labels}{more}"
-
-
 def _first_values(values, limit=3) -> list:
-    return [_plain(value) for value in pd.unique(np.asarray(values, dtype=object))[:limit]]
-
-
-def _check_column_labels(frame, name, used=None) -> None:
-    """Reject MultiIndex columns and duplicated labels (of ``used``, or of every column)."""
-    if isinstance(frame.columns, pd.MultiIndex):
-        raise ValueError(
-            f"`{name}` must have one level of column labels; got a MultiIndex "
-            f"{_first_values(frame.columns)}: flatten it first, e.g. "
-            "`frame.columns = ['_'.join(map(str, c)) for c in frame.columns]`."
-        )
-    labels = frame.columns[frame.columns.duplicated()]
-    repeated = [_plain(c) for c in pd.unique(labels) if used is None or c in used]
-    if repeated:
-        raise ValueError(f"`{name}` has duplicated column labels {repeated}; rename them.")
+    return [plain(value) for value in pd.unique(np.asarray(values, dtype=object))[:limit]]
 
 
 # --------------------------------------------------------------------------- sessions
@@ -77,14 +55,14 @@ def _whole_numbers(numbers: pd.Series, where: str) -> np.ndarray:
     if bad.any():
         raise ValueError(
             f"{where} must hold finite session numbers below 2**53 in magnitude; got "
-            f"{_first_values(numbers[bad])} in rows {_first_rows(numbers.index[bad])}."
+            f"{_first_values(numbers[bad])} in rows {show_rows(numbers.index[bad])}."
         )
     fractional = values != np.round(values)
     if fractional.any():
         raise ValueError(
             f"{where} must hold whole session numbers (1, 2, 3, ...); got fractional "
             f"{_first_values(numbers[fractional])} in rows "
-            f"{_first_rows(numbers.index[fractional])}."
+            f"{show_rows(numbers.index[fractional])}."
         )
     return values.astype(np.int64)
 
@@ -99,7 +77,7 @@ def _integer_numbers(numbers: pd.Series, where: str) -> np.ndarray:
     if bad.any():
         raise ValueError(
             f"{where} must hold session numbers below 2**53 in magnitude; got "
-            f"{_first_values(numbers[bad])} in rows {_first_rows(numbers.index[bad])}."
+            f"{_first_values(numbers[bad])} in rows {show_rows(numbers.index[bad])}."
         )
     return values.astype(np.int64)
 
@@ -112,14 +90,14 @@ def _natural_labels(text: pd.Series, where: str) -> _Sessions:
         raise ValueError(
             f"{where} must hold session numbers (1, 2, ...) or labels made of one prefix and "
             f"a whole number (S1, S2, ...), so that sessions can be put in order; got "
-            f"{_first_values(text[unmatched])} in rows {_first_rows(text.index[unmatched])}."
+            f"{_first_values(text[unmatched])} in rows {show_rows(text.index[unmatched])}."
         )
     prefixes = pd.unique(parts[0])
     if len(prefixes) > 1:
         first = parts.index[parts[0] == prefixes[1]]
         raise ValueError(
             f"{where} holds session labels with different prefixes {list(prefixes[:5])} "
-            f"(e.g. {prefixes[1]!r} in rows {_first_rows(first)}); use one prefix or "
+            f"(e.g. {prefixes[1]!r} in rows {show_rows(first)}); use one prefix or "
             "session numbers so that sessions can be put in order."
         )
     keys = parts[1].astype(np.int64).to_numpy()
@@ -151,8 +129,8 @@ def _text_sessions(column: pd.Series, where: str) -> _Sessions:
         text = ~is_number
         raise ValueError(
             f"{where} mixes session numbers and text: {_first_values(column[text])} in rows "
-            f"{_first_rows(column.index[text])} are not numbers, while rows "
-            f"{_first_rows(column.index[is_number])} are; a session column must hold only "
+            f"{show_rows(column.index[text])} are not numbers, while rows "
+            f"{show_rows(column.index[is_number])} are; a session column must hold only "
             "numbers (fix or remove the text entries, e.g. a '.' for a missing value)."
         )
     return _natural_labels(column, where)
@@ -196,7 +174,7 @@ def _filled_keys(sessions: _Sessions, observed: np.ndarray, where: str, index) -
             f"{span} session columns for {len(observed)} observed session numbers. Session "
             f"numbers must count sessions (at most {MAX_FILLED_SESSIONS} columns, or at least "
             f"one observed session in {MAX_FILL_RATIO}), not dates or ids; the first and "
-            f"last sessions are in rows {_first_rows(extremes)}."
+            f"last sessions are in rows {show_rows(extremes)}."
         )
     return np.arange(low, high + 1)
 
@@ -226,7 +204,7 @@ def _check_names(data, series, session, value):
             f"`series`, `session` and `value` must be three different columns; got "
             f"{series!r}, {session!r} and {value!r}."
         )
-    _check_column_labels(data, "data", used=list(names.values()))
+    check_column_labels(data, "data", used=list(names.values()))
     missing = [name for name in names.values() if name not in data.columns]
     if missing:
         raise ValueError(
@@ -252,7 +230,7 @@ def _scores(data, value) -> pd.Series:
             raise TypeError(
                 f"{where} must hold real-valued scores; got complex numbers "
                 f"{_first_values(scores[is_complex])} in rows "
-                f"{_first_rows(data.index[is_complex.to_numpy()])}."
+                f"{show_rows(data.index[is_complex.to_numpy()])}."
             )
         is_bool = scores.map(lambda item: isinstance(item, (bool, np.bool_)))
         converted = pd.to_numeric(scores.where(~is_bool), errors="coerce")
@@ -260,15 +238,13 @@ def _scores(data, value) -> pd.Series:
         if bad.any():
             raise ValueError(
                 f"{where} must be numeric; non-numeric values {_first_values(scores[bad])} "
-                f"in rows {_first_rows(data.index[bad])}."
+                f"in rows {show_rows(data.index[bad])}."
             )
         scores = converted
     values = scores.to_numpy(dtype=np.float64, na_value=np.nan)
     infinite = np.isinf(values)
     if infinite.any():
-        raise ValueError(
-            f"{where} has infinite values in rows {_first_rows(data.index[infinite])}."
-        )
+        raise ValueError(f"{where} has infinite values in rows {show_rows(data.index[infinite])}.")
     return pd.Series(values, index=data.index)
 
 
@@ -289,7 +265,7 @@ def _check_hashable(ids: pd.Series, where: str) -> None:
         raise TypeError(
             f"{where} must hold series ids such as strings or numbers; got unhashable "
             f"{[type(item).__name__ for item in ids[bad][:3]]} values in rows "
-            f"{_first_rows(ids.index[bad])}."
+            f"{show_rows(ids.index[bad])}."
         )
 
 
@@ -326,7 +302,7 @@ def _from_long_iv(data, series, session, value, fill_gaps, value_range):
     keys_missing = data.index[data[[series, session]].isna().any(axis=1).to_numpy()]
     if len(keys_missing):
         raise ValueError(
-            f"`data` has missing `{series}` or `{session}` in rows {_first_rows(keys_missing)}."
+            f"`data` has missing `{series}` or `{session}` in rows {show_rows(keys_missing)}."
         )
     _check_hashable(data[series], f"`data[{series!r}]`")
     scores = _scores(data, value)
@@ -336,7 +312,7 @@ def _from_long_iv(data, series, session, value, fill_gaps, value_range):
             raise ValueError(
                 f"`data[{value!r}]` has scores outside `value_range` "
                 f"[{value_range[0]:g}, {value_range[1]:g}]: {_first_values(scores[outside])} "
-                f"in rows {_first_rows(data.index[outside])}."
+                f"in rows {show_rows(data.index[outside])}."
             )
     sessions = _session_keys(data[session], f"`data[{session!r}]`")
     pairs = pd.DataFrame({"series": data[series].to_numpy(), "key": sessions.keys})
@@ -344,7 +320,7 @@ def _from_long_iv(data, series, session, value, fill_gaps, value_range):
     if len(duplicated):
         raise ValueError(
             f"`data` has more than one row for the same ({series}, {session}) pair: rows "
-            f"{_first_rows(duplicated)}."
+            f"{show_rows(duplicated)}."
         )
     return scores, sessions, bool(fill_gaps)
 
@@ -456,7 +432,7 @@ def from_long(
 
 def _item_values(items) -> np.ndarray:
     if isinstance(items, pd.DataFrame):
-        _check_column_labels(items, "items")
+        check_column_labels(items, "items")
         bad = [
             c
             for c, t in items.dtypes.items()

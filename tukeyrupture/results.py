@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from tukeyrupture import _core
+from tukeyrupture._validation import read_only
 
 
 class RuptureLabel(IntEnum):
@@ -27,13 +28,7 @@ class RuptureLabel(IntEnum):
     UNRESOLVED = _core.UNRESOLVED
 
 
-_REPAIR_NAMES = np.array(["none", "repaired", "unrepaired", "unresolved"])
-
-
-def _read_only(value):
-    array = np.asarray(value)
-    array.flags.writeable = False
-    return array
+_REPAIR_NAMES = np.array(_core.LABEL_NAMES)
 
 
 @dataclass(frozen=True)
@@ -80,7 +75,7 @@ class RuptureResult:
 
     def __post_init__(self):
         for name, value in vars(self).items():
-            object.__setattr__(self, name, _read_only(value))
+            object.__setattr__(self, name, read_only(value))
 
     @property
     def n_series(self) -> int:

@@ -14,6 +14,7 @@ from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
 
 from permanova._validation import copy_seed_sequence
+from tukeyrupture._validation import check_bool, check_columns, check_integer, progress_bar
 from tukeyrupture.comparison.metrics import RuptureScores, rupture_scores
 from tukeyrupture.comparison.rivals import (
     AbsoluteDropDetector,
@@ -245,7 +246,9 @@ def _check_conditions(conditions):
                 f"`conditions` has unknown simulate_alliance arguments {unknown}; valid "
                 f"arguments are {sorted(valid)}."
             )
-        checked.append(_simulate_alliance_iv(**{**DEFAULT_CONDITION, **condition}))
+        checked.append(
+            _simulate_alliance_iv(**{**SIMULATION_DEFAULTS, **DEFAULT_CONDITION, **condition})
+        )
     return checked
 
 
@@ -266,10 +269,7 @@ def _compare_detectors_iv(
     detectors, conditions, n_replications, random_state, backend, progress, tolerance, n_jobs
 ):
     pairs = _check_detectors(detectors)
-    if isinstance(n_replications, bool) or not isinstance(n_replications, Integral):
-        raise TypeError(f"`n_replications` must be an integer; got {n_replications!r}.")
-    if not 1 <= n_replications <= MAX_CELLS:
-        raise ValueError(f"`n_replications` must be in [1, {MAX_CELLS}]; got {n_replications}.")
+    n_replications = check_integer("n_replications", n_replications, 1, MAX_CELLS)
     checked = _check_conditions(conditions)
     if len(checked) * n_replications > MAX_CELLS:
         raise ValueError(
@@ -280,12 +280,10 @@ def _compare_detectors_iv(
     if backend not in _BACKENDS:
         raise ValueError(f"`backend` must be one of {list(_BACKENDS)}; got {backend!r}.")
     n_jobs = _check_n_jobs(n_jobs)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, Integral) or tolerance < 0:
-        raise ValueError(f"`tolerance` must be a non-negative integer; got {tolerance!r}.")
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"`progress` must be True or False; got {progress!r}.")
+    tolerance = check_integer("tolerance", tolerance, 0)
+    check_bool("progress", progress)
     root = _root_seed(random_state)
-    return pairs, checked, int(n_replications), root, int(tolerance), n_jobs
+    return pairs, checked, n_replications, root, tolerance, n_jobs
 
 
 def _run_cell(cell, condition_index, replication, condition, seed, detectors, tolerance):
@@ -307,12 +305,8 @@ def _run_cell(cell, condition_index, replication, condition, seed, detectors, to
     return cell, rows
 
 
-def _progress_bar(iterable, total, enabled):
-    if not enabled:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, total=total, desc="compare_detectors", unit="cell")
+def _bar(cells, total, enabled):
+    return progress_bar(cells, total=total, desc="compare_detectors", unit="cell", enabled=enabled)
 
 
 def _run_dask(cells, progress):
@@ -332,8 +326,7 @@ def _run_dask(cells, progress):
     futures = [client.submit(_run_cell, *cell, pure=False) for cell in cells]
     try:
         results = [
-            future.result()
-            for future in _progress_bar(as_completed(futures), len(futures), progress)
+            future.result() for future in _bar(as_completed(futures), len(futures), progress)
         ]
     finally:
         client.cancel(futures)
@@ -349,7 +342,7 @@ def _run_loky(cells, progress, n_jobs):
         return_as="generator_unordered",
     )
     tasks = (delayed(_run_cell)(*cell) for cell in cells)
-    return list(_progress_bar(parallel(tasks), len(cells), progress))
+    return list(_bar(parallel(tasks), len(cells), progress))
 
 
 def compare_detectors(
@@ -358,7 +351,7 @@ def compare_detectors(
     n_replications: int = 100,
     random_state: int | np.random.SeedSequence | None = None,
     backend: str = "serial",
-    progress: bool = True,
+    progress: bool = False,
     *,
     tolerance: int = 0,
     n_jobs: int | None = None,
@@ -400,7 +393,7 @@ def compare_detectors(
         Where cells run: in this process, in joblib's loky process pool, or on the current
         ``dask.distributed`` Client (``distributed.get_client()``), so the same call runs
         on a cluster.
-    progress : bool, default=True
+    progress : bool, default=False
         Show a tqdm progress bar over cells (on stderr).
     tolerance : int, default=0
         Matching window of ``rupture_scores`` (at least ``n_sessions - 1``: the whole
@@ -479,7 +472,7 @@ def compare_detectors(
         for replication in range(n_replications)
     ]
     if backend == "serial":
-        results = [_run_cell(*cell) for cell in _progress_bar(cells, len(cells), progress)]
+        results = [_run_cell(*cell) for cell in _bar(cells, len(cells), progress)]
     elif backend == "loky":
         results = _run_loky(cells, progress, n_jobs)
     else:
@@ -496,16 +489,8 @@ def compare_detectors(
 
 
 def _check_columns(frame, **columns):
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"`frame` must be a DataFrame; got {type(frame).__name__}.")
-    if isinstance(frame.columns, pd.MultiIndex):
-        raise ValueError(
-            "`frame` must have flat column names, as compare_detectors returns; got "
-            f"MultiIndex columns with {frame.columns.nlevels} levels."
-        )
-    repeated = frame.columns[frame.columns.duplicated()].unique().tolist()
-    if repeated:
-        raise ValueError(f"`frame` column names must be unique; {repeated} repeat.")
+    """``frame`` as compare_detectors returns it, holding the columns each argument names."""
+    check_columns(frame, "frame", ())
     for argument, column in columns.items():
         names = [column] if isinstance(column, str) else list(column)
         for name in names:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import auc, make_scorer, roc_curve
 from sklearn.utils.validation import check_is_fitted
 
-from tukeyrupture._validation import check_bool
+from tukeyrupture._validation import check_bool, check_integer, read_only
 
 __all__ = [
     "RuptureRocCurve",
@@ -96,14 +96,6 @@ class RuptureScores:
         return pd.DataFrame([self.to_dict()])
 
 
-def _check_tolerance(tolerance):
-    if isinstance(tolerance, (bool, np.bool_)) or not isinstance(tolerance, Integral):
-        raise TypeError(f"`tolerance` must be a non-negative integer; got {tolerance!r}.")
-    if tolerance < 0:
-        raise ValueError(f"`tolerance` must be a non-negative integer; got {tolerance!r}.")
-    return int(tolerance)
-
-
 def _check_zero_division(zero_division):
     if isinstance(zero_division, (bool, np.bool_)) or not isinstance(zero_division, Real):
         raise TypeError(
@@ -146,7 +138,7 @@ def _rupture_scores_iv(y_true, y_pred, tolerance):
             f"`y_true` and `y_pred` must have the same shape; got {y_true.shape} and "
             f"{y_pred.shape}."
         )
-    return y_true, y_pred, _check_tolerance(tolerance)
+    return y_true, y_pred, check_integer("tolerance", tolerance, 0)
 
 
 def _offsets(tolerance):
@@ -330,15 +322,9 @@ def make_rupture_scorer(
         _rupture_metric,
         greater_is_better=metric not in _LOWER_IS_BETTER,
         metric=metric,
-        tolerance=_check_tolerance(tolerance),
+        tolerance=check_integer("tolerance", tolerance, 0),
         zero_division=_check_zero_division(zero_division),
     )
-
-
-def _read_only(value):
-    array = np.asarray(value)
-    array.flags.writeable = False
-    return array
 
 
 @dataclass(frozen=True)
@@ -376,7 +362,7 @@ class RuptureRocCurve:
 
     def __post_init__(self):
         for name in ("fpr", "tpr", "thresholds"):
-            object.__setattr__(self, name, _read_only(getattr(self, name)))
+            object.__setattr__(self, name, read_only(getattr(self, name)))
 
     def to_frame(self) -> pd.DataFrame:
         """One row per point: ``threshold, fpr, tpr``."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass, field
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -12,28 +12,11 @@ import pandas as pd
 
 from permanova._validation import check_random_state
 from tukeyrupture import _core
+from tukeyrupture._validation import check_integer as _check_integer
+from tukeyrupture._validation import check_real as _check_real
+from tukeyrupture._validation import read_only
 
-_LABEL_NAMES = np.array(["none", "repaired", "unrepaired", "unresolved"])
-
-# Parameters of simulate_alliance other than the two sizes, with their defaults.
-SIMULATION_DEFAULTS: dict[str, Any] = {
-    "mean": 40.0,
-    "between_sd": 4.0,
-    "within_sd": 2.5,
-    "ar": 0.0,
-    "trend": 0.0,
-    "rupture_rate": 0.05,
-    "depth": 2.0,
-    "repair_rate": 0.5,
-    "missing_rate": 0.0,
-    "scale": None,
-}
-
-
-def _read_only(value):
-    array = np.asarray(value)
-    array.flags.writeable = False
-    return array
+_LABEL_NAMES = np.array(_core.LABEL_NAMES)
 
 
 @dataclass(frozen=True)
@@ -73,7 +56,7 @@ class SimulatedAlliance:
 
     def __post_init__(self):
         for name in ("X", "labels", "central", "person_mean"):
-            object.__setattr__(self, name, _read_only(getattr(self, name)))
+            object.__setattr__(self, name, read_only(getattr(self, name)))
         object.__setattr__(self, "params", dict(self.params))
 
     @property
@@ -137,32 +120,6 @@ class SimulatedAlliance:
 MAX_CELLS = 2**31
 
 
-def _check_integer(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"`{name}` must be an integer; got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}; got {value}.")
-    return int(value)
-
-
-def _check_real(name, value, *, low=None, high=None, open_low=False, open_high=False):
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"`{name}` must be a real number; got {value!r}.")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"`{name}` must be a finite number; got {value!r}.")
-    too_low = low is not None and (value <= low if open_low else value < low)
-    too_high = high is not None and (value >= high if open_high else value > high)
-    if too_low or too_high:
-        if low is not None and high is not None:
-            left, right = "(" if open_low else "[", ")" if open_high else "]"
-            bounds = f"in {left}{low:g}, {high:g}{right}"
-        else:
-            bounds = f"> {low:g}" if open_low else f">= {low:g}"
-        raise ValueError(f"`{name}` must be {bounds}; got {value:g}.")
-    return value
-
-
 def _check_rupture_rate(rupture_rate):
     rate = _check_real("rupture_rate", rupture_rate, low=0, high=1)
     if rate > 0.5:
@@ -188,16 +145,17 @@ def _check_scale(scale):
 def _simulate_alliance_iv(
     n_series,
     n_sessions,
-    mean=40.0,
-    between_sd=4.0,
-    within_sd=2.5,
-    ar=0.0,
-    trend=0.0,
-    rupture_rate=0.05,
-    depth=2.0,
-    repair_rate=0.5,
-    missing_rate=0.0,
-    scale=None,
+    *,
+    mean,
+    between_sd,
+    within_sd,
+    ar,
+    trend,
+    rupture_rate,
+    depth,
+    repair_rate,
+    missing_rate,
+    scale,
 ):
     """Validate the arguments of :func:`simulate_alliance`; return them normalised."""
     n_series = _check_integer("n_series", n_series, 1)
@@ -422,6 +380,15 @@ def simulate_alliance(
         person_mean=person_mean,
         params=params,
     )
+
+
+#: Parameters of simulate_alliance other than the two sizes and the seed, with their
+#: defaults (read from its signature, where they are written once).
+SIMULATION_DEFAULTS: dict[str, Any] = {
+    name: parameter.default
+    for name, parameter in inspect.signature(simulate_alliance).parameters.items()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name != "random_state"
+}
 
 
 def _draw_ruptures(rng, n, m, params):
