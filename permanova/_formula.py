@@ -1,12 +1,9 @@
 """R model formulas: terms, ``Error()`` strata and model matrices with R's coding rule.
 
-formulaic parses the formula (its grammar and term order are R's: ``+``, ``*``, ``:``,
-``/``, ``^``, ``-``, parentheses; terms sorted by degree, then by order of appearance).
-``Error()`` and ``C()`` are read here from formulaic's parse, and no part of a formula is
-ever evaluated as Python. The model matrix is built here as well: R codes a factor in a
-term by contrasts or by indicators following the rule of Chambers and Heiberger
-(Chambers and Hastie 1992, p. 38, as R's ``model.matrix`` implements it), which
-formulaic's materializer does not follow (``y ~ A:B`` differs, for one).
+formulaic parses the formula (its grammar and term order are R's); ``Error()`` and
+``C()`` are read here from its parse, and no part of a formula is ever evaluated. The model
+matrix is built here: formulaic's materializer does not follow R's rule for coding a
+factor by contrasts or indicators (Chambers and Hastie 1992, p. 38; ``y ~ A:B`` differs).
 """
 
 from __future__ import annotations
@@ -27,15 +24,13 @@ from formulaic.parser.types import Token
 from permanova._design import row_kronecker, sum_coding
 from permanova._validation import _show_rows, check_frame
 
-_FACTOR_CALL = re.compile(r"^(?:C|factor)\((.*)\)$", re.DOTALL)
+_FACTOR_CALL = re.compile(r"^(?:C|factor)\(\s*(?:`([^`]+)`|([A-Za-z_.][A-Za-z0-9_.]*))\s*\)$")
 _ERROR_CALL = re.compile(r"^Error\((.*)\)$", re.DOTALL)
-_NAME = re.compile(r"^\s*(?:`([^`]+)`|([A-Za-z_.][A-Za-z0-9_.]*))\s*$")
+_ERROR_SHAPES = "Error(subject), Error(subject/within) or Error(subject/(within1*within2))"
 _ACCEPTED = (
     "accepted: column names, C(name) to take a column as a factor, the operators "
-    "+ - * : / ^ and parentheses, 0 or 1 for the intercept, and one Error(subject), "
-    "Error(subject/within) or Error(subject/(within1*within2)) term"
+    f"+ - * : / ^ and parentheses, 0 or 1 for the intercept, and one {_ERROR_SHAPES} term"
 )
-_ERROR_SHAPES = "Error(subject), Error(subject/within) or Error(subject/(within1*within2))"
 _REJECTED_OPERATORS = {
     "|": "several model parts (|)",
     "in": "%in% (write A:B, or B/A for A nested in B)",
@@ -50,31 +45,27 @@ class Formula:
 
     Attributes
     ----------
-    formula : str
-        The formula as given.
-    outcome : str
-        The outcome column (left of ``~``).
+    formula, outcome : str
+        The formula as given; the outcome column (left of ``~``).
     terms : tuple of tuple of str
         The terms of the fixed part in R's order (``attr(terms(f), "term.labels")``: by
-        degree, then by order of appearance); each term lists its variables in the order
-        of their first appearance in the formula.
+        degree, then by order of appearance), each listing its variables in the order of
+        their first appearance in the formula.
     term_labels : tuple of str
-        The terms as R prints them: ``"A"``, ``"A:B"``. A ``C(x)`` term is labelled ``"x"``.
+        The terms as R prints them: ``"A"``, ``"A:B"`` (a ``C(x)`` term is labelled ``"x"``).
     factors : tuple of str
         Variables taken as factors: text, boolean and categorical columns, and ``C(x)``.
     covariates : tuple of str
         Numeric columns not wrapped in ``C()``: they enter the model as given.
     intercept : bool
         False when the formula removes it (``- 1``, ``+ 0``).
-    subject : str or None
-        The subject column of ``Error(subject/...)``, None without ``Error()``.
-    within : tuple of str
-        The within-subject factors of ``Error(subject/within)``, in the order of
-        :attr:`factors`; empty for ``Error(subject)`` and without ``Error()``.
+    subject, within : str or None, tuple of str
+        The subject column and the within factors (in the order of :attr:`factors`) of
+        ``Error(subject/within)``; ``None, ()`` without ``Error()``.
     levels : mapping of str to tuple
-        The levels of each factor, in R's order (sorted as R's ``factor()``, booleans
-        ``FALSE < TRUE``, a pandas Categorical's categories in their order, unused ones
-        dropped).
+        The levels of each factor in R's order: a Categorical's categories (unused ones
+        dropped), otherwise sorted (booleans ``FALSE < TRUE``, numbers by value, text by
+        code point).
     """
 
     formula: str
@@ -91,8 +82,7 @@ class Formula:
     @property
     def variables(self) -> tuple:
         """Every variable of the fixed part, in order of first appearance."""
-        seen = dict.fromkeys(v for term in self.terms for v in term)
-        return tuple(seen)
+        return tuple(dict.fromkeys(v for term in self.terms for v in term))
 
     @property
     def between(self) -> tuple:
@@ -107,17 +97,15 @@ class ModelMatrix:
     Attributes
     ----------
     X : ndarray of shape (n, p)
-        The columns: the intercept (if any), then one block per term.
+        The intercept column (if any), then one block of columns per term. Read-only.
     assign : ndarray of shape (p,)
-        Term of each column: 0 for the intercept, ``i`` for ``term_labels[i - 1]``, as
-        ``attr(X, "assign")``.
-    term_labels : tuple of str
-        The terms, as in :attr:`Formula.term_labels`.
-    column_names : tuple of str
-        As R names them: ``"(Intercept)"``, ``"groupb"`` (treatment coding), ``"group1"``
+        Term of each column, as ``attr(X, "assign")``: 0 for the intercept, ``i`` for
+        ``term_labels[i - 1]``. Read-only.
+    term_labels, column_names : tuple of str
+        The terms, as :attr:`Formula.term_labels`; the columns
+        as R names them: ``"(Intercept)"``, ``"groupb"`` (treatment coding), ``"group1"``
         (sum coding), ``"groupa"`` (indicators), ``"x"``, ``"groupb:x"``.
-    coding : str
-        ``"sum"`` or ``"treatment"``: the contrasts of the factors.
+    coding : {"sum", "treatment"}
     index : pandas.Index
         The row labels of the data.
     """
@@ -140,13 +128,11 @@ def parse_formula(formula: str, data: pd.DataFrame) -> Formula:
     Parameters
     ----------
     formula : str
-        ``"outcome ~ terms"``, optionally with one ``Error()`` term: ``"y ~ A * B"``,
-        ``"y ~ A + A:B"``, ``"y ~ (A + B + C)^2 - A:B"``, ``"y ~ 0 + A"``,
-        ``"y ~ x + group"``, ``"y ~ type * cond + Error(subject/cond)"``,
-        ``"y ~ cond * time + Error(subject/(cond * time))"``. Column names that are not
-        identifiers go in backticks: ``"y ~ `dose level`"``.
+        ``"outcome ~ terms"`` with ``+ - * : / ^``, parentheses and at most one
+        ``Error()`` term: ``"y ~ A + A:B"``, ``"y ~ (A + B + C)^2 - A:B"``, ``"y ~ 0 + A"``,
+        ``"y ~ cond * time + Error(subject/(cond * time))"``; ``"y ~ `dose level`"``.
     data : pandas.DataFrame
-        The data, in long format (one row per observation). It is not modified.
+        The data in long format (one row per observation). It is not modified.
 
     Returns
     -------
@@ -155,22 +141,19 @@ def parse_formula(formula: str, data: pd.DataFrame) -> Formula:
 
     Raises
     ------
-    TypeError
-        If ``formula`` is not a string or ``data`` not a DataFrame.
     ValueError
-        If the formula is malformed or uses what is not supported (functions other than
-        ``C()``, such as ``log(x)``: compute such columns first), names columns that
-        ``data`` lacks, has a non-numeric outcome, an ``Error()`` term of another shape,
-        a factor with fewer than two levels or missing values in the columns it uses.
+        For a malformed formula, functions other than ``C()``, unknown columns, a
+        non-numeric outcome, another ``Error()`` shape, a factor of one level, or missing
+        values in the columns used (R would drop those rows: drop them first).
 
     Notes
     -----
-    As in R, a numeric column is a covariate, whatever the number of distinct values it
-    takes (a dose coded 1, 2, 3 is one slope, not three groups): write ``C(dose)`` to
-    take it as a factor. Text, boolean and categorical columns are factors. Transforms
-    (``log(x)``, ``I(x^2)``) are rejected rather than evaluated: add the transformed
-    column to the frame and use its name. A categorical column keeps its category order;
-    an ordered categorical is coded like an unordered one (no polynomial contrasts).
+    As in R, a numeric column is a covariate whatever the number of distinct values it
+    takes (a dose coded 1, 2, 3 is one slope, not three groups): write ``C(dose)`` (or
+    ``factor(dose)``) to take it as a factor. Text, boolean and categorical columns are
+    factors. Transforms (``log(x)``) are rejected, never evaluated: add the column to the
+    frame. An ordered Categorical is coded as an unordered one. Text levels are sorted by
+    code point, as R in the C locale (a Categorical fixes another order).
 
     Examples
     --------
@@ -194,24 +177,18 @@ def parse_formula(formula: str, data: pd.DataFrame) -> Formula:
     outcome, raw_terms, intercept, error_inner, order = _structure(formula)
     forced = {name for term in raw_terms for name, is_forced in term if is_forced}
     plain = {name for term in raw_terms for name, is_forced in term if not is_forced}
-    for name in sorted(forced & plain):
-        raise _formula_error(
-            formula, f"uses {name!r} both as a column and as C({name}); use one of them"
-        )
+    if forced & plain:
+        name = sorted(forced & plain)[0]
+        raise _formula_error(formula, f"uses {name!r} both bare and as C({name})", "use one")
     variables = [v for v in order if v in forced | plain]
     rank = {v: i for i, v in enumerate(variables)}
-    terms = tuple(  # in variable order; C(x) and factor(x) make one term
+    terms = tuple(  # variables in R's order; C(x) and factor(x) make one term
         dict.fromkeys(tuple(sorted({n for n, _ in t}, key=rank.get)) for t in raw_terms)
     )
     subject, within = (None, ()) if error_inner is None else _error_strata(error_inner, formula)
-    used = [outcome, *variables] + ([subject] if subject else [])
-    _check_columns(formula, data, used)
-    levels = {}
-    for name in variables:
-        if name in forced or _is_factor(data[name], name, formula):
-            levels[name] = _factor_codes(data[name], name, formula)[1]
-        else:
-            _numeric(data[name], f"covariate {name!r}", formula)
+    _check_columns(formula, data, [outcome, *variables] + ([subject] if subject else []))
+    values = _read_variables(formula, data, variables, forced)
+    levels = {name: value[1] for name, value in values.items() if isinstance(value, tuple)}
     factors = tuple(levels)
     _check_roles(formula, outcome, variables, factors, subject, within)
     _numeric(data[outcome], f"the outcome {outcome!r}", formula, outcome=True)
@@ -260,9 +237,7 @@ def _structure(formula: str):
     outcome = lhs[0].factors if len(lhs) == 1 else ()
     if len(outcome) != 1 or outcome[0].eval_method.value != "lookup":
         raise _formula_error(
-            formula,
-            "must have one outcome column left of '~'",
-            "transform or combine outcomes in `data` first",
+            formula, "must have one outcome column left of '~'", "compute it in `data` first"
         )
     intercept, terms, errors = False, [], []
     for term in parsed.rhs:
@@ -284,41 +259,40 @@ def _structure(formula: str):
     return str(outcome[0].expr), terms, intercept, error, _variable_order(tokens)
 
 
+def _factor_call(expr: str) -> str | None:
+    """The column of ``C(name)`` or ``factor(name)``, else None."""
+    call = _FACTOR_CALL.match(expr)
+    return (call.group(1) or call.group(2)) if call else None
+
+
 def _variable(factor, formula: str) -> tuple:
     """``(name, forced_factor)`` of one formulaic factor, or ``(None, inner)`` for Error()."""
     expr = str(factor.expr)
     if factor.eval_method.value == "lookup":
         return expr, False
     if factor.eval_method.value == "python":
-        error = _ERROR_CALL.match(expr)
-        if error:
-            return None, error.group(1)
-        call = _FACTOR_CALL.match(expr)
-        name = _NAME.match(call.group(1)) if call else None
-        if name:
-            return name.group(1) or name.group(2), True
-        if call:
-            raise _formula_error(
-                formula, f"uses {expr}", "C() takes one column name (the analysis sets the coding)"
-            )
+        if _ERROR_CALL.match(expr):
+            return None, _ERROR_CALL.match(expr).group(1)
+        if _factor_call(expr):
+            return _factor_call(expr), True
+        if re.match(r"^(C|factor)\(", expr):
+            raise _formula_error(formula, f"uses {expr}", "C() takes one column name only")
     raise _formula_error(
         formula,
         f"uses {expr}, which is not supported",
-        _ACCEPTED + "; compute transformed columns first, e.g. "
+        f"{_ACCEPTED}; compute transformed columns first, e.g. "
         "data.assign(log_x=np.log(data['x'])), and use their names",
     )
 
 
 def _variable_order(tokens: list) -> list:
     """Variables of the right-hand side in order of first appearance (R's ``variables``)."""
-    order: list = []
+    order = []
     for token in tokens[[t.token for t in tokens].index("~") + 1 :]:
-        call = _FACTOR_CALL.match(str(token.token))
-        name = _NAME.match(call.group(1)) if call else None
         if token.kind is Token.Kind.NAME:
             order.append(str(token.token))
-        elif token.kind is Token.Kind.PYTHON and name:
-            order.append(name.group(1) or name.group(2))
+        elif token.kind is Token.Kind.PYTHON and _factor_call(str(token.token)):
+            order.append(_factor_call(str(token.token)))
     return list(dict.fromkeys(order))
 
 
@@ -332,9 +306,8 @@ def _error_strata(inner: str, formula: str) -> tuple:
     singles = [s for s in sets if len(s) == 1]
     subject = next(iter(singles[0])) if singles else None
     within = sorted(set().union(*sets) - {subject})
-    expected = {frozenset({subject, *c}) for k in range(len(within) + 1)
-                for c in combinations(within, k)}  # fmt: skip
-    if subject is None or set(sets) != expected:
+    combos = (c for k in range(len(within) + 1) for c in combinations(within, k))
+    if subject is None or set(sets) != {frozenset({subject, *c}) for c in combos}:
         raise _formula_error(formula, shape, "accepted: " + _ERROR_SHAPES)
     return subject, tuple(within)
 
@@ -364,9 +337,7 @@ def _check_roles(formula, outcome, variables, factors, subject, within) -> None:
     if outcome in variables or outcome == subject:
         raise _formula_error(formula, f"uses the outcome {outcome!r} right of '~' too", "")
     if subject is not None and subject in variables:
-        raise _formula_error(
-            formula, f"uses the subject column {subject!r} of Error() in the fixed part", ""
-        )
+        raise _formula_error(formula, f"uses the subject {subject!r} in the fixed part", "")
     for name in within:
         if name not in factors:
             how = "which must also appear in the fixed part"
@@ -406,30 +377,26 @@ def _factor_codes(column: pd.Series, name: str, formula: str) -> tuple:
         try:
             found, codes = np.unique(column.to_numpy(), return_inverse=True)
         except TypeError:
-            raise _formula_error(
-                formula,
-                f"uses factor {name!r}, whose values have types that cannot be sorted",
-                "convert them, e.g. with .astype(str)",
-            ) from None
+            problem = f"uses factor {name!r}, whose values have types that cannot be sorted"
+            raise _formula_error(formula, problem, "convert them, e.g. .astype(str)") from None
         levels = tuple(v.item() if isinstance(v, np.generic) else v for v in found)
     if len(levels) < 2:
-        raise _formula_error(
-            formula,
-            f"uses factor {name!r}, which has {len(levels)} level ({levels[0]!r})",
-            "a factor needs at least two levels",
-        )
+        problem = f"uses factor {name!r}, which has {len(levels)} level ({levels[0]!r})"
+        raise _formula_error(formula, problem, "a factor needs at least two levels")
     return np.asarray(codes, dtype=np.intp).reshape(-1), levels
 
 
 def _numeric(column: pd.Series, what: str, formula: str, outcome: bool = False) -> np.ndarray:
-    """A covariate or the outcome as finite floats."""
+    """A covariate or the outcome as finite floats (the outcome's dtype checked first)."""
     dtype = column.dtype
-    if outcome and (_not_real(column) or pd.api.types.is_bool_dtype(dtype)):
-        raise _formula_error(
-            formula,
-            f"needs {what} to be a numeric column (int or float); got dtype {dtype}",
-            "convert it, e.g. with pd.to_numeric or .astype(float)",
-        )
+    types = pd.api.types
+    if types.is_object_dtype(dtype):
+        real = types.infer_dtype(column, skipna=True) in _NUMERIC_KINDS
+    else:
+        real = types.is_numeric_dtype(dtype) and not types.is_complex_dtype(dtype)
+    if outcome and (not real or types.is_bool_dtype(dtype)):
+        problem = f"needs {what} to be a numeric column (int or float); got dtype {dtype}"
+        raise _formula_error(formula, problem, "convert it, e.g. with pd.to_numeric")
     values = column.to_numpy(dtype=np.float64)
     if not np.isfinite(values).all():
         raise ValueError(
@@ -439,23 +406,14 @@ def _numeric(column: pd.Series, what: str, formula: str, outcome: bool = False) 
     return values
 
 
-def _not_real(column: pd.Series) -> bool:
-    """True unless the column holds real numbers (of a numeric dtype, or as objects)."""
-    dtype = column.dtype
-    if pd.api.types.is_object_dtype(dtype):
-        return pd.api.types.infer_dtype(column, skipna=True) not in _NUMERIC_KINDS
-    return not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_complex_dtype(dtype)
-
-
 def model_matrix(parsed: Formula, data: pd.DataFrame, coding: str = "sum") -> ModelMatrix:
     """The model matrix of a parsed formula, as R's ``model.matrix`` builds it.
 
     A factor ``F`` of a term ``T`` is coded by contrasts when ``T`` without ``F`` is
-    contained in a preceding term (the empty term always counts: the intercept, or the
-    first factor of a model without intercept, which gets indicators instead), and by
-    indicators (one column per level) otherwise: in ``y ~ A + A:B``, ``A:B`` has
-    ``n_A (n_B - 1)`` columns. A term's columns are the row-wise products of the codings
-    of its variables, the first variable varying fastest; a covariate enters as given.
+    empty or contained in a preceding term, by indicators (one column per level)
+    otherwise; without intercept the first factor gets indicators. In ``y ~ A + A:B``,
+    ``A:B`` has ``n_A (n_B - 1)`` columns; ``y ~ A:B`` has the intercept and every cell.
+    A term's columns are row-wise products, the first variable varying fastest.
 
     Parameters
     ----------
@@ -464,14 +422,13 @@ def model_matrix(parsed: Formula, data: pd.DataFrame, coding: str = "sum") -> Mo
     data : pandas.DataFrame
         The data (usually the frame the formula was parsed against). It is not modified.
     coding : {"sum", "treatment"}, default="sum"
-        The contrasts: sum-to-zero (R's ``contr.sum``: level ``j`` is the unit vector
-        ``e_j``, the last level ``-1``) or treatment (``contr.treatment``: the first level
-        is the reference).
+        R's ``contr.sum`` (level ``j`` is ``e_j``, the last level ``-1``) or
+        ``contr.treatment`` (the first level is the reference).
 
     Returns
     -------
     ModelMatrix
-        ``X``, ``assign`` (column -> term), term labels and R's column names.
+        ``X``, ``assign`` (column -> term), the term labels and R's column names.
 
     Examples
     --------
@@ -491,9 +448,7 @@ def model_matrix(parsed: Formula, data: pd.DataFrame, coding: str = "sum") -> Mo
     2          1.0    -1.0    -1.0
     """
     if not isinstance(parsed, Formula):
-        raise TypeError(
-            f"`parsed` must be a Formula from parse_formula; got {type(parsed).__name__}."
-        )
+        raise TypeError(f"`parsed` must be a Formula from parse_formula; got {parsed!r}.")
     if coding not in ("sum", "treatment"):
         raise ValueError(f"`coding` must be 'sum' or 'treatment'; got {coding!r}.")
     data = check_frame(data)
@@ -502,7 +457,13 @@ def model_matrix(parsed: Formula, data: pd.DataFrame, coding: str = "sum") -> Mo
     blocks = [np.ones((n, 1))] if parsed.intercept else []
     names = ["(Intercept)"] if parsed.intercept else []
     assign = [0] if parsed.intercept else []
-    values = _variable_values(parsed, data)
+    values = _read_variables(parsed.formula, data, parsed.variables, set(parsed.factors))
+    for name in parsed.covariates:
+        if isinstance(values[name], tuple):
+            raise ValueError(
+                f"`data` column {name!r} is not numeric, but `formula` {parsed.formula!r} "
+                "was parsed with it as a covariate; parse the formula against this frame."
+            )
     for index, (term, encoding) in enumerate(zip(parsed.terms, _encodings(parsed)), start=1):
         block, block_names = np.ones((n, 1)), [""]
         for name in term:
@@ -514,33 +475,18 @@ def model_matrix(parsed: Formula, data: pd.DataFrame, coding: str = "sum") -> Mo
         assign.extend([index] * block.shape[1])
     X = np.hstack(blocks) if blocks else np.zeros((n, 0))
     assign_array = np.asarray(assign, dtype=np.intp)
-    X.flags.writeable = False
-    assign_array.flags.writeable = False
-    return ModelMatrix(
-        X=X,
-        assign=assign_array,
-        term_labels=parsed.term_labels,
-        column_names=tuple(names),
-        coding=coding,
-        index=data.index,
-    )
+    X.flags.writeable = assign_array.flags.writeable = False
+    return ModelMatrix(X, assign_array, parsed.term_labels, tuple(names), coding, data.index)
 
 
-def _variable_values(parsed: Formula, data: pd.DataFrame) -> dict:
-    """Factor ``(codes, levels)`` and covariate values of every variable of the model."""
-    values = {}
-    for name in parsed.variables:
-        column = data[name]
-        if name in parsed.factors:
-            values[name] = _factor_codes(column, name, parsed.formula)
-        elif _is_factor(column, name, parsed.formula):
-            raise ValueError(
-                f"`data` column {name!r} is not numeric, but `formula` {parsed.formula!r} "
-                "was parsed with it as a covariate; parse the formula against this frame."
-            )
-        else:
-            values[name] = _numeric(column, f"covariate {name!r}", parsed.formula)
-    return values
+def _read_variables(formula: str, data: pd.DataFrame, variables, forced) -> dict:
+    """Factor ``(codes, levels)`` or covariate values of each variable."""
+    return {
+        name: _factor_codes(data[name], name, formula)
+        if name in forced or _is_factor(data[name], name, formula)
+        else _numeric(data[name], f"covariate {name!r}", formula)
+        for name in variables
+    }
 
 
 def _encodings(parsed: Formula) -> list:
@@ -558,8 +504,8 @@ def _encodings(parsed: Formula) -> list:
                 pattern[name] = "indicators"
         patterns.append(pattern)
     if not parsed.intercept:
-        # R's model.matrix: without intercept the first factor of the first term holding
-        # one is coded by indicators, so that its columns span the intercept.
+        # as R's model.matrix: the first factor (of the first term holding one) gets
+        # indicators, whose columns span the missing intercept
         for pattern in patterns:
             first = next((name for name, how in pattern.items() if how != "covariate"), None)
             if first is not None:
@@ -573,23 +519,18 @@ def _variable_columns(name: str, values, encoding: str, coding: str) -> tuple:
     if encoding == "covariate":
         return values[:, None], [name]
     codes, levels = values
-    k = len(levels)
-    labels = [_level_label(level) for level in levels]
+    labels = [name + _level_label(level) for level in levels]
     if encoding == "indicators":
-        chosen = np.arange(k)
-        return (codes[:, None] == chosen).astype(float), [name + label for label in labels]
+        return (codes[:, None] == np.arange(len(levels))).astype(float), labels
     if coding == "treatment":
-        chosen = np.arange(1, k)
-        return (codes[:, None] == chosen).astype(float), [name + label for label in labels[1:]]
-    return sum_coding(codes, k), [f"{name}{j}" for j in range(1, k)]
+        return (codes[:, None] == np.arange(1, len(levels))).astype(float), labels[1:]
+    return sum_coding(codes, len(levels)), [f"{name}{j}" for j in range(1, len(levels))]
 
 
 def _level_label(level) -> str:
     """A level as R prints it in column names (``TRUE``, ``2`` for 2.0)."""
     if isinstance(level, (bool, np.bool_)):
         return "TRUE" if level else "FALSE"
-    if isinstance(level, float) and level.is_integer():
-        return str(int(level))
     if isinstance(level, float):
-        return format(level, ".15g")
+        return str(int(level)) if level.is_integer() else format(level, ".15g")
     return str(level)

@@ -294,7 +294,7 @@ def test_error_shapes_refused(error):
             "y ~ A*x + Error(id/x)",
             "'x' in Error\\(\\), which is a numeric covariate: write C\\(x\\)",
         ),
-        ("y ~ A + id + Error(id)", "subject column 'id'"),
+        ("y ~ A + id + Error(id)", "uses the subject 'id' in the fixed part"),
     ],
 )
 def test_error_misuse(formula, message):
@@ -328,8 +328,8 @@ def test_error_misuse(formula, message):
         ("y A", r"one '~'"),
         ("y ~ A ~ B", r"one '~'"),
         ("~ A", r"one outcome column"),
-        ("y ~ x + C(x)", r"'x' both as a column and as C\(x\)"),
-        ("y ~ C(x, Sum)", r"C\(\) takes one column name"),
+        ("y ~ x + C(x)", r"uses 'x' both bare and as C\(x\)"),
+        ("y ~ C(x, Sum)", r"uses C\(x, Sum\); C\(\) takes one column name only"),
         ("y ~ y + A", r"uses the outcome 'y' right of '~' too"),
     ],
 )
