@@ -199,65 +199,6 @@ def subject_table(
     return (sums / counts).reshape(n_subjects, n_cells)
 
 
-def subject_groups(subject_codes: np.ndarray, between_codes: list) -> np.ndarray:
-    """The between cell of each subject (``0 .. g - 1``), from the rows' codes.
-
-    Examples
-    --------
-    >>> subject_groups(np.array([0, 0, 1, 1, 2, 2]), [np.array([1, 1, 0, 0, 1, 1])])
-    array([1, 0, 1])
-    """
-    n_subjects = int(subject_codes.max()) + 1
-    if not between_codes:
-        return np.zeros(n_subjects, dtype=np.intp)
-    first = np.zeros(n_subjects, dtype=np.intp)
-    first[subject_codes[::-1]] = np.arange(subject_codes.size)[::-1]
-    cells = np.stack([np.asarray(c)[first] for c in between_codes], axis=1)
-    return np.unique(cells, axis=0, return_inverse=True)[1].reshape(-1)
-
-
-def corrected_columns(within_parts, tests, F, df, df_error, p_parametric):
-    """The ``p_parametric_gg`` and ``p_parametric_hf`` columns of an ANOVA table.
-
-    Parameters
-    ----------
-    within_parts : list of tuple of int
-        Per table row, the within part of the effect (positions of its within factors;
-        ``()`` for between-subject effects): ``type:cond`` has the part of ``cond``.
-    tests : dict
-        The result of :func:`sphericity` for these parts.
-    F, df, df_error, p_parametric : array-like of shape (n_rows,)
-        The table's columns.
-
-    Returns
-    -------
-    p_gg, p_hf : ndarray of shape (n_rows,)
-        The corrected p-values (df times ``min(1, epsilon)``). Rows that need no
-        correction (between-subject effects, within parts with one contrast) keep
-        ``p_parametric``, as afex's corrected ANOVA table; NaN where the epsilon is
-        undefined.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> tests = sphericity(rng.normal(size=(10, 3)), (3,), None, [(0,)])
-    >>> p_gg, p_hf = corrected_columns([(), (0,)], tests, [2.0, 3.0], [1, 2], [9, 18],
-    ...                                [0.19, 0.075])
-    >>> float(p_gg[0]), bool(p_gg[1] >= 0.075)
-    (0.19, True)
-    """
-    F, df, df_error = (np.asarray(a, dtype=np.float64) for a in (F, df, df_error))
-    p_gg = np.array(p_parametric, dtype=np.float64)
-    p_hf = p_gg.copy()
-    for row, part in enumerate(within_parts):
-        test = tests.get(tuple(part))
-        if test is None:
-            continue
-        p_gg[row] = corrected_pvalues(F[row], df[row], df_error[row], test.epsilon_gg)
-        p_hf[row] = corrected_pvalues(F[row], df[row], df_error[row], test.epsilon_hf)
-    return p_gg, p_hf
-
-
 def _one_effect(residuals: np.ndarray, d: int, error_df: int, n_cells: int, noise: float):
     """``(SphericityTest, defined)`` from the residual contrast matrix of one effect."""
     nan = SphericityTest(d, error_df, np.nan, np.nan, d * (d + 1) // 2 - 1, *[np.nan] * 3)

@@ -114,8 +114,8 @@ class AovPermResult:
         Resampling test using freedman_lane to handle nuisance variables and 70 permutations.
         B = 70: all distinct permutations (exact, identity included).
         <BLANKLINE>
-          df df_error    SS      F parametric P(>F) resampled P(>F)
-        g  1        6  20.8  13.96         0.009658         0.02857  *
+          df df_error   SS     F eta2_partial eta2_generalized parametric P(>F) resampled P(>F)
+        g  1        6 20.8 13.96       0.6995           0.6995         0.009658         0.02857 *
         ---
         Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1
         """
@@ -301,45 +301,6 @@ class AovPermResult:
             raise ValueError(f"`outcome` must be one of {list(self.outcomes)}; got {outcome!r}.")
         k = list(self.outcomes).index(outcome)
         return k, (self.table.loc[outcome] if several else self.table)
-
-
-SPHERICITY_COLUMNS = ["df", "df_residual", "W", "chi2", "chi2_df", "p_mauchly", "epsilon_gg",
-                      "epsilon_hf"]  # fmt: skip
-
-
-def sphericity_frame(tests: dict) -> pd.DataFrame:
-    """The ``sphericity`` table of a result, from :func:`permanova._sphericity.sphericity`.
-
-    Parameters
-    ----------
-    tests : dict
-        ``{effect name: SphericityTest}``, or ``{(outcome, effect name): SphericityTest}``
-        for several outcomes (the frame then has an ``(outcome, effect)`` index).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per effect, columns ``df`` (the effect's contrasts), ``df_residual``
-        (the subjects' residual df), ``W, chi2, chi2_df, p_mauchly, epsilon_gg,
-        epsilon_hf``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from permanova._sphericity import sphericity
-    >>> tests = sphericity(np.random.default_rng(0).normal(size=(8, 3)), (3,), None, [(0,)])
-    >>> sphericity_frame({"cond": tests[(0,)]})[["df", "df_residual", "chi2_df"]]
-            df  df_residual  chi2_df
-    effect
-    cond     2            7        2
-    """
-    keys = list(tests)
-    if keys and isinstance(keys[0], tuple):
-        index = pd.MultiIndex.from_tuples(keys, names=["outcome", "effect"])
-    else:
-        index = pd.Index(keys, name="effect")
-    frame = pd.DataFrame([list(t) for t in tests.values()], index, SPHERICITY_COLUMNS)
-    return frame.astype({"df": np.int64, "df_residual": np.int64, "chi2_df": np.int64})
 
 
 def _format_table(table: pd.DataFrame, printed, *, codes: str | None) -> str:

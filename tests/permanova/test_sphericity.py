@@ -14,13 +14,7 @@ from scipy import stats
 
 import permanova
 from permanova import _sphericity
-from permanova._sphericity import (
-    corrected_columns,
-    corrected_pvalues,
-    sphericity,
-    subject_groups,
-    subject_table,
-)
+from permanova._sphericity import corrected_pvalues, sphericity, subject_table
 
 
 # --------------------------------------------------------------------------------------------
@@ -370,39 +364,25 @@ def test_subject_table_averages_replicates_and_rejects_missing_cells():
         subject_table(y[:-1], subjects[:-1], [w0[:-1], w1[:-1]], (2, 2))
 
 
-def test_subject_groups_any_row_order():
-    subjects = np.array([2, 0, 1, 0, 2, 1])
-    a, b = np.array([1, 0, 0, 0, 1, 0]), np.array([0, 1, 1, 1, 0, 1])
-    np.testing.assert_array_equal(subject_groups(subjects, [a, b]), [0, 0, 1])
-    np.testing.assert_array_equal(subject_groups(subjects, []), [0, 0, 0])
-
-
-def test_corrected_columns_rows():
-    y, codes = _table(6, 12, (3,), groups=2)
-    tests = sphericity(y, (3,), codes, [(0,)])
-    F, df, dfe = np.array([2.0, 4.0, 1.5]), np.array([1, 2, 2]), np.array([10, 20, 20])
-    p = stats.f.sf(F, df, dfe)
-    p_gg, p_hf = corrected_columns([(), (0,), (0,)], tests, F, df, dfe, p)
-    assert p_gg[0] == p[0] and p_hf[0] == p[0]
-    eps = tests[(0,)]
-    gg = eps.epsilon_gg
-    np.testing.assert_allclose(p_gg[1:], stats.f.sf(F[1:], df[1:] * gg, dfe[1:] * gg), rtol=1e-12)
-    hf = min(1.0, eps.epsilon_hf)
-    np.testing.assert_allclose(p_hf[1:], stats.f.sf(F[1:], df[1:] * hf, dfe[1:] * hf), rtol=1e-12)
-
-
 def _table_sphericity(data, dv, subject, between, within, result):
-    """What api.py does: long data -> table, groups -> tests -> the table's columns."""
+    """Long data -> subject-by-cell table and groups -> tests -> corrected p of each row
+    (uncorrected where no correction applies: between effects, one-contrast parts)."""
     subject_codes = pd.factorize(data[subject])[0]
     within_codes = [pd.factorize(data[w], sort=True)[0] for w in within]
     shape = tuple(int(c.max()) + 1 for c in within_codes)
     table = subject_table(data[dv].to_numpy(float), subject_codes, within_codes, shape)
-    groups = subject_groups(subject_codes, [pd.factorize(data[b])[0] for b in between])
+    first = pd.Series(np.arange(len(data))).groupby(subject_codes).first().to_numpy()
+    groups = pd.factorize(data[between].iloc[first].apply(tuple, axis=1))[0] if between else None
     parts = [tuple(within.index(f) for f in e.split(":") if f in within)
              for e in result.table.index]  # fmt: skip
     tests = sphericity(table, shape, groups, sorted({p for p in parts if p}))
-    t = result.table
-    return tests, corrected_columns(parts, tests, t.F, t.df, t.df_error, t.p_parametric)
+    p_gg = result.table["p_parametric"].to_numpy(float).copy()
+    p_hf = p_gg.copy()
+    for row, (part, r) in enumerate(zip(parts, result.table.itertuples())):
+        if part in tests:
+            p_gg[row] = corrected_pvalues(r.F, r.df, r.df_error, tests[part].epsilon_gg)
+            p_hf[row] = corrected_pvalues(r.F, r.df, r.df_error, tests[part].epsilon_hf)
+    return tests, (p_gg, p_hf)
 
 
 def test_end_to_end_mixed_matches_pingouin():
