@@ -321,7 +321,8 @@ def _check_columns(formula: str, data: pd.DataFrame, names: list) -> None:
             f"`formula` {formula!r} uses columns not in `data`: {', '.join(missing)}; "
             f"available columns: {list(data.columns)[:20]!r}."
         )
-    repeated = [repr(n) for n in names if n in set(data.columns[data.columns.duplicated()])]
+    duplicated = set(data.columns[data.columns.duplicated()])
+    repeated = [repr(name) for name in names if name in duplicated]
     if repeated:
         raise ValueError(f"`data` has several columns labelled {', '.join(repeated)}.")
     gaps = [(name, data[name].isna().to_numpy()) for name in names]

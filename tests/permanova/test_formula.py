@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from permanova._design import build_design
 from permanova._formula import Formula, ModelMatrix, model_matrix, parse_formula
 
 
@@ -82,6 +83,8 @@ def test_jpah2016_formula():
     )
     data["iapa"] = rng.normal(size=len(data))
     f = parse_formula("iapa ~ bmic*condition*time + Error(id/time)", data)
+    g = parse_formula("iapa ~ bmic*condition*time + Error(id/(time))", data)  # permuco's
+    assert (g.terms, g.covariates, g.subject, g.within) == (f.terms, f.covariates, "id", ("time",))
     assert f.term_labels == (
         "bmic",
         "condition",
@@ -132,6 +135,21 @@ def test_permuco_formulas(formula, labels, subject, within):
     f = parse_formula(formula, data)
     assert f.term_labels == labels
     assert (f.subject, f.within) == (subject, within)
+
+
+def test_full_factorial_is_the_keyword_design():
+    # aovperm's keyword form codes between + within factors with _design.build_design
+    data = _frame(24)
+    codes, n_levels = {}, {}
+    for name in ("A", "B"):
+        codes[name] = pd.factorize(data[name], sort=True)[0]
+        n_levels[name] = int(codes[name].max()) + 1
+    design = build_design(codes, n_levels, ["A"], ["B"], data["id"].to_numpy())
+    f = parse_formula("y ~ A*B + Error(id/B)", data)
+    mm = model_matrix(f, data)
+    assert f.term_labels == design.effects and f.terms == design.effect_factors
+    np.testing.assert_array_equal(mm.X, design.X)  # the same 0/±1 products
+    np.testing.assert_array_equal(mm.assign, design.assign)
 
 
 def test_lmperm_columns_treatment():
