@@ -13,7 +13,7 @@ from numbers import Integral, Number, Real
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 # dtype kinds that hold session scores: signed and unsigned integers, floats. Booleans,
 # complex numbers, datetimes, timedeltas, strings, bytes and records do not.
@@ -242,6 +242,47 @@ def validate_series_array(estimator, X, **options):
             f"Invalid `X`: expected a 2-D array of shape (n_series, n_sessions) holding "
             f"finite numbers or NaN (for one series use x.reshape(1, -1)). {error}"
         ) from None
+
+
+class SeriesInput:
+    """The input contract every detector shares: ``(n_series, n_sessions)`` floats, NaN.
+
+    Mixed in before ``BaseEstimator``: declares NaN support, validates the parameters named
+    in ``_finite_params`` and ``X`` in ``fit`` (``_check_fit_X``) and again, against the
+    fitted state, in every other method (``_check_X``), with the messages of
+    :func:`validate_series_array`. Dask arrays are checked lazily where ``_dask_input``.
+    """
+
+    _finite_params: tuple = ()
+    _dask_input = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _validation_options(self):
+        return {"ensure_all_finite": "allow-nan", "ensure_min_features": 2, "dtype": np.float64}
+
+    def _check_fit_X(self, X):
+        for name in self._finite_params:
+            check_finite(name, getattr(self, name))
+        if self._dask_input and is_dask_array(X):
+            from tukeyrupture import _dask
+
+            return _dask.check_dask_input(self, X, reset=True)
+        return validate_series_array(self, X, **self._validation_options())
+
+    def _check_X(self, X):
+        check_is_fitted(self)
+        check_params(self, self._finite_params)
+        if self._dask_input and is_dask_array(X):
+            from tukeyrupture import _dask
+
+            return _dask.check_dask_input(self, X, reset=False)
+        # ensure_min_features=1: a wrong session count is reported as a mismatch with fit
+        options = {**self._validation_options(), "ensure_min_features": 1}
+        return validate_series_array(self, X, reset=False, **options)
 
 
 # --------------------------------------------------------------------------- messages

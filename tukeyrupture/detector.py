@@ -11,13 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from tukeyrupture import _core
-from tukeyrupture._validation import (
-    check_finite,
-    check_params,
-    is_dask_array,
-    row_and_column_labels,
-    validate_series_array,
-)
+from tukeyrupture._validation import SeriesInput, is_dask_array, row_and_column_labels
 from tukeyrupture.results import RuptureResult
 
 FEATURE_NAMES = (
@@ -50,7 +44,7 @@ def rupture_features(labels, eligible):
     return features
 
 
-class TukeyRuptureDetector(TransformerMixin, BaseEstimator):
+class TukeyRuptureDetector(SeriesInput, TransformerMixin, BaseEstimator):
     """Alliance-rupture detection with Tukey's control charts.
 
     Each row of ``X`` is one person's alliance series (columns = sessions, NaN = missing).
@@ -141,6 +135,7 @@ class TukeyRuptureDetector(TransformerMixin, BaseEstimator):
         "min_consecutive": [Interval(Integral, 1, None, closed="left")],
     }
 
+    _dask_input = True
     _finite_params = ("iqr_multiplier", "absolute_sd_multiplier", "pooled_sd", "min_consecutive")
 
     def __init__(
@@ -158,11 +153,6 @@ class TukeyRuptureDetector(TransformerMixin, BaseEstimator):
         self.absolute_sd_multiplier = absolute_sd_multiplier
         self.pooled_sd = pooled_sd
         self.min_consecutive = min_consecutive
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -195,23 +185,9 @@ class TukeyRuptureDetector(TransformerMixin, BaseEstimator):
         UserWarning
             When the pooled SD cannot be learned because no training series is eligible.
         """
-        for name in self._finite_params:
-            check_finite(name, getattr(self, name))
-        if is_dask_array(X):
-            from tukeyrupture import _dask
-
-            X = _dask.check_dask_input(self, X, reset=True)
-        else:
-            X = validate_series_array(self, X, **self._validation_options())
+        X = self._check_fit_X(X)
         self.pooled_sd_ = self._learn_pooled_sd(X)
         return self
-
-    def _validation_options(self):
-        return {
-            "ensure_all_finite": "allow-nan",
-            "ensure_min_features": 2,
-            "dtype": np.float64,
-        }
 
     def _learn_pooled_sd(self, X):
         if self.absolute_sd_multiplier is None:
@@ -244,17 +220,6 @@ class TukeyRuptureDetector(TransformerMixin, BaseEstimator):
             "lower_half": self.lower_half,
             "min_consecutive": self.min_consecutive,
         }
-
-    def _check_X(self, X):
-        check_is_fitted(self)
-        check_params(self, self._finite_params)
-        if is_dask_array(X):
-            from tukeyrupture import _dask
-
-            return _dask.check_dask_input(self, X, reset=False)
-        # ensure_min_features=1 so that a wrong session count is reported as a mismatch
-        options = {**self._validation_options(), "ensure_min_features": 1}
-        return validate_series_array(self, X, reset=False, **options)
 
     def _run(self, X, outputs, needs_absolute=True):
         """Run the kernels on a validated array; refuse when the SD is unknown but needed."""

@@ -20,12 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from tukeyrupture import _core
-from tukeyrupture._validation import (
-    check_finite,
-    check_numeric_input,
-    check_params,
-    validate_series_array,
-)
+from tukeyrupture._validation import SeriesInput, check_numeric_input
 
 __all__ = [
     "AbsoluteDropDetector",
@@ -38,23 +33,13 @@ __all__ = [
 D2_MOVING_RANGE = 1.128
 
 
-class _RivalDetector(BaseEstimator):
+class _RivalDetector(SeriesInput, BaseEstimator):
     """Shared plumbing: validation, chunked labelling with the lower-half-median repair rule.
 
     Subclasses implement ``_learn(X)`` (fitted state from validated data) and
     ``_central(X)`` (boolean mask of central sessions of a validated block); those with a
     continuous score implement ``_score(X)`` too.
     """
-
-    _finite_params: tuple = ()
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
-
-    def _validation_options(self):
-        return {"ensure_all_finite": "allow-nan", "ensure_min_features": 2, "dtype": np.float64}
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -89,21 +74,12 @@ class _RivalDetector(BaseEstimator):
         >>> round(ReliableChangeDetector().fit(X).sd_, 3)
         2.776
         """
-        for name in self._finite_params:
-            check_finite(name, getattr(self, name))
-        X = validate_series_array(self, X, **self._validation_options())
+        X = self._check_fit_X(X)
         self._learn(X)
         return self
 
     def _learn(self, X):
         """Default: nothing to learn beyond ``n_features_in_``."""
-
-    def _check_X(self, X):
-        check_is_fitted(self)
-        check_params(self, self._finite_params)
-        # ensure_min_features=1: a wrong session count is reported as a mismatch with fit
-        options = {**self._validation_options(), "ensure_min_features": 1}
-        return validate_series_array(self, X, reset=False, **options)
 
     def _by_chunks(self, X, function, dtype):
         out = np.empty(X.shape, dtype=dtype)
