@@ -283,3 +283,83 @@ def test_report_is_written_and_self_contained(tiny, tmp_path):
     assert "<table" in text and "absolute" in text
     other = tiny.to_html(tmp_path / "other.html")
     assert other.exists()
+
+
+@pytest.fixture
+def cli_with_sensitivity(monkeypatch):
+    """``tukeyrupture.cli`` with the command wired as the lead wires it."""
+    from tukeyrupture import cli
+    from tukeyrupture.comparison._sensitivity_cli import (
+        SENSITIVITY_FLAGS,
+        add_sensitivity_command,
+    )
+
+    if "sensitivity" not in cli._FLAGS:
+        monkeypatch.setattr(cli, "_COMMANDS", (*cli._COMMANDS, add_sensitivity_command))
+        monkeypatch.setitem(cli._FLAGS, "sensitivity", SENSITIVITY_FLAGS)
+    return cli
+
+
+TINY_FLAGS = [
+    "--series",
+    "30",
+    "--detectors",
+    "absolute",
+    "--depths",
+    "1",
+    "4",
+    "--lengths",
+    "12",
+    "--missingness",
+    "none",
+    "--ar",
+    "0.3",
+    "--repair",
+    "v",
+    "--seed",
+    "5",
+    "--no-progress",
+]
+
+
+def test_command_writes_the_report_and_tables(cli_with_sensitivity, tmp_path, capsys):
+    out = tmp_path / "study"
+    assert cli_with_sensitivity.main(["sensitivity", "--out", str(out), *TINY_FLAGS]) == 0
+    assert {path.name for path in out.iterdir()} == {
+        "sensitivity.html",
+        "scores.csv",
+        "roc.csv",
+        "timing.csv",
+        "run.json",
+    }
+    scores = pd.read_csv(out / "scores.csv")
+    expected = sensitivity_study(
+        grid={
+            **DEFAULT_GRID,
+            "depth": [1.0, 4.0],
+            "n_sessions": [12],
+            "missingness": ["none"],
+            "ar": [0.3],
+            "repair": ["v"],
+        },
+        detectors=["absolute"],
+        n_series=30,
+        random_state=5,
+        progress=False,
+    )
+    np.testing.assert_array_equal(scores["n_matched"], expected.scores["n_matched"])
+    assert "seed: 5" in capsys.readouterr().out
+
+
+def test_command_errors_in_the_command_line_words(cli_with_sensitivity, tmp_path, capsys):
+    flags = [flag if flag != "12" else "2" for flag in TINY_FLAGS]
+    assert cli_with_sensitivity.main(["sensitivity", "--out", str(tmp_path), *flags]) == 2
+    error = capsys.readouterr().err
+    assert "error:" in error and "--lengths" in error and "must be >= 3" in error
+    assert (
+        cli_with_sensitivity.main(
+            ["sensitivity", "--out", str(tmp_path), "--scheduler", "tcp://x:1", *TINY_FLAGS]
+        )
+        == 2
+    )
+    assert "--scheduler needs --backend dask" in capsys.readouterr().err
