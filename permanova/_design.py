@@ -55,8 +55,10 @@ class Design:
         The factors of each effect.
     between, within : tuple of str
         Between-subjects and within-subject factors.
-    cells : ndarray of shape (n,)
-        The cell (combination of the levels of every factor) of each row.
+    cells : ndarray of shape (n,) or None
+        The cell (combination of the levels of every factor) of each row; None for a
+        model whose column space need not hold the cell means (a formula that is not the
+        full factorial of its factors, or has covariates).
     subjects : ndarray of shape (n,) or None
         Subject codes ``0..n_subjects - 1`` (repeated-measures designs only).
     group_codes : ndarray of shape (n,) or None
@@ -75,7 +77,7 @@ class Design:
     effect_factors: tuple
     between: tuple
     within: tuple
-    cells: np.ndarray
+    cells: np.ndarray | None
     subjects: np.ndarray | None = None
     group_codes: np.ndarray | None = None
     row_order: np.ndarray | None = None
@@ -210,9 +212,46 @@ def build_design(
     between: list[str],
     within: list[str],
     subject_codes: np.ndarray | None,
+    model: tuple | None = None,
 ) -> Design:
-    """Code a full-factorial design of ``between + within`` factors (sum-to-zero coding)."""
+    """Code a design: by default the full factorial of ``between + within`` factors
+    (sum-to-zero coding); ``model`` is ``(X, assign, effect names, effect variables)`` of
+    any other model (a formula's, covariates included), its rows in the order of
+    ``codes``."""
     factors = list(between) + list(within)
+    if model is None:
+        X, assign, effects, effect_factors = _full_factorial(codes, n_levels, factors)
+        cells = np.zeros(X.shape[0], dtype=np.intp)
+        for f in factors:
+            cells = cells * n_levels[f] + codes[f]
+        cells = np.unique(cells, return_inverse=True)[1].reshape(-1)
+    else:
+        X, assign, effects, effect_factors = model
+        cells = None  # the cell means need not lie in the model
+    row_order = table_shape = None
+    if within:
+        # lexsort: the last key is the primary one
+        keys = [codes[f] for f in reversed(within)] + [subject_codes]
+        row_order = np.lexsort(keys)
+        table_shape = (int(subject_codes.max()) + 1, *(n_levels[f] for f in within))
+    oneway = model is None and len(between) == 1 and not within
+    return Design(
+        X=X,
+        assign=np.asarray(assign),
+        effects=tuple(effects),
+        effect_factors=tuple(effect_factors),
+        between=tuple(between),
+        within=tuple(within),
+        cells=cells,
+        subjects=subject_codes if within else None,
+        group_codes=codes[between[0]] if oneway else None,
+        row_order=row_order,
+        table_shape=table_shape,
+    )
+
+
+def _full_factorial(codes: dict, n_levels: dict, factors: list) -> tuple:
+    """``(X, assign, effect names, effect factors)`` of the full factorial of ``factors``."""
     main = {f: sum_coding(codes[f], n_levels[f]) for f in factors}
     n = next(iter(codes.values())).shape[0]
     blocks = [np.ones((n, 1))]
@@ -224,28 +263,7 @@ def build_design(
             block = row_kronecker(block, main[factor])
         blocks.append(block)
         assign.extend([index] * block.shape[1])
-    row_order = table_shape = None
-    if within:
-        # lexsort: the last key is the primary one
-        keys = [codes[f] for f in reversed(within)] + [subject_codes]
-        row_order = np.lexsort(keys)
-        table_shape = (int(subject_codes.max()) + 1, *(n_levels[f] for f in within))
-    cells = np.zeros(n, dtype=np.intp)
-    for f in factors:
-        cells = cells * n_levels[f] + codes[f]
-    return Design(
-        X=np.hstack(blocks),
-        assign=np.asarray(assign),
-        effects=tuple(":".join(term) for term in terms),
-        effect_factors=tuple(terms),
-        between=tuple(between),
-        within=tuple(within),
-        cells=np.unique(cells, return_inverse=True)[1].reshape(-1),
-        subjects=subject_codes if within else None,
-        group_codes=codes[between[0]] if (len(between) == 1 and not within) else None,
-        row_order=row_order,
-        table_shape=table_shape,
-    )
+    return np.hstack(blocks), assign, [":".join(term) for term in terms], terms
 
 
 def scale_outcome(y: np.ndarray) -> tuple[np.ndarray, int]:

@@ -50,7 +50,7 @@ def observed_table(bases: Bases, outcome: Outcome) -> dict:
     design = bases.design
     zero = (rounding_bound(design.n, design.X.shape[1]) * outcome.scale) ** 2
     out = {key: [] for key in PARAMETRIC_COLUMNS}
-    within_cells = outcome.scaled - cell_means(outcome.scaled, design.cells)
+    within_cells = _within_cells(design, outcome)
     effects = range(1, len(design.effects) + 1)
     if design.repeated:
         within_subjects = within_cells - cell_means(within_cells, design.subjects)
@@ -69,6 +69,14 @@ def observed_table(bases: Bases, outcome: Outcome) -> dict:
         ss = float(np.sum((bases.tested(i).T @ outcome.y) ** 2))
         _append(out, bases.tested(i).shape[1], df_error, ss, sse, zero)
     return out
+
+
+def _within_cells(design, outcome: Outcome) -> np.ndarray:
+    """The scaled outcome minus its cell means, or its mean when the cell means need not
+    lie in the model (the residuals of either are those of the outcome)."""
+    if design.cells is None:
+        return outcome.y
+    return outcome.scaled - cell_means(outcome.scaled, design.cells)
 
 
 def _append(out, df, df_error, ss, sse, zero):
@@ -134,8 +142,8 @@ def strata_error(bases: Bases, outcome: Outcome, table: dict) -> float:
     for i in range(1, len(design.effects) + 1):
         by_stratum.setdefault(design.within_part(i), table["SS_error"][i - 1])
     if 0 not in by_stratum:
-        within_cells = outcome.scaled - cell_means(outcome.scaled, design.cells)
-        error, _ = bases.error_stratum(0).error(within_cells[design.row_order][None, :])
+        base = _within_cells(design, outcome)[design.row_order]
+        error, _ = bases.error_stratum(0).error(base[None, :])
         by_stratum[0] = float(error[0] @ error[0])
     return float(sum(by_stratum.values()))
 

@@ -6,10 +6,11 @@ types, ``ValueError`` for values. The input frame is only read.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,8 @@ class Columns:
     subject_levels: object
     outcomes: tuple = ()  # the outcome labels
     several: bool = False  # `dv` was a list (the result has an outcome level)
+    covariates: dict = field(default_factory=dict)  # name -> float values (formulas)
+    full_factorial: bool = True  # the model is the full factorial of the factors
 
 
 def _show_rows(index, mask, limit=5) -> str:
@@ -148,7 +151,7 @@ def check_columns(data: pd.DataFrame, roles: dict) -> None:
         )
 
 
-def _factor_codes(column: pd.Series, role: str):
+def _factor_codes(column: pd.Series):
     """Integer codes and levels of a factor column (categories order, else sorted)."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         cat = column.cat.remove_unused_categories()
@@ -225,7 +228,7 @@ def _subject_codes(data: pd.DataFrame, subject):
             f"`subject` column {subject!r} has missing values in rows "
             f"{_show_rows(data.index, na)}."
         )
-    return _factor_codes(data[subject], "subject")
+    return _factor_codes(data[subject])
 
 
 def outcome_names(dv) -> tuple[list, bool]:
@@ -238,15 +241,23 @@ def outcome_names(dv) -> tuple[list, bool]:
     return [check_label(dv, "dv")], False
 
 
-def check_data(data, dv, subject, between, within) -> Columns:
-    """Validate the frame and the column roles; return arrays (the frame is not modified)."""
+def check_data(
+    data, dv, subject, between, within, covariates: dict | None = None, full_factorial=True
+) -> Columns:
+    """Validate the frame and the column roles; return arrays (the frame is not modified).
+
+    ``covariates`` (formulas only) maps covariate names to their float values, already
+    checked by the formula parser; ``full_factorial`` says whether the model is the full
+    factorial of the factors (otherwise empty between cells are left to the rank check
+    of the model matrix).
+    """
     data = check_frame(data)
     outcomes, several = outcome_names(dv)
     if subject is not None:
         check_label(subject, "subject")
     between = as_name_list(between, "between")
     within = as_name_list(within, "within")
-    if not between and not within:
+    if not between and not within and not covariates:
         raise ValueError("give at least one factor in `between` or `within`.")
     if within and subject is None:
         raise ValueError(
@@ -269,7 +280,7 @@ def check_data(data, dv, subject, between, within) -> Columns:
                     f"{_show_rows(data.index, na)}."
                 )
             key = str(name)
-            codes[key], levels[key] = _factor_codes(data[name], role)
+            codes[key], levels[key] = _factor_codes(data[name])
             n_levels[key] = len(levels[key])
             if n_levels[key] < 2:
                 raise ValueError(
@@ -290,6 +301,8 @@ def check_data(data, dv, subject, between, within) -> Columns:
         subject_levels,
         tuple(outcomes),
         several,
+        dict(covariates or {}),
+        full_factorial,
     )
     _check_structure(cols, subject)
     return cols
@@ -298,7 +311,7 @@ def check_data(data, dv, subject, between, within) -> Columns:
 def _check_structure(cols: Columns, subject) -> None:
     n = cols.y.shape[0]
     # every between cell observed
-    if cols.between:
+    if cols.between and cols.full_factorial:
         cell = _cell_index(cols, cols.between)
         n_cells = int(np.prod([cols.n_levels[f] for f in cols.between]))
         observed = np.unique(cell).size
@@ -331,6 +344,16 @@ def _check_structure(cols: Columns, subject) -> None:
             raise ValueError(
                 f"subjects {bad!r} appear in more than one group of the `between` factors "
                 f"{cols.between}; a subject must belong to exactly one between group."
+            )
+    for name, values in cols.covariates.items():
+        first = np.full(n_subjects, np.nan)
+        first[subj[::-1]] = values[::-1]  # the first value of each subject
+        varies = np.flatnonzero(values != first[subj])
+        if varies.size:
+            bad = _plain(cols.subject_levels[i] for i in np.unique(subj[varies])[:5])
+            raise ValueError(
+                f"covariate {name!r} varies within subjects {bad!r}; in an Error() model a "
+                "covariate must be constant within each subject (a between-subject covariate)."
             )
     # exactly one observation per subject and within cell
     wcell = _cell_index(cols, cols.within)
@@ -488,6 +511,56 @@ def check_backend(backend):
     )
 
 
+def _formula_columns(data, formula, subject, between, within) -> Columns:
+    """The columns of a parsed formula (``permanova._formula.Formula``); the keyword
+    roles must then be left out."""
+    given = [
+        name
+        for name, value in (("subject", subject), ("between", between), ("within", within))
+        if value is not None
+    ]
+    if given:
+        raise ValueError(
+            f"with a formula, give the factors in it (Error(subject/within) for repeated "
+            f"measures), not as keywords; got {given} as well."
+        )
+    if not formula.intercept:
+        raise ValueError(
+            f"`dv` formula {formula.formula!r} removes the intercept; the ANOVA tests each "
+            "effect against a model with an intercept (remove the - 1 or + 0)."
+        )
+    if not formula.terms:
+        raise ValueError(f"`dv` formula {formula.formula!r} has no term to test.")
+    factors = list(formula.between) + list(formula.within)
+    full = not formula.covariates and {frozenset(t) for t in formula.terms} == {
+        frozenset(t)
+        for order in range(1, len(factors) + 1)
+        for t in itertools.combinations(factors, order)
+    }
+    terms = {frozenset(t) for t in formula.terms}
+    missing = [
+        ":".join(combo)
+        for order in range(1, len(formula.within) + 1)
+        for combo in itertools.combinations(formula.within, order)
+        if frozenset(combo) not in terms
+    ]
+    if missing:
+        raise ValueError(
+            f"`dv` formula {formula.formula!r}: the fixed part must hold every combination "
+            f"of the Error() within factors (each is an error stratum); missing {missing}."
+        )
+    covariates = {name: data[name].to_numpy(dtype=np.float64) for name in formula.covariates}
+    return check_data(
+        data,
+        formula.outcome,
+        formula.subject,
+        list(formula.between),
+        list(formula.within),
+        covariates,
+        full,
+    )
+
+
 def check_observed(observed, variables: list) -> tuple:
     """The measured (not manipulated) variables of the generalized eta squared."""
     names = [str(name) for name in as_name_list(observed, "observed")]
@@ -537,6 +610,7 @@ def aovperm_iv(
     n_jobs=None,
     backend=None,
     observed=None,
+    formula=None,
 ) -> AovPermArgs:
     """Check every argument of ``aovperm`` (scalars first, then the frame)."""
     n_resamples = check_positive_int(n_resamples, "n_resamples")
@@ -550,12 +624,20 @@ def aovperm_iv(
         batch_size = check_positive_int(batch_size, "batch_size")
     if permutations is not None and exact is True:
         raise ValueError("`exact=True` cannot be combined with user-given `permutations`.")
-    method = check_method(method, repeated=bool(as_name_list(within, "within")))
+    repeated = (
+        bool(formula.within) if formula is not None else bool(as_name_list(within, "within"))
+    )
+    method = check_method(method, repeated=repeated)
     if rotation is not None and method != "huh_jhun":
         raise ValueError(f"`rotation` applies to method 'huh_jhun' only; got method {method!r}.")
     rng = check_random_state(random_state)
-    columns = check_data(data, dv, subject, between, within)
-    observed = check_observed(observed, columns.between + columns.within)
+    if formula is None:
+        columns = check_data(data, dv, subject, between, within)
+    else:
+        columns = _formula_columns(data, formula, subject, between, within)
+    observed = check_observed(
+        observed, columns.between + columns.within + list(columns.covariates)
+    )
     return AovPermArgs(
         columns,
         method,
@@ -624,7 +706,7 @@ def posthoc_iv(
                 f"`{role}` column {name!r} has missing values in rows "
                 f"{_show_rows(data.index, na)}."
             )
-        codes[name], levels[name] = _factor_codes(data[name], role)
+        codes[name], levels[name] = _factor_codes(data[name])
     if len(levels[factor]) < 2:
         raise ValueError(
             f"`factor` {factor!r} must have at least 2 levels; got {levels[factor]!r}."

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from permanova import _engine, _permutations, _rotation, _validation
+from permanova import _engine, _formula, _permutations, _rotation, _validation
 from permanova._bases import Bases
 from permanova._design import Design, Outcome, build_design
 from permanova._methods import DESIGN_PERMUTING, build_kernels
@@ -227,6 +227,7 @@ def aovperm(
     >>> res.table["p_permutation"].round(3).tolist()
     [0.022, 0.343]
     """
+    formula = _formula.parse_formula(dv, data) if _is_formula(dv) else None
     args = _validation.aovperm_iv(
         data,
         dv,
@@ -246,6 +247,7 @@ def aovperm(
         n_jobs,
         backend,
         observed,
+        formula,
     )
     cols, method, rng = args.columns, args.method, args.rng
     if batch_size is not None:
@@ -260,12 +262,13 @@ def aovperm(
     if method == "huh_jhun":
         _rotation.check_size(cols.y.shape[0])
     cols, outcome_rows = _canonical_rows(cols, permutations is None and rotation is None)
-    design = build_design(cols.codes, cols.n_levels, cols.between, cols.within, cols.subject_codes)
+    design = _design_of(cols, formula, data, outcome_rows[0])
     outcomes = [
         Outcome.of(name, cols.y[rows, k])
         for k, (name, rows) in enumerate(zip(cols.outcomes, outcome_rows, strict=True))
     ]
     bases = Bases(design)
+    _check_rank(design, bases)
     tables = [observed_table(bases, outcome) for outcome in outcomes]
     _check_error_df(design, bases, tables[0])
 
@@ -422,6 +425,7 @@ def _canonical_rows(cols: _validation.Columns, canonical: bool):
     cols = dataclasses.replace(
         cols,
         codes={name: codes[order] for name, codes in cols.codes.items()},
+        covariates={name: values[order] for name, values in cols.covariates.items()},
         subject_codes=subject,
     )
     return cols, [rows for rows, _ in orders]
@@ -430,17 +434,51 @@ def _canonical_rows(cols: _validation.Columns, canonical: bool):
 def _canonical_order(cols: _validation.Columns, y: np.ndarray):
     """``(order, subject ranks or None)`` of one outcome (see :func:`_canonical_rows`)."""
     between = [cols.codes[f] for f in reversed(cols.between)]
+    covariates = list(cols.covariates.values())[::-1]
     if not cols.within:
-        return np.lexsort([y, *between]), None
+        return np.lexsort([y, *covariates, *between]), None
     within = [cols.codes[f] for f in reversed(cols.within)]
     by_subject = np.lexsort([*within, cols.subject_codes])  # the subject-by-cell table
     n_subjects = int(cols.subject_codes.max()) + 1
     table = y[by_subject].reshape(n_subjects, -1)
     first = by_subject[:: table.shape[1]]  # one row of each subject
-    subject_keys = [*table.T[::-1], *(codes[first] for codes in between)]
+    subject_keys = [*table.T[::-1], *(v[first] for v in covariates), *(c[first] for c in between)]
     rank = np.empty(n_subjects, dtype=np.intp)
     rank[np.lexsort(subject_keys)] = np.arange(n_subjects)
     return np.lexsort([*within, rank[cols.subject_codes]]), rank
+
+
+def _is_formula(dv) -> bool:
+    return isinstance(dv, str) and "~" in dv
+
+
+def _design_of(cols: _validation.Columns, formula, data: pd.DataFrame, rows: np.ndarray):
+    """The design of the keyword roles or of a formula (``rows``: the data's rows in the
+    canonical order). A formula that is the full factorial of its factors gives the
+    keyword form's design (the same tables), with R's effect names."""
+    args = (cols.codes, cols.n_levels, cols.between, cols.within, cols.subject_codes)
+    if formula is None:
+        return build_design(*args)
+    if cols.full_factorial:
+        design = build_design(*args)
+        names = {frozenset(t): label for t, label in zip(formula.terms, formula.term_labels)}
+        return dataclasses.replace(
+            design, effects=tuple(names[frozenset(f)] for f in design.effect_factors)
+        )
+    matrix = _formula.model_matrix(formula, data.iloc[rows], coding="sum")
+    model = (np.array(matrix.X), matrix.assign, matrix.term_labels, formula.terms)
+    return build_design(*args, model=model)
+
+
+def _check_rank(design: Design, bases: Bases) -> None:
+    """A formula's model matrix must have full column rank."""
+    rank, width = bases.full().shape[1], design.X.shape[1]
+    if rank < width:
+        raise ValueError(
+            f"the model matrix has rank {rank} for {width} columns: some terms are aliased "
+            "(empty cells of the factors they combine, or collinear covariates); drop or "
+            "merge them."
+        )
 
 
 def _check_error_df(design: Design, bases: Bases, table: dict) -> None:

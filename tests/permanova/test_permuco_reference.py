@@ -101,12 +101,35 @@ def test_huh_jhun_rotation_dict_and_permutation_dict():
     assert res.table.loc["group", "p_permutation"] == pytest.approx(0.004)
 
 
-def test_permuco_matrix_round_trip():
-    """permuco's P (n x np, 1-based, identity first) maps to P[:, 1:].T - 1."""
-    data, perm, expected, _, kwargs = _load("case01")
-    p_permuco = perm.T + 1  # as R holds it
-    res = permanova.aovperm(data, "y", permutations=p_permuco[:, 1:].T - 1, **kwargs)
-    assert res.table.loc["group", "p_permutation"] == pytest.approx(0.002)
+def test_permutation_rows_gather_the_outcome():
+    """A row ``p`` of ``permutations`` tests ``y[p]`` (the gather convention that maps
+    permuco's ``P`` to ``P[:, 1:].T - 1``): with manly, the null F of row ``b`` is the F
+    of the data whose outcome is gathered by it."""
+    data, perm, _, _, kwargs = _load("case02")
+    res = permanova.aovperm(data, "y", permutations=perm[1:6], return_null=True, **kwargs)
+    for b, row in enumerate(perm[1:6]):
+        permuted = data.assign(y=data["y"].to_numpy()[row])
+        table = permanova.aovperm(permuted, "y", between="group", n_resamples=1).table
+        assert res.null_distribution[b, 0] == pytest.approx(table["F"].iloc[0], rel=1e-10)
+        scattered = np.empty_like(row)
+        scattered[row] = np.arange(row.size)  # the other convention differs
+        if not np.array_equal(scattered, row):
+            other = data.assign(y=data["y"].to_numpy()[scattered])
+            f_other = permanova.aovperm(other, "y", between="group", n_resamples=1).table["F"]
+            assert res.null_distribution[b, 0] != pytest.approx(f_other.iloc[0], rel=1e-10)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_formula_form_reproduces_the_keyword_form(case):
+    """permuco's call, its formula given verbatim, gives the keyword form's table."""
+    data, perm, _, _, kwargs = _load(case)
+    line = next(x for x in (DATA / case / "call.txt").read_text().splitlines() if "aovperm(" in x)
+    formula = re.search(r"aovperm\(([^,]+),", line).group(1)
+    keyword = permanova.aovperm(data, "y", permutations=perm[1:], **kwargs)
+    for role in ("subject", "between", "within"):
+        kwargs.pop(role)
+    formal = permanova.aovperm(data, formula, permutations=perm[1:], **kwargs)
+    pd.testing.assert_frame_equal(formal.table, keyword.table)
 
 
 def test_permuco_spellings_accepted():
