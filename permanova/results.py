@@ -262,7 +262,8 @@ class AovPermResult:
         p = float(table.loc[effect, "p_permutation"])
         ax.axvline(observed, color="C3", lw=2, label=f"observed F = {observed:.4g} (p = {p:.4g})")
         where = "" if outcome is None else f" ({outcome})"
-        ax.set_title(f"{effect}{where}: {self.method}, {self._kind()}")
+        kind = "exact" if self.exact else "Monte-Carlo"
+        ax.set_title(f"{effect}{where}: {self.method}, B = {self.n_resamples} ({kind})")
         ax.set_xlabel("F")
         ax.set_ylabel("permutations")
         ax.legend()
