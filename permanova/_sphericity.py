@@ -87,6 +87,19 @@ def sphericity(
     ValueError, TypeError
         A malformed argument (named in the message).
 
+    Notes
+    -----
+    Formulas in the module docstring. Numerical guards, each a no-op where car gives a
+    defined value: per-subject offsets are removed before the contrasts and the
+    between-model projection is applied twice, so huge offsets do not change the result;
+    ``E`` counts as singular when its smallest singular value of ``R`` is below
+    ``max(n, d) * eps`` times the largest, or the largest is at the data's rounding level
+    (car's test is ``eigenvalue < sqrt(eps)`` in absolute terms, which depends on the
+    outcome's units); ``W <= 1``, ``chi2 >= 0``, ``1/d <= GG <= 1`` and ``0 <= p <= 1``
+    are enforced against rounding. HF is reported uncorrected, as car and afex print it:
+    above 1 when the data are close to spherical, ``+inf`` when ``n_error = d`` and
+    ``GG = 1``; :func:`corrected_pvalues` uses ``min(1, HF)``.
+
     Examples
     --------
     >>> import numpy as np
