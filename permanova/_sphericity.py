@@ -92,7 +92,7 @@ def sphericity(
     Formulas in the module docstring. Numerical guards, each a no-op where car gives a
     defined value: per-subject offsets are removed before the contrasts and the
     between-model projection is applied twice, so huge offsets do not change the result;
-    ``E`` counts as singular when its smallest singular value of ``R`` is below
+    ``E = R'R`` is singular when the smallest singular value of ``R`` is below
     ``max(n, d) * eps`` times the largest, or the largest is at the data's rounding level
     (car's test is ``eigenvalue < sqrt(eps)`` in absolute terms, which depends on the
     outcome's units); ``W <= 1``, ``chi2 >= 0``, ``1/d <= GG <= 1`` and ``0 <= p <= 1``
