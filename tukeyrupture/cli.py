@@ -1,9 +1,11 @@
 """Command-line interface: ``tukeyrupture <command> ...``.
 
-Each command is a pair of functions: ``_add_<name>_parser(subparsers)`` declares its
-arguments and sets ``run=_run_<name>``; ``_run_<name>(args) -> int`` reads, calls the
-library, prints or writes, and returns the exit code. A new command adds its two functions,
-one entry in ``_COMMANDS`` and its flag names in ``_FLAGS``. ``main`` turns
+Each command is a pair of functions: one that adds its subparser and sets ``run``, and
+``run(args) -> int``, which reads, calls the library, prints or writes, and returns the exit
+code. ``detect`` lives here; ``study`` in :mod:`tukeyrupture.study._cli` and ``compare`` in
+:mod:`tukeyrupture.comparison._compare_cli`, each beside the package it drives. A new
+command adds its pair, one entry in ``_COMMANDS`` and its flag names in ``_FLAGS``. Files
+are read by :mod:`tukeyrupture._cli_files`. ``main`` turns
 :class:`CommandError`, ``ValueError``, ``TypeError``, ``ImportError``, ``OSError`` and
 ``OverflowError`` raised by a command into a one-line message on stderr,
 ``<prog> <command>: error: <message>``, and exit code 2 (no traceback); warnings print as
@@ -16,17 +18,24 @@ flag instead of the Python parameter, the file instead of the DataFrame, file li
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import os
-import re
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from tukeyrupture._cli_files import (
+    CommandError,
+    _check_columns,
+    _in_cli_words,
+    _read_table,
+    _with_line_numbers,
+)
+from tukeyrupture.comparison._compare_cli import add_compare_command
+from tukeyrupture.study._cli import add_study_command
 
 PROG = "tukeyrupture"
 EXIT_OK = 0
@@ -66,178 +75,6 @@ _FLAGS: dict[str, dict[str, str]] = {
         "backend": "--backend",
     },
 }
-# What a flag takes, for scikit-learn's parameter messages (written for Python users).
-_EXPECTED = {
-    "iqr_multiplier": "a non-negative number",
-    "absolute_sd_multiplier": "a non-negative number",
-    "pooled_sd": "'within', 'total' or a non-negative number",
-    "min_consecutive": "a positive integer",
-}
-_SKLEARN_PARAMETER = re.compile(
-    r"The '(\w+)' parameter of \w+ must be (.+?)\. Got (.+?) instead\."
-)
-_FRAME_COLUMN = re.compile(r"`(\w+)\[('[^']*'|\"[^\"]*\")\]`")
-
-
-class CommandError(Exception):
-    """A user error found by a command (missing file, column, ...): printed in one line."""
-
-
-def _in_cli_words(message: str, names: Mapping[str, str]) -> str:
-    """``message`` of the library with the command line's words for ``names``.
-
-    A name in backticks or quotes is replaced; one with ``_``, ``=`` or ``[`` also bare
-    (``pooled_sd=<float>``), a plain word (``data``) only when quoted. ``frame['col']`` in
-    backticks becomes "column 'col' of <frame's words>"; "rows [3, 4]" becomes "lines
-    [3, 4]" and "row 6" "line 6", as frames read from files are indexed by line numbers.
-    """
-    message = _SKLEARN_PARAMETER.sub(
-        lambda m: f"`{m[1]}` must be {_EXPECTED.get(m[1], m[2])}; got {m[3]}.", message
-    )
-    for name in sorted(names, key=len, reverse=True):
-        key = re.escape(name)
-        forms = [f"`{key}`", f"'{key}'"]
-        if not name.isalnum():
-            forms.append(rf"(?<![\w`'-]){key}(?![\w`'])")
-        message = re.sub("|".join(forms), lambda _, name=name: names[name], message)
-
-    def column(match):
-        frame = names.get(match[1])
-        return match[0] if frame is None else f"column {match[2]} of {frame}"
-
-    message = _FRAME_COLUMN.sub(column, message)
-    message = re.sub(r"\bin (rows (?=\[)|row (?=\d))", r"on \1", message)
-    message = re.sub(r"\brows (?=\[)", "lines ", message)
-    return re.sub(r"\brow (?=\d)", "line ", message)
-
-
-def _separator(header: str) -> tuple[str, str]:
-    """Field separator and decimal mark: ';' (with decimal commas, as spreadsheets in many
-    locales export), tab, or ',' -- whichever the header line holds most of."""
-    counts = {",": header.count(","), ";": header.count(";"), "\t": header.count("\t")}
-    sep = max(counts, key=counts.get)
-    return sep, "," if sep == ";" else "."
-
-
-def _layout(file: Path, sep: str) -> tuple[list[str], list[int], list[int]]:
-    """Header fields, and the file line number and number of fields of each record, the
-    header's first (blank lines skipped, as pandas skips them; a quoted field may span
-    lines)."""
-    header, starts, widths, previous = None, [], [], 0
-    with file.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
-        reader = csv.reader(handle, delimiter=sep)
-        for record in reader:
-            start, previous = previous + 1, reader.line_num
-            if len(record) > 1 or "".join(record).strip():
-                header = record if header is None else header
-                starts.append(start)
-                widths.append(len(record))
-    return header or [], starts, widths
-
-
-def _check_short_records(path, option, sep, lines, widths) -> None:
-    """A record with fewer fields than the header is an error, as one with more is
-    (pandas would read the missing fields as empty)."""
-    expected = widths[0]
-    short = [(line, width) for line, width in zip(lines, widths) if width < expected]
-    if short:
-        line, width = short[0]
-        more = f" (and {len(short) - 1} more short lines)" if len(short) > 1 else ""
-        raise CommandError(
-            f"cannot read {path} ({option}) as CSV: Expected {expected} fields in line "
-            f"{line}, saw {width}{more} (fields separated by {sep!r}, as on the header "
-            "line); leave a missing value empty between separators"
-        )
-
-
-# A number written with a decimal comma (1,5 or 12) and one written with a decimal point.
-_COMMA_NUMBER = r"\s*[+-]?(?:\d+(?:,\d*)?|,\d+)(?:[eE][+-]?\d+)?\s*"
-_POINT_NUMBER = r"\s*[+-]?(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?\s*"
-
-
-def _decimal_commas(frame, path, option, text_columns) -> pd.DataFrame:
-    """Columns of a decimal-comma file that pandas left as text because of a few odd
-    entries: their numbers as floats, the odd entries kept as text (so that messages
-    name only their lines); a number with a decimal point there is an error."""
-    frame = frame.copy()
-    for column in frame.columns:
-        if column in text_columns or frame[column].dtype.kind != "O":
-            continue
-        entries = frame[column].astype("string")
-        comma = entries.str.fullmatch(_COMMA_NUMBER).fillna(False).to_numpy(dtype=bool)
-        if not comma.any():
-            continue
-        point = entries.str.fullmatch(_POINT_NUMBER).fillna(False).to_numpy(dtype=bool)
-        if point.any():
-            lines = list(frame.index[point][:5])
-            raise CommandError(
-                f"{path} ({option}) separates fields by ';' and writes decimal commas, but "
-                f"column {column!r} has {list(frame[column][point][:3])} with a decimal "
-                f"point on lines {lines}; write them with a decimal comma"
-            )
-        converted = frame[column].astype(object)
-        converted[comma] = [float(text.replace(",", ".")) for text in entries[comma]]
-        frame[column] = (
-            converted if (~comma & frame[column].notna()).any() else (converted.astype(np.float64))
-        )
-    return frame
-
-
-def _read_table(path: str, option: str, text_columns: Sequence[str] = ()) -> pd.DataFrame:
-    """Read a CSV file, indexed by file line numbers (header = line 1), for ``option``.
-
-    Commas, semicolons (with decimal commas) or tabs separate the fields (see
-    :func:`_separator`); ``text_columns`` are read as text, so that ids such as ``007``
-    keep their zeros. One-line errors for a missing, empty, header-only or unreadable file.
-    """
-    file = Path(path)
-    if not file.exists():
-        raise CommandError(f"file not found: {path}")
-    if file.is_dir():
-        raise CommandError(f"{path} ({option}) is a directory, not a CSV file")
-    with file.open(encoding="utf-8", errors="replace") as handle:
-        header = next((line for line in handle if line.strip()), "")
-    sep, decimal = _separator(header)
-    try:
-        frame = pd.read_csv(
-            file, sep=sep, decimal=decimal, dtype={column: str for column in text_columns}
-        )
-    except pd.errors.EmptyDataError:
-        raise CommandError(f"{path} ({option}) is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise CommandError(f"cannot read {path} ({option}) as CSV: {first_line}") from None
-    if frame.empty:
-        raise CommandError(f"{path} ({option}) has no data rows, only the header line")
-    header, lines, widths = _layout(file, sep)
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if repeated:
-        raise CommandError(
-            f"{path} ({option}) has duplicated column names {repeated} on line {lines[0]} "
-            "(its header); rename them"
-        )
-    _check_short_records(path, option, sep, lines, widths)
-    lines = lines[1:]
-    frame.index = lines if len(lines) == len(frame) else pd.RangeIndex(2, len(frame) + 2)
-    if decimal == ",":
-        frame = _decimal_commas(frame, path, option, text_columns)
-    return frame
-
-
-def _with_line_numbers(frame: pd.DataFrame) -> pd.DataFrame:
-    """Bundled demo data, indexed by the line numbers of its CSV file (no blank lines)."""
-    frame.index = pd.RangeIndex(2, len(frame) + 2)
-    return frame
-
-
-def _check_columns(data: pd.DataFrame, source: str, columns: dict[str, str]) -> None:
-    """``columns`` maps an option (``--series``) to the column name it gave."""
-    missing = [f"{name!r} ({option})" for option, name in columns.items() if name not in data]
-    if missing:
-        available = ", ".join(repr(str(c)) for c in data.columns)
-        raise CommandError(
-            f"{source} has no column {', '.join(missing)}; its columns are: {available}"
-        )
 
 
 def _print_table(frame: pd.DataFrame, empty_message: str) -> None:
@@ -479,218 +316,6 @@ def _run_detect(args) -> int:
     return EXIT_OK
 
 
-# --------------------------------------------------------------------------- study
-
-
-def _add_study_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "study",
-        help="run the whole study (Tables 1-3, Figures 1-8) and write an HTML report",
-        description=(
-            "Run the study's analysis: alliance totals, rupture detection per informant "
-            "(children and therapists), rupture sequences and permutation ANOVAs of the "
-            "coded in-session behaviour. Writes CSV tables, PNG figures and one "
-            "self-contained report.html into --out, and prints Table 1. Files are read as "
-            "by 'tukeyrupture detect' (commas, semicolons with decimal commas, or tabs; "
-            "every whole session number gets a column; errors name file line numbers)."
-        ),
-    )
-    parser.add_argument(
-        "--demo",
-        action="store_true",
-        help="use the bundled synthetic study (tukeyrupture.datasets.load_study_demo)",
-    )
-    parser.add_argument(
-        "--alliance",
-        metavar="FILE",
-        help="item-level alliance CSV: dyad, informant, session, item_1 .. item_12",
-    )
-    parser.add_argument(
-        "--codes",
-        metavar="FILE",
-        help=(
-            "coded behaviour CSV: dyad, informant, session, positive_child_involvement, "
-            "positive_therapist_behavior (optional: without it, ruptures only)"
-        ),
-    )
-    parser.add_argument("--out", metavar="DIR", required=True, help="folder for the report")
-    parser.add_argument(
-        "--iqr-multiplier",
-        type=float,
-        default=1.0,
-        metavar="K",
-        help="k of the control limits Q1 - k*IQR (default: 1.0, the study; Tukey: 1.5)",
-    )
-    parser.add_argument(
-        "--n-resamples",
-        type=_positive_int,
-        default=5000,
-        metavar="B",
-        help="permutations per test (default: 5000)",
-    )
-    parser.add_argument(
-        "--max-missing-items",
-        type=_non_negative_int,
-        default=None,
-        metavar="K",
-        help=(
-            "a session total needs all but at most K answered items, else the session is "
-            "missing (default: 6, half of the 12 items)"
-        ),
-    )
-    parser.add_argument(
-        "--seed",
-        type=_non_negative_int,
-        default=None,
-        metavar="S",
-        help=_SEED_HELP,
-    )
-    parser.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
-    parser.set_defaults(run=_run_study)
-
-
-def _study_input(args) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Alliance and codes frames, indexed by line numbers, and their names for messages."""
-    if args.demo:
-        if args.alliance is not None or args.codes is not None:
-            raise CommandError("give either --demo or --alliance/--codes files, not both")
-        from tukeyrupture.datasets import load_study_demo
-
-        demo = load_study_demo()
-        args.names.update(alliance="the demo alliance data", codes="the demo codes")
-        return _with_line_numbers(demo.alliance), _with_line_numbers(demo.codes)
-    if args.alliance is None:
-        raise CommandError("give --alliance FILE (and --codes FILE), or --demo")
-    args.names["alliance"] = f"--alliance {args.alliance}"
-    alliance = _read_table(args.alliance, "--alliance", text_columns=["dyad"])
-    if args.codes is None:
-        return alliance, None
-    args.names["codes"] = f"--codes {args.codes}"
-    return alliance, _read_table(args.codes, "--codes", text_columns=["dyad"])
-
-
-def _print_effects(report) -> None:
-    """One line per ANOVA effect (Tables 2 and 3) with a permutation p below alpha."""
-    if not report.codes_given:
-        return
-    alpha = report.settings["alpha"]
-    shown = report.effects()
-    if shown.empty:
-        print(f"No ANOVA effect has p < {alpha:g}.")
-        return
-    print(f"ANOVA effects with p < {alpha:g} (Tables 2 and 3 in the report):")
-    for row in shown.itertuples(index=False):
-        print(
-            f"  {row.Ruptures}, {row.Behaviour.lower()}, {row.Comparison}: {row.Effect} {row.Test}"
-        )
-
-
-def _run_study(args) -> int:
-    from tukeyrupture import TukeyRuptureDetector
-    from tukeyrupture.study import ITEMS, run_study
-
-    alliance, codes = _study_input(args)
-    if not np.isfinite(args.iqr_multiplier) or args.iqr_multiplier < 0:
-        raise CommandError(
-            f"--iqr-multiplier must be a non-negative number; got {args.iqr_multiplier}"
-        )
-    options = {}
-    if args.max_missing_items is not None:
-        if args.max_missing_items > len(ITEMS):
-            raise CommandError(
-                f"--max-missing-items must be an integer from 0 to {len(ITEMS)} (the number "
-                f"of items); got {args.max_missing_items}"
-            )
-        options["max_missing_items"] = args.max_missing_items
-    out = _output_folder("--out", args.out)
-    seed = _seed(args)
-    report = run_study(
-        alliance,
-        codes,
-        detector=TukeyRuptureDetector(iqr_multiplier=args.iqr_multiplier),
-        n_resamples=args.n_resamples,
-        random_state=seed,
-        progress=not args.no_progress,
-        **options,
-    )
-    if args.demo:
-        source = "the bundled synthetic demo study (not real patients)"
-    else:
-        source = f"alliance: {args.alliance}; codes: {args.codes or 'none'}"
-    path = report.save(out, source=source)
-    print("Table 1. Alliance rupture sequences and rupture types (columns: informants)")
-    table1 = report.formatted_table1().T  # one line per count: fits a terminal
-    table1.columns.name = None
-    print(table1.to_string())
-    for note in report.notes:
-        print(f"Note: {_in_cli_words(note, args.names)}")
-    print(f"Permutation tests: {args.n_resamples} resamples, seed {seed}.")
-    _print_effects(report)
-    print(f"Report written to {path} (tables as CSV and figures as PNG in {out}).")
-    return EXIT_OK
-
-
-# --------------------------------------------------------------------------- compare
-
-
-def _add_compare_parser(subparsers) -> None:
-    from tukeyrupture.comparison.compare import DEMO_DETECTORS, DETECTORS
-
-    parser = subparsers.add_parser(
-        "compare",
-        help="compare rupture detectors on simulated series (depth x detector)",
-        description=(
-            "Simulate alliance series with planted ruptures at several depths, run every "
-            "detector on each replicate and score it against the truth. Writes "
-            "comparison.csv (one row per depth x detector x replication), run.json (seed, "
-            "detectors, skipped detectors, grid), sensitivity.png (recall against depth) "
-            "and false_positives.png, and prints the mean scores."
-        ),
-    )
-    parser.add_argument(
-        "--demo",
-        action="store_true",
-        help="the built-in grid: depths 0-4 SD, 80 series of 20 sessions, 8 replications",
-    )
-    parser.add_argument("--out", metavar="DIR", required=True, help="output directory")
-    parser.add_argument(
-        "--detectors",
-        nargs="+",
-        metavar="NAME",
-        choices=sorted(DETECTORS),
-        help=(
-            f"detectors to compare (default: {' '.join(DEMO_DETECTORS)}, without those whose "
-            "optional package is not installed)"
-        ),
-    )
-    parser.add_argument(
-        "--depths", nargs="+", type=float, metavar="D", help="rupture depths in within-SD units"
-    )
-    parser.add_argument("--series", type=_positive_int, metavar="N", help="series per replicate")
-    parser.add_argument(
-        "--replications", type=_positive_int, metavar="R", help="replicates per depth"
-    )
-    parser.add_argument(
-        "--seed", type=_non_negative_int, default=None, metavar="S", help=_SEED_HELP
-    )
-    parser.add_argument(
-        "--backend",
-        choices=["serial", "loky", "dask"],
-        default="serial",
-        help=(
-            "where the cells run (default: serial); dask starts a local cluster unless "
-            "--scheduler is given"
-        ),
-    )
-    parser.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="with --backend dask: address of a running dask.distributed scheduler",
-    )
-    parser.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
-    parser.set_defaults(run=_run_compare)
-
-
 def _dask_client(args):
     """A dask.distributed Client for ``--backend dask`` (closed afterwards), else a no-op."""
     import contextlib
@@ -708,91 +333,10 @@ def _dask_client(args):
     return Client(processes=True, threads_per_worker=1, dashboard_address=None)
 
 
-def _run_compare(args) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from tukeyrupture import __version__
-    from tukeyrupture.comparison.compare import (
-        DEMO_CONDITIONS,
-        DEMO_DETECTORS,
-        DEMO_REPLICATIONS,
-        compare_detectors,
-        plot_comparison,
-        summarize_comparison,
-    )
-
-    if not args.demo and args.depths is None:
-        raise CommandError("give --demo for the built-in grid, or --depths D [D ...]")
-    conditions = dict(DEMO_CONDITIONS)
-    if args.depths is not None:
-        conditions["depth"] = args.depths
-    if args.series is not None:
-        conditions["n_series"] = [args.series]
-    if args.scheduler is not None and args.backend != "dask":
-        raise CommandError("--scheduler needs --backend dask")
-    n_replications = DEMO_REPLICATIONS if args.replications is None else args.replications
-    out = _output_folder("--out", args.out)
-    seed = _seed(args)
-    with _dask_client(args):
-        frame = compare_detectors(
-            args.detectors,
-            conditions,
-            n_replications=n_replications,
-            random_state=seed,
-            backend=args.backend,
-            progress=not args.no_progress,
-        )
-    detectors = list(frame["detector"].unique())
-    run = {
-        "seed": seed,
-        "detectors": detectors,
-        "skipped_detectors": [
-            name for name in DEMO_DETECTORS if args.detectors is None and name not in detectors
-        ],
-        "conditions": conditions,
-        "n_replications": n_replications,
-        "backend": args.backend,
-        "version": __version__,
-    }
-    (out / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
-    frame.to_csv(out / "comparison.csv", index=False)
-    for metric, name in (("recall", "sensitivity"), ("false_positive_rate", "false_positives")):
-        fig, ax = plt.subplots(figsize=(6.5, 4.2))
-        plot_comparison(frame, x="depth", metric=metric, ax=ax)
-        ax.set_xlabel("rupture depth (within-person SD)")
-        ax.set_ylabel(
-            "recall (share of true ruptures found)"
-            if metric == "recall"
-            else "false-positive rate (per session)"
-        )
-        fig.tight_layout()
-        fig.savefig(out / f"{name}.png", dpi=120)
-        plt.close(fig)
-    summary = summarize_comparison(frame, by="depth", metrics=["recall", "precision"])
-    summary["false_positive_rate"] = summarize_comparison(
-        frame, by="depth", metrics=["false_positive_rate"]
-    )["false_positive_rate"]
-    print(
-        f"Compared {frame['detector'].nunique()} detectors on "
-        f"{frame['condition'].nunique()} depths x {n_replications} replications "
-        f"({int(frame['n_series'].iloc[0])} series of {int(frame['n_sessions'].iloc[0])} "
-        "sessions); mean over replications:"
-    )
-    _print_table(summary.reset_index(), "No results.")
-    print(
-        f"Wrote {out / 'comparison.csv'}, {out / 'run.json'}, {out / 'sensitivity.png'} and "
-        f"{out / 'false_positives.png'}."
-    )
-    return EXIT_OK
-
-
 # --------------------------------------------------------------------------- main
 
 # One registration per command: each function adds its subparser and sets ``run``.
-_COMMANDS = (_add_detect_parser, _add_study_parser, _add_compare_parser)
+_COMMANDS = (_add_detect_parser, add_study_command, add_compare_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
