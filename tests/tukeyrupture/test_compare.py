@@ -13,12 +13,11 @@ from tukeyrupture.comparison.compare import (
     DETECTORS,
     compare_detectors,
     make_detector,
-    plot_comparison,
-    summarize_comparison,
 )
 from tukeyrupture.comparison.metrics import rupture_scores
 from tukeyrupture.comparison.rivals import RupturesDetector
 from tukeyrupture.comparison.simulate import simulate_alliance
+from tukeyrupture.comparison.summary import plot_comparison, summarize_comparison
 from tukeyrupture.detector import TukeyRuptureDetector
 
 SMALL = {"n_series": 60, "n_sessions": 12}

@@ -6,12 +6,7 @@ detector labels sessions with the codes of :class:`~tukeyrupture.TukeyRuptureDet
 of conditions and detectors (serially, on loky workers or on a Dask cluster).
 """
 
-from tukeyrupture.comparison.compare import (
-    compare_detectors,
-    make_detector,
-    plot_comparison,
-    summarize_comparison,
-)
+from tukeyrupture.comparison.compare import compare_detectors, make_detector
 from tukeyrupture.comparison.metrics import (
     RuptureRocCurve,
     RuptureScores,
@@ -26,6 +21,7 @@ from tukeyrupture.comparison.rivals import (
     ShewhartDetector,
 )
 from tukeyrupture.comparison.simulate import SimulatedAlliance, simulate_alliance
+from tukeyrupture.comparison.summary import plot_comparison, summarize_comparison
 
 __all__ = [
     "AbsoluteDropDetector",

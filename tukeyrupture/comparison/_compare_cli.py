@@ -81,9 +81,8 @@ def _run_compare(args) -> int:
         DEMO_DETECTORS,
         DEMO_REPLICATIONS,
         compare_detectors,
-        plot_comparison,
-        summarize_comparison,
     )
+    from tukeyrupture.comparison.summary import plot_comparison, summarize_comparison
 
     if not args.demo and args.depths is None:
         raise cli.CommandError("give --demo for the built-in grid, or --depths D [D ...]")
