@@ -2,6 +2,8 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from permanova._lm_results import LmPermResult
+from permanova._lmperm import lmperm
 from permanova._rotation import MAX_ROWS as HUH_JHUN_MAX_ROWS
 from permanova.api import aovperm, mixed, oneway_between, oneway_within
 from permanova.posthoc import posthoc
@@ -15,9 +17,11 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 __all__ = [
     "HUH_JHUN_MAX_ROWS",
     "AovPermResult",
+    "LmPermResult",
     "PosthocResult",
     "__version__",
     "aovperm",
+    "lmperm",
     "mixed",
     "oneway_between",
     "oneway_within",

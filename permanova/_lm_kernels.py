@@ -145,6 +145,10 @@ def _kernel(model: LinearModel, method: str, j: int, full: np.ndarray, rotation)
         if permuted == "centred":  # permuco flips y - mean(y) and adds the mean back
             u = model.y - model.y.mean()
             offset = None if centred else np.full(model.n, model.y.mean())
+            if model.signflip:
+                # the rounding of the mean is a constant error in u, which a sign flip
+                # turns into one the intercept no longer absorbs: up to eps |mean| each
+                scale = max(scale, float(np.sqrt(model.y @ model.y)))
         else:
             u = residualize(q_d if permuted == "reduced" else full, y)
     ratio = Ratio(1, model.df, rounding_bound(model.n, width) * scale)

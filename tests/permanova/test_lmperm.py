@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.linalg
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from permanova.lmperm import lmperm, lmperm_matrices
+from permanova._lmperm import lmperm, lmperm_matrices
 
 METHODS = (
     "freedman_lane",
@@ -527,6 +527,8 @@ small_values = st.lists(st.integers(-3, 3), min_size=6, max_size=6)
     method=st.sampled_from(["freedman_lane", "manly", "kennedy", "dekker", "draper_stoneman"]),
     signflip=st.booleans(),
 )
+# the sign flips of manly's centred outcome turn the rounding of a huge mean into noise
+@example(y=[0, 0, 1, 0, 0, 1], x=[0, 0, 0, 0, 0, 1], offset=1e6, method="manly", signflip=True)
 def test_exact_p_equals_brute_force_on_tied_integer_data(y, x, offset, method, signflip):
     X = np.column_stack([np.ones(6), [0, 0, 0, 1, 1, 1], np.asarray(x, float) / 4])
     y = offset + np.asarray(y, float) / 8
