@@ -80,6 +80,74 @@ def _format(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _draw_levels(ax, result, series):
+    """The chart's horizontal lines; one at the level of an earlier one is drawn over it."""
+    drawn = {}  # level -> name of the line drawn there first
+    for name, (text, color, style) in _LINE_STYLES.items():
+        level = float(getattr(result, name)[series])
+        if np.isnan(level):
+            continue
+        same = next((first for at, first in drawn.items() if np.isclose(at, level)), None)
+        label = f"{text} ({_format(level)})"
+        if same is not None:  # drawn dashed and wider over the first, so both stay visible
+            label = f"{text} ({_format(level)}, = {_LINE_STYLES[same][0].lower()})"
+            style = (3, (4, 4))
+        ax.axhline(
+            level,
+            color=color,
+            linestyle=style,
+            linewidth=1.4 if same is None else 2.6,
+            label=label,
+            zorder=2 if same is None else 2.5,
+        )
+        drawn.setdefault(level, name)
+
+
+def _draw_ruptures(ax, positions, row, labels):
+    """Shaded sequences, open pre/post markers and central sessions coloured by repair."""
+    central = np.flatnonzero(labels)
+    n_sessions = positions.size
+    pre = central - 1
+    post = central[central + 1 < n_sessions] + 1
+    for t in central:
+        color = _REPAIR_STYLE[RuptureLabel(labels[t])][0]
+        end = positions[t + 1] if t + 1 < n_sessions else positions[t]
+        ax.axvspan(positions[t - 1], end, color=color, alpha=0.10, linewidth=0, zorder=1)
+    for observed_sessions, marker, text in (
+        (pre, "s", "Pre-rupture session"),
+        (post, "D", "Post-rupture session"),
+    ):
+        shown = observed_sessions[~np.isnan(row[observed_sessions])]
+        if shown.size:
+            ax.plot(
+                positions[shown],
+                row[shown],
+                linestyle="none",
+                marker=marker,
+                markersize=11,
+                markerfacecolor="none",
+                markeredgecolor="black",
+                markeredgewidth=1.3,
+                label=text,
+                zorder=4,
+            )
+    for code, (color, text) in _REPAIR_STYLE.items():
+        sessions = central[labels[central] == code]
+        if sessions.size:
+            ax.plot(
+                positions[sessions],
+                row[sessions],
+                linestyle="none",
+                marker="o",
+                markersize=11,
+                markerfacecolor=color,
+                markeredgecolor="black",
+                markeredgewidth=0.8,
+                label=text,
+                zorder=5,
+            )
+
+
 def plot_control_chart(x, result: RuptureResult, series: int = 0, ax=None):
     """Draw Tukey's control chart of one alliance series with its ruptures.
 
@@ -164,68 +232,10 @@ def plot_control_chart(x, result: RuptureResult, series: int = 0, ax=None):
         label="Alliance score",
         zorder=3,
     )
-    drawn = {}  # level -> name of the line drawn there first
-    for name, (text, color, style) in _LINE_STYLES.items():
-        level = float(getattr(result, name)[series])
-        if np.isnan(level):
-            continue
-        same = next((first for at, first in drawn.items() if np.isclose(at, level)), None)
-        label = f"{text} ({_format(level)})"
-        if same is not None:  # drawn dashed and wider over the first, so both stay visible
-            label = f"{text} ({_format(level)}, = {_LINE_STYLES[same][0].lower()})"
-            style = (3, (4, 4))
-        ax.axhline(
-            level,
-            color=color,
-            linestyle=style,
-            linewidth=1.4 if same is None else 2.6,
-            label=label,
-            zorder=2 if same is None else 2.5,
-        )
-        drawn.setdefault(level, name)
+    _draw_levels(ax, result, series)
 
-    central = np.flatnonzero(labels)
+    _draw_ruptures(ax, positions, row, labels)
     n_sessions = positions.size
-    pre = central - 1
-    post = central[central + 1 < n_sessions] + 1
-    for t in central:
-        color = _REPAIR_STYLE[RuptureLabel(labels[t])][0]
-        end = positions[t + 1] if t + 1 < n_sessions else positions[t]
-        ax.axvspan(positions[t - 1], end, color=color, alpha=0.10, linewidth=0, zorder=1)
-    for observed_sessions, marker, text in (
-        (pre, "s", "Pre-rupture session"),
-        (post, "D", "Post-rupture session"),
-    ):
-        shown = observed_sessions[~np.isnan(row[observed_sessions])]
-        if shown.size:
-            ax.plot(
-                positions[shown],
-                row[shown],
-                linestyle="none",
-                marker=marker,
-                markersize=11,
-                markerfacecolor="none",
-                markeredgecolor="black",
-                markeredgewidth=1.3,
-                label=text,
-                zorder=4,
-            )
-    for code, (color, text) in _REPAIR_STYLE.items():
-        sessions = central[labels[central] == code]
-        if sessions.size:
-            ax.plot(
-                positions[sessions],
-                row[sessions],
-                linestyle="none",
-                marker="o",
-                markersize=11,
-                markerfacecolor=color,
-                markeredgecolor="black",
-                markeredgewidth=0.8,
-                label=text,
-                zorder=5,
-            )
-
     ax.set_title(_title(result, series, labels, eligible))
     ax.set_xlabel("Session")
     ax.set_ylabel("Alliance score")
