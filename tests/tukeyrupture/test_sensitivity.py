@@ -211,7 +211,7 @@ def test_estimators_by_name_and_detectors_without_a_score():
 
 def test_default_grid_conditions():
     # one factor at a time around the preset; depth 2 and ar 0.3 are the baseline itself
-    from tukeyrupture.comparison.sensitivity import _conditions
+    from tukeyrupture.comparison._sensitivity_iv import _conditions
 
     cells, conditions = _conditions(DEFAULT_GRID, "children", 10)
     assert len(conditions) == 15
