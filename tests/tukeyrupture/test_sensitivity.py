@@ -94,6 +94,7 @@ def test_wilson_intervals_against_scipy(tiny):
             assert row[rate] == pytest.approx(row[count] / row[total])
             assert row[f"{rate}_low"] == pytest.approx(interval.low, abs=1e-12)
             assert row[f"{rate}_high"] == pytest.approx(interval.high, abs=1e-12)
+            assert 0 <= row[f"{rate}_low"] <= row[rate] <= row[f"{rate}_high"] <= 1
 
 
 def test_roc_frame(tiny):
@@ -363,3 +364,16 @@ def test_command_errors_in_the_command_line_words(cli_with_sensitivity, tmp_path
         == 2
     )
     assert "--scheduler needs --backend dask" in capsys.readouterr().err
+
+
+def test_fixed_settings_only_give_the_baseline_and_a_report(tmp_path):
+    result = sensitivity_study(
+        grid={"depth": 3.0, "repair": "v"},
+        detectors=["tcc"],
+        n_series=30,
+        random_state=0,
+        progress=False,
+    )
+    assert list(result.scores["factor"]) == ["baseline"]
+    assert repr(result).startswith("SensitivityResult(preset='children', factors=[]")
+    assert result.to_html(tmp_path / "r.html").read_text(encoding="utf-8").count("<img") == 5
