@@ -152,18 +152,23 @@ def _swap(out, r, i, j):  # pragma: no cover - compiled
 
 @njit(nogil=True, cache=True)
 def group_square_sums(values, cells):  # pragma: no cover - compiled
-    """``sum_g (sum_c values[cells[:, g, c]])**2`` as ``(b, columns)``: the squared group
-    sums of :func:`group_sums` added up without holding them."""
+    """``sum_g (sum_c values[cells[:, g, c]])**2`` as ``(b, columns)``: the squared sums
+    of the values over the cells of every group, added up without holding them."""
     batch, groups, n_cells = cells.shape
-    out = np.zeros((batch, values.shape[1]))
-    row = np.empty(values.shape[1])
+    columns = values.shape[1]
+    out = np.zeros((batch, columns))
+    row = np.empty(columns)
     for i in range(batch):
-        total = out[i]
         for g in range(groups):
-            row[:] = values[cells[i, g, 0]]
+            first = values[cells[i, g, 0]]
+            for k in range(columns):
+                row[k] = first[k]
             for c in range(1, n_cells):
-                row += values[cells[i, g, c]]
-            total += row * row
+                other = values[cells[i, g, c]]
+                for k in range(columns):
+                    row[k] += other[k]
+            for k in range(columns):
+                out[i, k] += row[k] * row[k]
     return out
 
 
