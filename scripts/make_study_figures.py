@@ -21,10 +21,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tukeyrupture._report_html import anova_display
-from tukeyrupture._study_figures import png_bytes
 from tukeyrupture.datasets import load_study_demo
-from tukeyrupture.study import run_study
+from tukeyrupture.study import _display, run_study
+from tukeyrupture.study._figures import png_bytes
 
 SEED = 2017
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "docs" / "_static"
@@ -41,10 +40,12 @@ def main(argv=None) -> None:
         (args.out / f"study_{name}.png").write_bytes(png_bytes(figure, dpi=80))
     report.formatted_table1().to_csv(args.out / "study_table1.csv")
     for number, informant in ((2, "child"), (3, "therapist")):
-        table = anova_display(report.anova, informant).drop(columns=["Note"])
+        table = _display.anova(report.anova, informant).drop(columns=["Note"]).reset_index()
+        for column in ("Behaviour", "Comparison"):  # each name once, as in a journal table
+            table[column] = table[column].where(table[column] != table[column].shift(), "")
         table.to_csv(args.out / f"study_table{number}.csv", index=False)
     print(report.formatted_table1().to_string())
-    print(report.anova[["informant", "behaviour", "comparison", "source", "F", "p"]])
+    print(report.anova[["informant", "behaviour", "comparison", "source", "F", "p_permutation"]])
     print(report.posthoc[["informant", "behaviour", "rupture_type", "F", "p_holm"]])
     print(f"wrote 8 figures and 3 tables to {args.out}")
 
