@@ -561,6 +561,41 @@ def _formula_columns(data, formula, subject, between, within) -> Columns:
     )
 
 
+_MISSING = ("raise", "drop_subjects")
+
+
+def check_missing(missing) -> str:
+    if not isinstance(missing, str) or missing not in _MISSING:
+        raise ValueError(f"`missing` must be one of {list(_MISSING)}; got {missing!r}.")
+    return missing
+
+
+def drop_incomplete(data: pd.DataFrame, outcomes: list, subject, within: list):
+    """``(data without the incomplete subjects, their labels)`` for
+    ``missing="drop_subjects"``.
+
+    A subject is incomplete when an outcome is missing in one of its rows or when it
+    lacks a cell of the within factors (the cells of the whole data); without ``within``
+    each row is a subject. Only the outcome may be missing: a missing factor or subject
+    label stays an error.
+    """
+    check_columns(data, {"dv": outcomes, "subject": [] if subject is None else [subject]})
+    missing = data[outcomes].isna().any(axis=1).to_numpy()
+    if subject is None or not within:
+        return data.loc[~missing], tuple(_plain(data.index[missing]))
+    check_columns(data, {"within": within})
+    labels = data[subject]
+    if labels.isna().any():
+        _subject_codes(data, subject)  # the error naming the rows
+    cells = data[within].astype("object").apply(tuple, axis=1)
+    complete = data.loc[~missing].assign(_cell=cells[~missing]).groupby(subject)["_cell"].nunique()
+    n_cells = cells.nunique()
+    bad = set(labels[missing]) | set(complete.index[complete < n_cells])
+    bad |= set(labels) - set(complete.index)
+    dropped = labels.isin(bad).to_numpy()
+    return data.loc[~dropped], tuple(_plain(pd.unique(labels[dropped])))
+
+
 def check_observed(observed, variables: list) -> tuple:
     """The measured (not manipulated) variables of the generalized eta squared."""
     names = [str(name) for name in as_name_list(observed, "observed")]

@@ -50,6 +50,7 @@ def aovperm(
     n_jobs: int | None = None,
     backend: str | object | None = None,
     observed: str | list[str] | None = None,
+    missing: str = "raise",
 ) -> AovPermResult:
     """Permutation ANOVA with the methods of R's permuco.
 
@@ -135,6 +136,11 @@ def aovperm(
         Measured (not manipulated) factors, for the generalized eta squared (afex's
         ``observed``): the sums of squares of the effects that involve them join its
         denominator. Default: every factor is manipulated.
+    missing : {"raise", "drop_subjects"}, default="raise"
+        What to do with a missing outcome or a subject that lacks a within cell:
+        ``"raise"`` a ``ValueError`` naming the rows or subjects; ``"drop_subjects"``
+        analyse the complete subjects only (each row is a subject without ``within``),
+        with a warning that counts the dropped ones, listed in ``result.dropped``.
 
     Returns
     -------
@@ -227,6 +233,10 @@ def aovperm(
     >>> res.table["p_permutation"].round(3).tolist()
     [0.022, 0.343]
     """
+    missing = _validation.check_missing(missing)
+    dropped: tuple = ()
+    if missing == "drop_subjects":
+        data, dropped = _drop_incomplete(data, dv, subject, within)
     formula = _formula.parse_formula(dv, data) if _is_formula(dv) else None
     args = _validation.aovperm_iv(
         data,
@@ -339,6 +349,7 @@ def aovperm(
         null_distribution=null,
         outcomes=tuple(cols.outcomes),
         sphericity=sphericity,
+        dropped=dropped,
     )
 
 
@@ -446,6 +457,31 @@ def _canonical_order(cols: _validation.Columns, y: np.ndarray):
     rank = np.empty(n_subjects, dtype=np.intp)
     rank[np.lexsort(subject_keys)] = np.arange(n_subjects)
     return np.lexsort([*within, rank[cols.subject_codes]]), rank
+
+
+def _drop_incomplete(data, dv, subject, within):
+    """``missing="drop_subjects"``: the data without the subjects that miss an outcome or
+    a within cell, and their labels (with a warning that counts them)."""
+    data = _validation.check_frame(data)
+    if _is_formula(dv):
+        lhs = dv.split("~", 1)[0].strip().strip("`")
+        rows = data.dropna(subset=[lhs]) if lhs in data.columns else data
+        parsed = _formula.parse_formula(dv, rows)
+        outcomes, subject, within = [parsed.outcome], parsed.subject, list(parsed.within)
+    else:
+        outcomes = _validation.outcome_names(dv)[0]
+        within = _validation.as_name_list(within, "within")
+    kept, dropped = _validation.drop_incomplete(data, outcomes, subject, within)
+    if dropped:
+        what = "subjects" if subject is not None and within else "rows"
+        warnings.warn(
+            f"missing='drop_subjects' dropped {len(dropped)} {what} with a missing outcome "
+            f"or a missing within cell: {list(dropped[:5])}{' ...' if len(dropped) > 5 else ''}"
+            " (listed in result.dropped).",
+            UserWarning,
+            stacklevel=3,
+        )
+    return kept, dropped
 
 
 def _is_formula(dv) -> bool:

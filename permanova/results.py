@@ -68,6 +68,9 @@ class AovPermResult:
         Greenhouse-Geisser and Huynh-Feldt epsilons ``epsilon_gg``, ``epsilon_hf``
         (Lecoutre's form, uncorrected, as car and afex print it: it may exceed 1; the
         corrected p-values use ``min(1, epsilon)``). None otherwise.
+    dropped : tuple
+        With ``missing="drop_subjects"``: the labels of the subjects (rows, without within
+        factors) left out for a missing outcome or a missing within cell.
     """
 
     table: pd.DataFrame
@@ -78,6 +81,7 @@ class AovPermResult:
     null_distribution: np.ndarray | None = field(default=None, repr=False)
     outcomes: tuple = ()
     sphericity: pd.DataFrame | None = field(default=None, repr=False)
+    dropped: tuple = ()
 
     def __post_init__(self):
         if self.null_distribution is not None:
