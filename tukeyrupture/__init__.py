@@ -1,4 +1,11 @@
-"""Alliance-rupture detection with Tukey's control charts."""
+"""Alliance-rupture detection with Tukey's control charts.
+
+Three wings: this package holds the detector (kernels, estimator, results, data adapters,
+plotting, dask adapter, datasets); :mod:`tukeyrupture.study` the seed study's pipeline;
+:mod:`tukeyrupture.comparison` the method comparison (simulation, rival detectors,
+metrics, simulation studies). The public names of the detector and of the comparison
+are importable from here.
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 

@@ -76,6 +76,7 @@ def anova(frame: pd.DataFrame, informant: str) -> pd.DataFrame:
     own = frame[frame["informant"] == informant]
     total = (own["source"] == TOTAL).to_numpy()
     p = own["p_permutation"]
+    repeated = own.duplicated(["behaviour", "comparison", "note"]).to_numpy()  # once a test
     shown = pd.DataFrame(
         {
             "n": own["n"].astype(str).to_numpy(),
@@ -86,7 +87,7 @@ def anova(frame: pd.DataFrame, informant: str) -> pd.DataFrame:
             "F": ["" if pd.isna(f) else f"{f:.2f}" for f in own["F"]],
             "p": np.where(total, "", [format_p(v) + mark(v) for v in p]),
             "M (SD) per cell": np.where(total, "", _cells(own).to_numpy()),
-            "Note": np.where(total, "", own["note"].to_numpy()),
+            "Note": np.where(total | repeated, "", own["note"].to_numpy()),
         },
         index=pd.MultiIndex.from_arrays(
             [
@@ -131,10 +132,9 @@ def _triple(frame, prefix, digits=1) -> list[str]:
 
 
 def sequences(frame: pd.DataFrame, codes_given: bool) -> pd.DataFrame:
-    """One row per rupture sequence in readable columns, grouped by informant."""
+    """One row per rupture sequence in readable columns, grouped by informant and dyad."""
     shown = pd.DataFrame(
         {
-            SEQUENCE_LABELS["dyad"]: frame["dyad"].to_numpy(),
             SEQUENCE_LABELS["sessions"]: [
                 sessions_text(*row) for row in frame[[f"{r}_session" for r in ROLES]].to_numpy()
             ],
@@ -147,7 +147,10 @@ def sequences(frame: pd.DataFrame, codes_given: bool) -> pd.DataFrame:
                 for a, b in zip(frame["lower_half_median"], frame["lower_control_limit"])
             ],
         },
-        index=pd.Index(frame["informant"].map(INFORMANT_LABELS).to_numpy(), name="Ruptures"),
+        index=pd.MultiIndex.from_arrays(
+            [frame["informant"].map(INFORMANT_LABELS).to_numpy(), frame["dyad"].to_numpy()],
+            names=["Ruptures", SEQUENCE_LABELS["dyad"]],
+        ),
     )
     if codes_given:
         shown[SEQUENCE_LABELS["coded"]] = np.where(frame["coded"].astype(bool), "yes", "no")

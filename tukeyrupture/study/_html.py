@@ -54,6 +54,12 @@ def _table(frame: pd.DataFrame, caption: str = "", kind: str = "", index: bool =
         sparsify=True,
         escape=True,
     )
+    if index and any(name is not None for name in frame.index.names):
+        # one header row: the index names above the index cells, not in a row of their own
+        names = [*frame.index.names, *frame.columns]
+        cells = "".join(f"<th>{_esc('' if name is None else name)}</th>" for name in names)
+        start, end = text.index("<thead>"), text.index("</thead>")
+        text = f"{text[:start]}<thead><tr>{cells}</tr>{text[end:]}"
     if caption:
         head, rest = text.split(">", 1)
         text = f"{head}><caption>{_esc(caption)}</caption>{rest}"
