@@ -244,3 +244,21 @@ def test_unusable_out_fails_before_the_analysis(tmp_path, capsys):
     code, stdout, stderr = run(["study", "--demo", "--out", str(out), *FAST], capsys)
     _one_line_error(code, stderr, f"cannot create the folder --out {out}")
     assert stdout == ""
+
+
+def test_alliance_without_codes_leaves_out_the_code_sections(files, tmp_path, capsys):
+    alliance, _ = files
+    out = tmp_path / "ruptures_only"
+    argv = ["study", "--alliance", str(alliance), "--out", str(out), *FAST]
+    code, stdout, stderr = run(argv, capsys)
+    assert code == 0, stderr
+    assert "Table 1" in stdout and "Permutation tests" not in stdout
+    assert "ANOVA effects" not in stdout and "No ANOVA effect" not in stdout
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="table2"' not in text and 'id="table3"' not in text
+    assert "No behaviour codes were given" in text
+    assert sorted(p.name for p in out.glob("figure*.png")) == [
+        "figure1.png",
+        "figure2.png",
+        "figure3.png",
+    ]

@@ -100,8 +100,6 @@ def _study_input(args) -> tuple[pd.DataFrame, pd.DataFrame | None]:
 
 def _print_effects(report) -> None:
     """One line per ANOVA effect (Tables 2 and 3) with a permutation p below alpha."""
-    if not report.codes_given:
-        return
     alpha = report.settings["alpha"]
     shown = report.effects()
     if shown.empty:
@@ -153,7 +151,8 @@ def _run_study(args) -> int:
     print(table1.to_string())
     for note in report.notes:
         print(f"Note: {cli._in_cli_words(note, args.names)}")
-    print(f"Permutation tests: {args.n_resamples} resamples, seed {seed}.")
-    _print_effects(report)
+    if report.codes_given:
+        print(f"Permutation tests: {args.n_resamples} resamples, seed {seed}.")
+        _print_effects(report)
     print(f"Report written to {path} (tables as CSV and figures as PNG in {out}).")
     return cli.EXIT_OK
