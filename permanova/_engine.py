@@ -135,16 +135,24 @@ class EngineOutput:
 
 
 def evaluation(
-    kernels: list, observed: list, *, alternative: str, return_null: bool, identity, total: int
+    kernels: list,
+    observed: list,
+    *,
+    alternative: str,
+    return_null: bool,
+    identity,
+    total: int,
+    signflip: bool = False,
 ) -> Evaluation:
     """The :class:`Evaluation` of a run (``kernels[outcome][effect]``, ``total``
-    permutations)."""
+    permutations, or sign flips: each outcome then runs its own kernels, the screens and
+    compiled gathers holding for permutations only)."""
     unit_sizes = {kernel.unit_key: kernel.units for kernel in kernels[0]}
     rows = chunk_rows(unit_sizes)
     work = total * max(unit_sizes.values()) * len(kernels)
-    if work >= COMPILED_WORK and compiled("vector_sums") is not None:
+    if work >= COMPILED_WORK and compiled("vector_sums") is not None and not signflip:
         kernels = [[dataclasses.replace(k, compiled=True) for k in ks] for ks in kernels]
-    if len(kernels) == 1:
+    if len(kernels) == 1 or signflip:
         screens = None
     else:
         screens = [
@@ -182,8 +190,8 @@ def evaluate_block(task: Evaluation, block, workspace: dict | None = None) -> Bl
         cache: dict = {"workspace": workspace}  # gathers shared by kernels in this chunk
         for j in range(n_effects):
             if task.screens is None:
-                f, extreme = _single(task, 0, j, pieces, valid, cache)
-                f, extreme = f[None], extreme[None]
+                decided = [_single(task, k, j, pieces, valid, cache) for k in range(n_outcomes)]
+                f, extreme = (np.stack(parts) for parts in zip(*decided, strict=True))
             else:
                 f, extreme = _multi(task, j, pieces, valid, cache)
             counts[:, j] += np.count_nonzero(extreme, axis=1)

@@ -22,6 +22,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from permanova._transform import transform
+
 
 def integer_vector(values: np.ndarray) -> tuple[np.ndarray, int]:
     """The floats ``values`` times one power of two, as exact Python integers, and that
@@ -191,7 +193,7 @@ def vector_statistic(u: np.ndarray, full: np.ndarray, reduced: np.ndarray, den_f
     p_full, p_reduced = Projection.of(full), Projection.of(reduced)
 
     def sums(perms):
-        v = u[perms]
+        v = transform(u, perms)
         fit_full, fit_reduced, norms = p_full.squares(v), p_reduced.squares(v), _norms2(v)
         out = []
         for a, b, c in zip(fit_full, fit_reduced, norms, strict=True):
@@ -210,7 +212,8 @@ def design_statistic(source: np.ndarray, reduced: np.ndarray, ry: np.ndarray):
     def sums(perms):
         out = []
         for p in perms:
-            fit = Projection.of(np.hstack([reduced, source[p]])).squares(ry[None, :])[0]
+            fit = Projection.of(np.hstack([reduced, transform(source, p[None])[0]]))
+            fit = fit.squares(ry[None, :])[0]
             out.append((fit, norm - fit))
         return out
 
@@ -244,7 +247,7 @@ def stratum_statistic(
         return t.reshape(v.shape[0], -1)[:, inverse]
 
     def sums(perms):
-        v = u[perms]
+        v = transform(u, perms)
         t = stratum(v)
         num = [a - b for a, b in zip(p_full.squares(v), p_reduced.squares(v), strict=True)]
         # ||H_F v||^2 = ||H_F T_w v||^2: F lies in T_w

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from permanova import _exact
+from permanova._transform import is_signflip, transform
 
 #: Eigenvalues of a permuted Gram matrix below this fraction of its largest diagonal
 #: entry are treated as zero (a permuted design that lost rank).
@@ -153,7 +154,7 @@ class VectorKernel(Kernel):
         return self.u.shape[0]
 
     def sums(self, perms: np.ndarray, cache: dict | None = None):
-        if self.compiled:
+        if self.compiled and not is_signflip(perms):
             return compiled("vector_sums")(self.u, perms, self.basis_t, self.k_num)
         v = gather(self.u, perms, cache)
         a = v @ self.basis
@@ -190,7 +191,7 @@ class DesignKernel(Kernel):
 
     def fits(self, perms: np.ndarray, ry: np.ndarray) -> np.ndarray:
         """The fit of every column of ``ry`` (n, m) on each permuted design: (b, m, n)."""
-        permuted = self.source[perms]  # (b, n, k)
+        permuted = transform(self.source, perms)  # (b, n, k)
         coef = np.einsum("nr,bnk->brk", self.reduced_basis, permuted)
         m = permuted - np.einsum("nr,brk->bnk", self.reduced_basis, coef)  # R_D S[p]
         gram = np.einsum("bnk,bnl->bkl", m, m)
@@ -272,7 +273,13 @@ class StratumKernel(Kernel):
         return gather(perms, self.row_order, cache, axis=1)
 
     def sums(self, perms: np.ndarray, cache: dict | None = None):
+        if is_signflip(perms):  # the signs in table order times u in table order
+            return self.sums_of(self.table_perms(perms, cache) * self.u_table, cache)
         return self.sums_of(gather(self.u, self.table_perms(perms, cache), cache), cache)
+
+    @functools.cached_property
+    def u_table(self) -> np.ndarray:
+        return self.u if self.row_order is None else self.u[self.row_order]
 
     def sums_of(self, v: np.ndarray, cache: dict | None = None):
         """``(num, den)`` of a batch of vectors ``v`` (b, n) in table order."""
@@ -331,6 +338,8 @@ def gather(
     buffers, so that the large ``(b, n)`` arrays are not allocated (and page-faulted)
     again for every chunk.
     """
+    if axis is None and is_signflip(index):
+        return transform(source, index)  # sign flips multiply
     if cache is None:
         return np.take(source, index, axis=axis)
     key = ("take", id(source), id(index), axis)

@@ -26,7 +26,7 @@ import numpy as np
 from permanova import _exact
 from permanova._design import complement_basis, orthonormal_basis, residualize, rounding_bound
 from permanova._kernels import GRAM_TOL, Ratio, row_norms2
-from permanova._signflip import transform
+from permanova._transform import transform
 
 #: permuco's t statistic per method: which vector is transformed, which basis the
 #: residual is taken on (``"full"``: the whole model, ``"coefficient"``: ``R_D x`` alone).

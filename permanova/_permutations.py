@@ -362,12 +362,14 @@ def source(
     return Source(blocks, int(count), True, IdentityMask(group_codes))
 
 
-def user_matrices(permutations, unit_sizes: dict, per_effect: bool) -> dict:
+def user_matrices(permutations, unit_sizes: dict, per_effect: bool, check=None) -> dict:
     """The user's ``permutations`` as validated matrices ``{unit_key: (B, n_key)}``.
 
     ``per_effect``: the units differ from effect to effect (huh_jhun), so a dict
-    ``{effect: matrix}`` is accepted.
+    ``{effect: matrix}`` is accepted. ``check(matrix, n_units, name)`` validates one
+    matrix (default: :func:`check_permutation_matrix`; sign flips give their own).
     """
+    check = check or check_permutation_matrix
     if isinstance(permutations, Mapping):
         if not per_effect:
             raise TypeError(
@@ -382,8 +384,7 @@ def user_matrices(permutations, unit_sizes: dict, per_effect: bool) -> dict:
                 f"unknown: {unknown}, missing: {missing}."
             )
         out = {
-            k: check_permutation_matrix(permutations[k], unit_sizes[k], f"permutations[{k!r}]")
-            for k in unit_sizes
+            k: check(permutations[k], unit_sizes[k], f"permutations[{k!r}]") for k in unit_sizes
         }
     else:
         sizes = set(unit_sizes.values())
@@ -392,7 +393,7 @@ def user_matrices(permutations, unit_sizes: dict, per_effect: bool) -> dict:
                 "with method 'huh_jhun' the effects have different numbers of units "
                 f"{unit_sizes}; give `permutations` as a dict {{effect: (B, n_units)}}."
             )
-        shared = check_permutation_matrix(permutations, sizes.pop())
+        shared = check(permutations, sizes.pop(), "permutations")
         out = dict.fromkeys(unit_sizes, shared)
     lengths = {m.shape[0] for m in out.values()}
     if len(lengths) > 1:

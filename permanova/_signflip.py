@@ -21,17 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from permanova._permutations import BLOCK_SIZE, MAX_EXACT, Source, block_rows
+from permanova._transform import SIGN_DTYPE
 
 #: Largest number of units whose ``2**n`` sign vectors ``exact=True`` enumerates.
 MAX_EXACT_UNITS = int(math.log2(MAX_EXACT))
-
-
-def transform(values: np.ndarray, rows: np.ndarray, signflip: bool) -> np.ndarray:
-    """``values`` (n,) transformed by every row of ``rows`` (b, n): gathered
-    (``values[p]``, permutations) or multiplied (``values * s``, sign flips)."""
-    if signflip:
-        return rows * values
-    return values[rows]
 
 
 @dataclass(frozen=True)
@@ -48,8 +41,8 @@ class RandomSignBlock:
         generator = copy.deepcopy(self.generator)  # a block drawn twice gives the same rows
         out = {}
         for key, size in self.unit_sizes:
-            bits = generator.integers(0, 2, size=(self.rows, size), dtype=np.int8)
-            out[key] = np.subtract(1, 2 * bits, dtype=np.int8)
+            bits = generator.integers(0, 2, size=(self.rows, size), dtype=SIGN_DTYPE)
+            out[key] = np.subtract(1, 2 * bits, dtype=SIGN_DTYPE)
         return out
 
 
@@ -75,7 +68,7 @@ class SignEnumerationBlock:
     def permutations(self) -> dict:
         ranks = np.arange(self.start, self.stop, dtype=np.int64)
         bits = (ranks[:, None] >> np.arange(self.n_units, dtype=np.int64)) & 1
-        return dict.fromkeys(self.keys, (1 - 2 * bits).astype(np.int8))
+        return dict.fromkeys(self.keys, (1 - 2 * bits).astype(SIGN_DTYPE))
 
 
 def all_signflips(n_units: int, keys: tuple = ("obs",)):
@@ -114,7 +107,7 @@ def check_signflip_matrix(matrix, n_units: int, name: str = "permutations") -> n
             f"every entry of `{name}` must be +1 or -1 (sign flips); rows "
             f"{bad[:5].tolist()} hold other values. A permuco matrix P maps to P[:, 1:].T."
         )
-    signs = array.astype(np.int8)
+    signs = array.astype(SIGN_DTYPE)
     if is_identity(signs[:1])[0]:
         warnings.warn(
             f"the first row of `{name}` flips no sign: the identity is counted once on top "

@@ -624,6 +624,7 @@ class AovPermArgs:
     use_dask: bool = False
     client: object = None
     observed: tuple = ()
+    signflip: bool = False
 
 
 def aovperm_iv(
@@ -646,9 +647,14 @@ def aovperm_iv(
     backend=None,
     observed=None,
     formula=None,
+    permutation_type="permutation",
 ) -> AovPermArgs:
     """Check every argument of ``aovperm`` (scalars first, then the frame)."""
     n_resamples = check_positive_int(n_resamples, "n_resamples")
+    if permutation_type not in ("permutation", "signflip"):
+        raise ValueError(
+            f"`permutation_type` must be 'permutation' or 'signflip'; got {permutation_type!r}."
+        )
     n_jobs = check_n_jobs(n_jobs)
     use_dask, client = check_backend(backend)
     exact = check_exact(exact)
@@ -687,6 +693,7 @@ def aovperm_iv(
         use_dask,
         client,
         observed,
+        permutation_type == "signflip",
     )
 
 

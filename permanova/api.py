@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from permanova import _engine, _formula, _permutations, _rotation, _validation
+from permanova import _engine, _formula, _permutations, _rotation, _signflip, _validation
 from permanova._bases import Bases
 from permanova._design import Design, Outcome, build_design
 from permanova._methods import DESIGN_PERMUTING, build_kernels
@@ -51,6 +51,7 @@ def aovperm(
     backend: str | object | None = None,
     observed: str | list[str] | None = None,
     missing: str = "raise",
+    permutation_type: str = "permutation",
 ) -> AovPermResult:
     """Permutation ANOVA with the methods of R's permuco.
 
@@ -136,6 +137,12 @@ def aovperm(
         Measured (not manipulated) factors, for the generalized eta squared (afex's
         ``observed``): the sums of squares of the effects that involve them join its
         denominator. Default: every factor is manipulated.
+    permutation_type : {"permutation", "signflip"}, default="permutation"
+        ``"signflip"`` multiplies the method's vector (or design rows) by random signs
+        instead of permuting it (permuco's ``Pmat(type = "signflip")``; exchangeable
+        errors symmetric about zero). ``permutations`` then holds rows of ``+1``/``-1``
+        (the identity excluded); ``exact="auto"`` enumerates all ``2**n`` sign vectors
+        when there are at most ``n_resamples``, the identity counted as one.
     missing : {"raise", "drop_subjects"}, default="raise"
         What to do with a missing outcome or a subject that lacks a within cell:
         ``"raise"`` a ``ValueError`` naming the rows or subjects; ``"drop_subjects"``
@@ -258,6 +265,7 @@ def aovperm(
         backend,
         observed,
         formula,
+        permutation_type,
     )
     cols, method, rng = args.columns, args.method, args.rng
     if batch_size is not None:
@@ -286,19 +294,7 @@ def aovperm(
     kernels = [build_kernels(method, bases, o, rotations=rotations) for o in outcomes]
     unit_sizes = {kernel.unit_key: kernel.units for kernel in kernels[0]}
     observed = [_engine.observed_statistics(ks) for ks in kernels]
-    matrices = None
-    if permutations is not None:
-        matrices = _permutations.user_matrices(permutations, unit_sizes, method == "huh_jhun")
-    assignments = design.oneway_between and method != "huh_jhun"
-    source = _permutations.source(
-        unit_sizes,
-        group_codes=design.group_codes if assignments else None,
-        kind="design" if method in DESIGN_PERMUTING else "vector",
-        permutations=matrices,
-        exact=args.exact,
-        n_resamples=args.n_resamples,
-        rng=rng,
-    )
+    source = _source(args, design, unit_sizes, permutations)
     task = _engine.evaluation(
         kernels,
         observed,
@@ -306,6 +302,7 @@ def aovperm(
         return_null=args.return_null,
         identity=source.identity,
         total=source.total,
+        signflip=args.signflip,
     )
     out = _engine.run(
         task,
@@ -482,6 +479,36 @@ def _drop_incomplete(data, dv, subject, within):
             stacklevel=3,
         )
     return kept, dropped
+
+
+def _source(args, design: Design, unit_sizes: dict, permutations):
+    """Where the run's permutations (or sign flips) come from."""
+    huh_jhun = args.method == "huh_jhun"
+    if args.signflip:
+        matrices = None
+        if permutations is not None:
+            check = _signflip.check_signflip_matrix
+            matrices = _permutations.user_matrices(permutations, unit_sizes, huh_jhun, check)
+        return _signflip.source(
+            unit_sizes,
+            signflips=matrices,
+            exact=args.exact,
+            n_resamples=args.n_resamples,
+            rng=args.rng,
+        )
+    matrices = None
+    if permutations is not None:
+        matrices = _permutations.user_matrices(permutations, unit_sizes, huh_jhun)
+    assignments = design.oneway_between and not huh_jhun
+    return _permutations.source(
+        unit_sizes,
+        group_codes=design.group_codes if assignments else None,
+        kind="design" if args.method in DESIGN_PERMUTING else "vector",
+        permutations=matrices,
+        exact=args.exact,
+        n_resamples=args.n_resamples,
+        rng=args.rng,
+    )
 
 
 def _is_formula(dv) -> bool:
