@@ -53,28 +53,30 @@ TABLE_COLUMNS = ("df", "df_error", "SS", "SS_error", "F", "p_parametric")
 
 @dataclass(frozen=True)
 class Groups:
-    """The subject-cells of the rows: ``codes`` (n,) in ``0..G-1`` by first appearance,
-    the rows sorted by group (``order``), where each group starts in that order
-    (``starts``), ``counts`` and one row of each group (``first``)."""
+    """The subject-cells of the rows, in table order (subject, then within cell).
+
+    ``codes`` (n,) gives each row's subject-cell, ``order`` the rows sorted by it,
+    ``starts`` where each subject-cell begins in that order, ``counts`` its rows and
+    ``first`` its first row; ``shape`` is ``(n_subjects, n_cells)``.
+    """
 
     codes: np.ndarray
     order: np.ndarray
     starts: np.ndarray
     counts: np.ndarray
     first: np.ndarray
+    shape: tuple
 
     @classmethod
     def of(cls, subject_codes: np.ndarray, within_cells: np.ndarray) -> Groups:
         pairs = np.stack([np.asarray(subject_codes), np.asarray(within_cells)], axis=1)
-        _, first, inverse = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
-        # renumber by first appearance, as R's duplicated() keeps the first row
-        rank = np.empty(first.shape[0], dtype=np.intp)
-        rank[np.argsort(first, kind="stable")] = np.arange(first.shape[0])
-        codes = rank[inverse.reshape(-1)]
+        unique, first, inverse = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
+        codes = inverse.reshape(-1)
         order = np.argsort(codes, kind="stable")
         counts = np.bincount(codes)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        return cls(codes, order, starts, counts, np.sort(first))
+        shape = (np.unique(unique[:, 0]).shape[0], np.unique(unique[:, 1]).shape[0])
+        return cls(codes, order, starts, counts, first, shape)
 
     @property
     def size(self) -> int:
@@ -86,14 +88,62 @@ class Groups:
 
 
 @dataclass(frozen=True)
+class ErrorSpace:
+    """``col(R_X Z)`` on the subject-cell rows, ``Z`` the subject indicators times the
+    within columns ``W``: ``Z`` is block diagonal by subject, so that for ``r`` orthogonal
+    to ``X``, ``||H_{R_X Z} r||^2 = ||H_Z r||^2 + ||H_{R_Z X} r||^2`` (the two projections
+    are orthogonal): per-subject products and a basis of ``p`` columns, never the
+    ``G x (n_subjects * k)`` matrix ``Z``.
+    """
+
+    subject_bases: np.ndarray  # (C, k), the same for every subject, or (S, C, k)
+    rest: np.ndarray  # (G, r): orthonormal basis of R_Z X
+    df: int  # rank(R_X Z) = rank(Z) + rank(R_Z X) - rank(X)
+
+    @classmethod
+    def of(cls, x: np.ndarray, w: np.ndarray, shape: tuple, weights=None) -> ErrorSpace:
+        """``x`` (G, p), ``w`` (C, k) the within columns of each cell, rows of ``x`` and
+        ``weights`` (G,) (the rows of ``Z``, or None) in table order."""
+        q_w = orthonormal_basis(w)
+        if weights is None:
+            bases = q_w
+        else:
+            weighted = weights.reshape(shape)[:, :, None] * q_w[None]
+            bases = np.linalg.qr(weighted)[0]  # full rank: the weights are positive
+        x_table = np.moveaxis(x.reshape(*shape, x.shape[1]), -1, 0)  # (p, S, C)
+        fit = _on_subjects(_on_subjects(x_table, bases, True), bases, False)
+        r_z_x = np.moveaxis(x_table - fit, 0, -1).reshape(x.shape)
+        rest = orthonormal_basis(r_z_x, scale=column_scale(x))
+        df = shape[0] * q_w.shape[1] + rest.shape[1] - orthonormal_basis(x).shape[1]
+        return cls(bases, rest, df)
+
+    def norms2(self, r: np.ndarray) -> np.ndarray:
+        """``||H_{R_X Z} r||^2`` of every row of ``r`` (b, G), each orthogonal to ``X``."""
+        b = r.shape[0]
+        table = r.reshape(b, -1, self.subject_bases.shape[-2])
+        coef = _on_subjects(table, self.subject_bases, True)
+        return row_norms2(coef.reshape(b, -1)) + row_norms2(r @ self.rest)
+
+
+def _on_subjects(table: np.ndarray, bases: np.ndarray, transpose: bool) -> np.ndarray:
+    """Per subject: ``B' t`` (``transpose``) or ``B c`` for a table (..., S, C or k)."""
+    if bases.ndim == 2:
+        return table @ (bases if transpose else bases.T)
+    pattern = "...sc,sck->...sk" if transpose else "...sk,sck->...sc"
+    return np.einsum(pattern, table, bases)
+
+
+@dataclass(frozen=True)
 class ReplicKernel(Kernel):
-    """F of one effect: the projections of the subject-cell means of ``u[p]`` on the
-    orthonormal bases of ``R_{D_g} X_g`` (``basis_num``) and ``Z_g`` (``basis_den``)."""
+    """F of one effect: the subject-cell means ``m`` of ``u[p]`` projected on the
+    orthonormal basis of ``R_{D_g} X_g`` (``basis_num``) and, freed of ``X_g``
+    (``basis_full``), on the error space ``R_{X_g} Z_g`` (``error``)."""
 
     u: np.ndarray
     groups: Groups = field(repr=False)
     basis_num: np.ndarray = field(repr=False)  # (G, r_x)
-    basis_den: np.ndarray = field(repr=False)  # (G, r_z)
+    basis_full: np.ndarray = field(repr=False)  # (G, rank X)
+    error: ErrorSpace = field(repr=False)
 
     @property
     def units(self) -> int:
@@ -102,15 +152,17 @@ class ReplicKernel(Kernel):
     def sums(self, perms: np.ndarray, cache: dict | None = None):
         sorted_perms = gather(perms, self.groups.order, cache, axis=1)
         m = self.groups.means(gather(self.u, sorted_perms, cache))
-        return row_norms2(m @ self.basis_num), row_norms2(m @ self.basis_den)
+        num = row_norms2(m @ self.basis_num)
+        r = np.subtract(m, (m @ self.basis_full) @ self.basis_full.T)
+        return num, self.error.norms2(r)
 
 
 def subject_cell_groups(design: Design, within_cells: np.ndarray) -> Groups:
-    """The subject-cells of ``design``'s rows, checking that its model is constant in each.
+    """The subject-cells of ``design``'s rows, checked.
 
-    Raises ValueError when ``within_cells`` does not have one code per row or when a model
-    column (a covariate) varies between the replicates of a subject-cell: the means model
-    of the method then has no single row per subject-cell.
+    Raises ValueError when ``within_cells`` does not have one code per row, when a
+    subject lacks a within cell, or when a model column (a covariate) varies between the
+    replicates of a subject-cell (the means model then has no single row per cell).
     """
     within_cells = np.asarray(within_cells)
     if within_cells.shape != (design.n,):
@@ -118,6 +170,13 @@ def subject_cell_groups(design: Design, within_cells: np.ndarray) -> Groups:
             f"within_cells must have one code per row ({design.n}); got shape {within_cells.shape}"
         )
     groups = Groups.of(design.subjects, within_cells)
+    n_subjects, n_cells = groups.shape
+    if groups.size != n_subjects * n_cells:
+        raise ValueError(
+            "rd_replic_kheradpajouh_renaud needs every subject observed in every within "
+            f"cell: {n_subjects * n_cells - groups.size} of {n_subjects * n_cells} "
+            "subject-cells have no observation"
+        )
     if not np.array_equal(design.X, design.X[groups.first][groups.codes]):
         raise ValueError(
             "rd_replic_kheradpajouh_renaud needs a model that is constant within each "
@@ -127,36 +186,19 @@ def subject_cell_groups(design: Design, within_cells: np.ndarray) -> Groups:
     return groups
 
 
-def _within_columns(design: Design, i: int) -> np.ndarray:
-    """Columns of the within part of effect ``i`` (the intercept for a between effect)."""
-    return design.X[:, design.assign == design.within_part(i)]
+def _within_columns(design: Design, groups: Groups, i: int) -> np.ndarray:
+    """Columns of the within part of effect ``i`` (the intercept for a between effect),
+    one row per within cell (``(C, k)``)."""
+    w = design.X[:, design.assign == design.within_part(i)]
+    return w[groups.first[: groups.shape[1]]]
 
 
-def _indicators(codes: np.ndarray, n_levels: int) -> np.ndarray:
-    out = np.zeros((codes.shape[0], n_levels))
-    out[np.arange(codes.shape[0]), codes] = 1.0
-    return out
-
-
-def _bases(x: np.ndarray, assign: np.ndarray, z: np.ndarray, i: int, weights=None):
-    """Orthonormal bases of ``R_D X_i`` and ``R_X Z`` (rows scaled by ``weights``)."""
-    if weights is not None:
-        x, z = x * weights[:, None], z * weights[:, None]
+def _tested_basis(x: np.ndarray, assign: np.ndarray, i: int) -> np.ndarray:
+    """Orthonormal basis of ``R_D X_i``."""
     tested = assign == i
     x_i = x[:, tested]
-    q_num = orthonormal_basis(
-        residualize(orthonormal_basis(x[:, ~tested]), x_i), scale=column_scale(x_i)
-    )
-    q_den = orthonormal_basis(residualize(orthonormal_basis(x), z), scale=column_scale(z))
-    return q_num, q_den
-
-
-def _error_columns(design: Design, groups: Groups, i: int) -> np.ndarray:
-    """Subject indicators times the within part of effect ``i``, one row per group."""
-    subjects = design.subjects[groups.first]
-    z_id = _indicators(subjects, int(subjects.max()) + 1)
-    w = _within_columns(design, i)[groups.first]
-    return (w[:, :, None] * z_id[:, None, :]).reshape(w.shape[0], -1)
+    reduced = orthonormal_basis(x[:, ~tested])
+    return orthonormal_basis(residualize(reduced, x_i), scale=column_scale(x_i))
 
 
 def replic_kernels(design: Design, within_cells: np.ndarray, outcome: Outcome) -> list[Kernel]:
@@ -166,8 +208,8 @@ def replic_kernels(design: Design, within_cells: np.ndarray, outcome: Outcome) -
     ----------
     design : Design
         A repeated-measures design (``design.subjects`` set), its rows the observations,
-        replicates included (:func:`permanova._design.build_design` with the replicated
-        rows, or a formula's model).
+        replicates included (:func:`permanova._design.build_design` on the replicated
+        rows, or a formula's model). Every subject needs every within cell.
     within_cells : ndarray of int of shape (n,)
         The within cell of each row (any codes: two rows of a subject are replicates when
         their codes are equal).
@@ -178,32 +220,34 @@ def replic_kernels(design: Design, within_cells: np.ndarray, outcome: Outcome) -
     Returns
     -------
     list of ReplicKernel
-        ``unit_key="obs"``; ``exact`` decides ties in rational arithmetic for designs
-        small enough (:func:`permanova._exact.small_enough`) with integer coded columns,
-        else is None.
+        ``unit_key="obs"`` (the rows are permuted); ``exact`` decides ties in rational
+        arithmetic for small designs with integer coded columns (else its ``sums`` is
+        None and the engine counts the tie band as ties).
     """
     groups = subject_cell_groups(design, within_cells)
     x_g = design.X[groups.first]
+    basis_full = np.ascontiguousarray(orthonormal_basis(x_g))
     kernels = []
     for i in range(1, len(design.effects) + 1):
-        z_g = _error_columns(design, groups, i)
-        q_num, q_den = _bases(x_g, design.assign, z_g, i)
+        basis_num = np.ascontiguousarray(_tested_basis(x_g, design.assign, i))
+        error = ErrorSpace.of(x_g, _within_columns(design, groups, i), groups.shape)
         reduced = orthonormal_basis(design.X[:, ~design.columns(i)])
-        width = design.X.shape[1] + q_num.shape[1] + q_den.shape[1]
+        width = design.X.shape[1] + basis_num.shape[1] + error.subject_bases.shape[-1]
         kernels.append(
             ReplicKernel(
                 unit_key="obs",
                 u=residualize(reduced, outcome.y),
                 groups=groups,
-                basis_num=np.ascontiguousarray(q_num),
-                basis_den=np.ascontiguousarray(q_den),
+                basis_num=basis_num,
+                basis_full=basis_full,
+                error=error,
                 ratio=Ratio(
-                    df_num=q_num.shape[1],
-                    df_den=q_den.shape[1],
+                    df_num=basis_num.shape[1],
+                    df_den=error.df,
                     noise=rounding_bound(design.n, width) * outcome.scale,
                 ),
                 exact=_exact.ExactStatistic(
-                    functools.partial(_exact_replic, design, groups, z_g, outcome, i)
+                    functools.partial(_exact_replic, design, groups, outcome, i)
                 ),
             )
         )
@@ -214,43 +258,64 @@ def replic_table(design: Design, within_cells: np.ndarray, outcome: Outcome) -> 
     """permuco's ANOVA table of replicated data, per effect (model order).
 
     ``df``/``df_error`` the ranks of ``R_D X`` and ``R_X Z``, ``SS``/``SS_error`` the
-    squared projections of the full data on them (scaled outcome units, as
+    squared projections of the full data on them (in the scaled outcome's units, as
     :func:`permanova._table.observed_table`), ``F`` and ``p_parametric``. Sums of squares
-    at the rounding level are exact zeros (F is then 0, inf or NaN for 0/0).
+    at the rounding level are exact zeros (F is then 0, inf, or NaN for 0/0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from permanova._design import Outcome, build_design
+    >>> subject = np.repeat(np.arange(4), 4)  # 4 subjects, 2 cells, 2 replicates each
+    >>> cond = np.tile([0, 0, 1, 1], 4)
+    >>> design = build_design({"cond": cond}, {"cond": 2}, [], ["cond"], subject)
+    >>> y = np.array([1.0, 2, 4, 4, 2, 3, 6, 5, 0, 1, 2, 2, 3, 3, 5, 7])
+    >>> table = replic_table(design, cond, Outcome.of("y", y))
+    >>> table["df"], table["df_error"], round(table["F"][0], 4)
+    ([1], [3], 50.0)
     """
     groups = subject_cell_groups(design, within_cells)
     x_g = design.X[groups.first]
     weights = np.sqrt(groups.counts)
-    # within cells the outcome minus its cell means (each difference rounds relative to
+    x_w = x_g * weights[:, None]
+    # the error from the outcome minus its cell means (each difference rounds relative to
     # itself; the means lie in the model), as observed_table does
-    y = (
-        outcome.y
-        if design.cells is None
-        else outcome.scaled - cell_means(outcome.scaled, design.cells)
-    )
+    if design.cells is None:
+        base = outcome.y
+    else:
+        base = outcome.scaled - cell_means(outcome.scaled, design.cells)
     totals = np.bincount(groups.codes, weights=outcome.y, minlength=groups.size) / weights
-    within = np.bincount(groups.codes, weights=y, minlength=groups.size) / weights
+    within = np.bincount(groups.codes, weights=base, minlength=groups.size) / weights
+    within = residualize(orthonormal_basis(x_w), within)
     zero = (rounding_bound(design.n, design.X.shape[1]) * outcome.scale) ** 2
     out = {key: [] for key in TABLE_COLUMNS}
     for i in range(1, len(design.effects) + 1):
-        q_num, q_den = _bases(x_g, design.assign, _error_columns(design, groups, i), i, weights)
+        q_num = _tested_basis(x_w, design.assign, i)
+        error = ErrorSpace.of(x_w, _within_columns(design, groups, i), groups.shape, weights)
         ss = float(row_norms2((totals @ q_num)[None])[0])
-        sse = float(row_norms2((within @ q_den)[None])[0])
-        ss, sse = (0.0 if s <= zero else s for s in (ss, sse))
-        df, df_error = q_num.shape[1], q_den.shape[1]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f = np.float64(ss / df) / np.float64(sse / df_error) if df_error else np.nan
-        for key, value in zip(
-            TABLE_COLUMNS, (df, df_error, ss, sse, float(f), float(f_pvalue(f, df, df_error)))
-        ):
-            out[key].append(value)
+        sse = float(error.norms2(within[None])[0])
+        _append(out, q_num.shape[1], error.df, ss, sse, zero)
     return out
 
 
-def _exact_replic(design: Design, groups: Groups, z_g: np.ndarray, outcome: Outcome, i: int):
+def _append(out: dict, df: int, df_error: int, ss: float, sse: float, zero: float):
+    ss, sse = (0.0 if s <= zero else s for s in (ss, sse))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.float64(ss / df) / np.float64(sse / df_error) if df_error else np.nan
+    row = (df, df_error, ss, sse, float(f), float(f_pvalue(f, df, df_error)))
+    for key, value in zip(TABLE_COLUMNS, row, strict=True):
+        out[key].append(value)
+
+
+def _exact_replic(design: Design, groups: Groups, outcome: Outcome, i: int):
     """``(sums, unit)`` of the exact statistic of effect ``i``, or None (too large, or a
     model that is not integer coded)."""
     x_g = design.X[groups.first]
+    n_subjects, n_cells = groups.shape
+    w = _within_columns(design, groups, i)
+    if n_subjects * w.shape[1] + x_g.shape[1] > _exact.MAX_COLUMNS:
+        return None
+    z_g = np.kron(np.eye(n_subjects), w)  # subject indicators times W, table order
     den_model = np.hstack([x_g, z_g])
     if design.n > _exact.MAX_ROWS or not _exact.small_enough(design.X, den_model):
         return None

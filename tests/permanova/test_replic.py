@@ -390,3 +390,12 @@ def test_covariate_varying_within_a_cell_is_rejected():
     outcome = Outcome.of("y", frame["y"].to_numpy())
     with pytest.raises(ValueError, match="covariate varies between the replicates"):
         replic_table(design, cells, outcome)
+
+
+def test_subject_missing_a_within_cell_is_rejected():
+    frame = replicated([3, 3], {"cond": 3}, 2, seed=21)
+    frame = frame[~((frame["subject"] == 2) & (frame["cond"] == 1))].reset_index(drop=True)
+    design, cells = design_of(frame, ["cond"])
+    outcome = Outcome.of("y", frame["y"].to_numpy())
+    with pytest.raises(ValueError, match="1 of 18 subject-cells have no observation"):
+        replic_kernels(design, cells, outcome)
