@@ -186,10 +186,10 @@ def subject_cell_groups(design: Design, within_cells: np.ndarray) -> Groups:
     return groups
 
 
-def _within_columns(design: Design, groups: Groups, i: int) -> np.ndarray:
-    """Columns of the within part of effect ``i`` (the intercept for a between effect),
-    one row per within cell (``(C, k)``)."""
-    w = design.X[:, design.assign == design.within_part(i)]
+def _part_columns(design: Design, groups: Groups, part: int) -> np.ndarray:
+    """Columns of the within part ``part`` (an effect index; 0, the intercept, for the
+    subjects), one row per within cell (``(C, k)``)."""
+    w = design.X[:, design.assign == part]
     return w[groups.first[: groups.shape[1]]]
 
 
@@ -230,7 +230,9 @@ def replic_kernels(design: Design, within_cells: np.ndarray, outcome: Outcome) -
     kernels = []
     for i in range(1, len(design.effects) + 1):
         basis_num = np.ascontiguousarray(_tested_basis(x_g, design.assign, i))
-        error = ErrorSpace.of(x_g, _within_columns(design, groups, i), groups.shape)
+        error = ErrorSpace.of(
+            x_g, _part_columns(design, groups, design.within_part(i)), groups.shape
+        )
         reduced = orthonormal_basis(design.X[:, ~design.columns(i)])
         width = design.X.shape[1] + basis_num.shape[1] + error.subject_bases.shape[-1]
         kernels.append(
@@ -274,12 +276,42 @@ def replic_table(design: Design, within_cells: np.ndarray, outcome: Outcome) -> 
     >>> table["df"], table["df_error"], round(table["F"][0], 4)
     ([1], [3], 50.0)
     """
+    groups, x_w, weights, totals, within, zero = _weighted(design, within_cells, outcome)
+    out = {key: [] for key in TABLE_COLUMNS}
+    for i in range(1, len(design.effects) + 1):
+        q_num = _tested_basis(x_w, design.assign, i)
+        w = _part_columns(design, groups, design.within_part(i))
+        error = ErrorSpace.of(x_w, w, groups.shape, weights)
+        ss = float(row_norms2((totals @ q_num)[None])[0])
+        sse = float(error.norms2(within[None])[0])
+        _append(out, q_num.shape[1], error.df, ss, sse, zero)
+    return out
+
+
+def replic_strata_error(design: Design, within_cells: np.ndarray, outcome: Outcome) -> float:
+    """The error sums of squares of every stratum (the subjects and each within part of
+    the model), full data, added: the ``E`` of generalized eta squared
+    (:func:`permanova._table.effect_sizes`) for replicated data. Scaled outcome units."""
+    groups, x_w, weights, _, within, zero = _weighted(design, within_cells, outcome)
+    parts = {0} | {design.within_part(i) for i in range(1, len(design.effects) + 1)}
+    total = 0.0
+    for part in sorted(parts):
+        error = ErrorSpace.of(x_w, _part_columns(design, groups, part), groups.shape, weights)
+        sse = float(error.norms2(within[None])[0])
+        total += 0.0 if sse <= zero else sse
+    return total
+
+
+def _weighted(design: Design, within_cells: np.ndarray, outcome: Outcome) -> tuple:
+    """The full data as weighted subject-cell rows: ``(groups, sqrt(count) X_g,
+    sqrt(count), totals, within, zero)``. A projection of the full data on a space of
+    functions of (subject, cell) is that of ``totals`` (sums / sqrt(count)) on the
+    weighted rows; ``within`` is the same for the outcome minus its cell means (each
+    difference rounds relative to itself; the means lie in the model, as in
+    observed_table), freed of ``X``; ``zero`` the rounding level of a sum of squares."""
     groups = subject_cell_groups(design, within_cells)
-    x_g = design.X[groups.first]
     weights = np.sqrt(groups.counts)
-    x_w = x_g * weights[:, None]
-    # the error from the outcome minus its cell means (each difference rounds relative to
-    # itself; the means lie in the model), as observed_table does
+    x_w = design.X[groups.first] * weights[:, None]
     if design.cells is None:
         base = outcome.y
     else:
@@ -288,14 +320,7 @@ def replic_table(design: Design, within_cells: np.ndarray, outcome: Outcome) -> 
     within = np.bincount(groups.codes, weights=base, minlength=groups.size) / weights
     within = residualize(orthonormal_basis(x_w), within)
     zero = (rounding_bound(design.n, design.X.shape[1]) * outcome.scale) ** 2
-    out = {key: [] for key in TABLE_COLUMNS}
-    for i in range(1, len(design.effects) + 1):
-        q_num = _tested_basis(x_w, design.assign, i)
-        error = ErrorSpace.of(x_w, _within_columns(design, groups, i), groups.shape, weights)
-        ss = float(row_norms2((totals @ q_num)[None])[0])
-        sse = float(error.norms2(within[None])[0])
-        _append(out, q_num.shape[1], error.df, ss, sse, zero)
-    return out
+    return groups, x_w, weights, totals, within, zero
 
 
 def _append(out: dict, df: int, df_error: int, ss: float, sse: float, zero: float):
@@ -312,7 +337,7 @@ def _exact_replic(design: Design, groups: Groups, outcome: Outcome, i: int):
     model that is not integer coded)."""
     x_g = design.X[groups.first]
     n_subjects, n_cells = groups.shape
-    w = _within_columns(design, groups, i)
+    w = _part_columns(design, groups, design.within_part(i))
     if n_subjects * w.shape[1] + x_g.shape[1] > _exact.MAX_COLUMNS:
         return None
     z_g = np.kron(np.eye(n_subjects), w)  # subject indicators times W, table order

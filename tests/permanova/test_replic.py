@@ -22,7 +22,7 @@ from scipy import stats
 
 import permanova
 from permanova._design import Outcome, build_design
-from permanova._replic import replic_kernels, replic_table
+from permanova._replic import replic_kernels, replic_strata_error, replic_table
 
 RTOL = 1e-9
 
@@ -191,6 +191,21 @@ def test_table_matches_permuco_effect_anova(name):
         np.testing.assert_allclose(
             table["p_parametric"][i - 1], stats.f.sf(f, dfn, dfd), rtol=1e-7
         )
+
+
+@pytest.mark.parametrize("name", ["mixed unbalanced", "within unbalanced"])
+def test_strata_error_matches_permuco_strata(name):
+    sizes, within, counts = DESIGNS[name]
+    frame = replicated(sizes, within, counts, seed=len(name) + 2)
+    design, cells, outcome, _ = kernels_of(frame, within)
+    y, mm = frame["y"].to_numpy(), design.X
+    parts = {0} | {design.within_part(i) for i in range(1, len(design.effects) + 1)}
+    expected = 0.0
+    for part in parts:  # effect_anova_rnd's error term of each stratum
+        z = resid(mm, khatrirao(contr_sum(design.subjects), mm[:, design.assign == part]))
+        expected += (fitted(z, y) ** 2).sum()
+    got = replic_strata_error(design, cells, outcome) * 4.0**outcome.exponent
+    np.testing.assert_allclose(got, expected, rtol=RTOL)
 
 
 def test_balanced_replicates_table_f_is_the_identity_statistic():
