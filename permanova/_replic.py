@@ -28,6 +28,7 @@ with the table's F.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -160,7 +161,8 @@ class ReplicKernel(Kernel):
 def subject_cell_groups(design: Design, within_cells: np.ndarray) -> Groups:
     """The subject-cells of ``design``'s rows, checked.
 
-    Raises ValueError when ``within_cells`` does not have one code per row, when a
+    Raises ValueError when ``within_cells`` does not have one code per row, when the
+    model lacks a term of the full factorial of the within factors, when a
     subject lacks a within cell, or when a model column (a covariate) varies between the
     replicates of a subject-cell (the means model then has no single row per cell).
     """
@@ -169,6 +171,7 @@ def subject_cell_groups(design: Design, within_cells: np.ndarray) -> Groups:
         raise ValueError(
             f"within_cells must have one code per row ({design.n}); got shape {within_cells.shape}"
         )
+    _check_within_factorial(design)
     groups = Groups.of(design.subjects, within_cells)
     n_subjects, n_cells = groups.shape
     if groups.size != n_subjects * n_cells:
@@ -184,6 +187,23 @@ def subject_cell_groups(design: Design, within_cells: np.ndarray) -> Groups:
             "subject's cell"
         )
     return groups
+
+
+def _check_within_factorial(design: Design) -> None:
+    """The model must hold every term of the within factors: permuco fits the permuted
+    vector on the subject-by-within model, which is the subject-cell means only then."""
+    present = {frozenset(f) for f in design.effect_factors}
+    missing = [
+        ":".join(term)
+        for size in range(1, len(design.within) + 1)
+        for term in itertools.combinations(design.within, size)
+        if frozenset(term) not in present
+    ]
+    if missing:
+        raise ValueError(
+            "rd_replic_kheradpajouh_renaud needs every term of the within factors "
+            f"{list(design.within)} in the model; missing: {missing}"
+        )
 
 
 def _part_columns(design: Design, groups: Groups, part: int) -> np.ndarray:

@@ -414,3 +414,19 @@ def test_subject_missing_a_within_cell_is_rejected():
     outcome = Outcome.of("y", frame["y"].to_numpy())
     with pytest.raises(ValueError, match="1 of 18 subject-cells have no observation"):
         replic_kernels(design, cells, outcome)
+
+
+def test_within_model_that_is_not_factorial_is_rejected():
+    frame = replicated(None, {"cond": 2, "time": 2}, 2, seed=22)
+    design, cells = design_of(frame, ["cond", "time"])
+    keep = design.assign < 3  # drop cond:time
+    design = replace(
+        design,
+        X=design.X[:, keep],
+        assign=design.assign[keep],
+        effects=design.effects[:2],
+        effect_factors=design.effect_factors[:2],
+    )
+    outcome = Outcome.of("y", frame["y"].to_numpy())
+    with pytest.raises(ValueError, match=r"missing: \['cond:time'\]"):
+        replic_kernels(design, cells, outcome)
