@@ -158,6 +158,46 @@ class ReplicKernel(Kernel):
         return num, self.error.norms2(r)
 
 
+@dataclass(frozen=True)
+class ReplicScreen:
+    """The :class:`ReplicKernel` s of one effect for several outcomes (one design): the
+    statistics of every outcome from one gather and one set of products per chunk, with
+    a bound on their relative error (the engine's screen protocol: the outcomes' own
+    kernels decide what the bound cannot place)."""
+
+    unit_key: str
+    kernel: ReplicKernel = field(repr=False)
+    u: np.ndarray = field(repr=False)  # (n, n_outcomes)
+    noise: np.ndarray = field(repr=False)  # per outcome
+
+    @classmethod
+    def of(cls, kernels: list[ReplicKernel]) -> ReplicScreen:
+        first = kernels[0]
+        u = np.ascontiguousarray(np.stack([k.u for k in kernels], axis=1))
+        return cls(first.unit_key, first, u, np.array([k.ratio.noise for k in kernels]))
+
+    def statistics(self, perms: np.ndarray, cache: dict | None = None):
+        """``(F, relative error bound)``, each ``(b, n_outcomes)``."""
+        kernel, groups = self.kernel, self.kernel.groups
+        b, n_outcomes = perms.shape[0], self.u.shape[1]
+        v = self.u[gather(perms, groups.order, cache, axis=1)]  # (b, n, m)
+        m = np.add.reduceat(v, groups.starts, axis=1) / groups.counts[:, None]
+        m = m.transpose(0, 2, 1).reshape(b * n_outcomes, groups.size)
+        num = row_norms2(m @ kernel.basis_num).reshape(b, n_outcomes)
+        r = m - (m @ kernel.basis_full) @ kernel.basis_full.T
+        den = kernel.error.norms2(r).reshape(b, n_outcomes)
+        # direct squared norms: errors 2 ||a|| noise + noise^2, as the kernels'
+        err_num = 2.0 * np.sqrt(num) * self.noise + self.noise**2
+        err_den = 2.0 * np.sqrt(den) * self.noise + self.noise**2
+        ratio = kernel.ratio
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            f = (num / ratio.df_num) / (den / ratio.df_den)
+            rel = 2.0 * (err_num / num + err_den / den)
+        zero = self.noise**2
+        clear = (num > err_num) & (den > err_den) & (num > zero) & (den > zero)
+        return f, np.where(clear, rel, np.inf)
+
+
 def subject_cell_groups(design: Design, within_cells: np.ndarray) -> Groups:
     """The subject-cells of ``design``'s rows, checked.
 

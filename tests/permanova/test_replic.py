@@ -21,8 +21,15 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import permanova
+from permanova import _engine, _permutations, _screens
 from permanova._design import Outcome, build_design
-from permanova._replic import replic_kernels, replic_strata_error, replic_table
+from permanova._replic import (
+    ReplicKernel,
+    ReplicScreen,
+    replic_kernels,
+    replic_strata_error,
+    replic_table,
+)
 
 RTOL = 1e-9
 
@@ -299,6 +306,63 @@ def test_one_observation_per_cell_is_rd(sizes, within):
     rows = perms if null.shape[0] == perms.shape[0] else np.vstack([np.arange(design.n), perms])
     for name, kernel in zip(design.effects, kernels, strict=True):
         np.testing.assert_allclose(kernel.statistics(rows), null[name].to_numpy(), rtol=RTOL)
+
+
+def test_screen_of_several_outcomes_matches_their_kernels():
+    frame = replicated([4, 5], {"cond": 3}, "unbalanced", seed=23)
+    design, cells = design_of(frame, ["cond"])
+    rng = np.random.default_rng(0)
+    outcomes = [
+        Outcome.of(f"y{k}", frame["y"].to_numpy() * (k + 1) + rng.normal(size=design.n))
+        for k in range(3)
+    ]
+    kernels = [replic_kernels(design, cells, o) for o in outcomes]
+    perms = random_perms(design.n, 15, seed=7)
+    for j in range(len(design.effects)):
+        f, rel = ReplicScreen.of([ks[j] for ks in kernels]).statistics(perms)
+        assert f.shape == rel.shape == (perms.shape[0], 3)
+        for k, ks in enumerate(kernels):
+            np.testing.assert_allclose(f[:, k], ks[j].statistics(perms), rtol=RTOL)
+        assert np.all(rel < 1e-8)
+
+
+@pytest.mark.parametrize("n_outcomes", [1, 2])
+def test_engine_counts_give_permucos_p(n_outcomes, monkeypatch):
+    # permuco: p = mean(F_b >= F_1) over its distribution, whose first column (b = 1) is
+    # the identity; the engine counts the permutations without the identity, plus one
+    monkeypatch.setitem(_screens._SCREENS, ReplicKernel, ReplicScreen)
+    frame = replicated([4, 5], {"cond": 3}, "unbalanced", seed=24)
+    design, cells = design_of(frame, ["cond"])
+    ys = [frame["y"].to_numpy(), frame["y"].to_numpy() ** 2]
+    outcomes = [Outcome.of(f"y{k}", ys[k]) for k in range(n_outcomes)]
+    kernels = [replic_kernels(design, cells, o) for o in outcomes]
+    perms = random_perms(design.n, 199, seed=8)[1:]
+    source = _permutations.source(
+        {"obs": design.n},
+        group_codes=None,
+        kind="vector",
+        permutations={"obs": perms},
+        exact=False,
+        n_resamples=perms.shape[0],
+        rng=np.random.default_rng(0),
+    )
+    observed = [_engine.observed_statistics(ks) for ks in kernels]
+    task = _engine.evaluation(
+        kernels,
+        observed,
+        alternative="greater",
+        return_null=False,
+        identity=source.identity,
+        total=source.total,
+    )
+    counts = _engine.run(task, source.blocks, source.total).counts
+    everything = np.vstack([np.arange(design.n), perms])
+    for k, y in enumerate(ys[:n_outcomes]):
+        for i in range(1, len(design.effects) + 1):
+            num, den, _, _ = permuco_replic(design, y, i, everything)
+            distribution = np.round(num / den, 10)
+            expected = np.mean(distribution >= distribution[0])
+            assert (counts[k, i - 1] + 1) / (perms.shape[0] + 1) == expected
 
 
 # --------------------------------------------------------------------------------------------
