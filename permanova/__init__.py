@@ -5,9 +5,10 @@ from importlib.metadata import PackageNotFoundError, version
 from permanova._lm_results import LmPermResult
 from permanova._lmperm import lmperm
 from permanova._rotation import MAX_ROWS as HUH_JHUN_MAX_ROWS
-from permanova.api import aovperm, mixed, oneway_between, oneway_within
+from permanova.api import aovperm
 from permanova.posthoc import posthoc
 from permanova.results import AovPermResult, PosthocResult
+from permanova.shortcuts import mixed, oneway_between, oneway_within
 
 try:
     __version__ = version("tukeyrupture")  # the distribution that ships both packages

@@ -12,7 +12,17 @@ import pandas as pd
 import scipy.linalg
 from scipy import stats
 
-from permanova import _engine, _lm_kernels, _permutations, _rotation, _signflip, _validation
+from permanova import (
+    _arguments,
+    _engine,
+    _formula,
+    _lm_kernels,
+    _model_matrix,
+    _permutations,
+    _rotation,
+    _signflip,
+    _validation,
+)
 from permanova._design import scale_outcome
 from permanova._lm_results import LM_COLUMNS, LmPermResult, lm_table
 
@@ -178,15 +188,13 @@ def lmperm(
 
 def _model_matrices(data: pd.DataFrame, formula: str, coding: str):
     """``(y, X, assign, column_names)`` of ``formula`` on ``data``."""
-    from permanova import _formula
-
     parsed = _formula.parse_formula(formula, data)
     if parsed.subject is not None:
         raise ValueError(
             f"`formula` {formula!r}: lmperm tests fixed effects only (as permuco's lmperm); "
             "for Error() models use aovperm."
         )
-    mm = _formula.model_matrix(parsed, data, coding=coding)
+    mm = _model_matrix.model_matrix(parsed, data, coding=coding)
     y = _validation.outcome_values(data, parsed.outcome)
     return y, np.asarray(mm.X, dtype=np.float64), np.asarray(mm.assign), list(mm.column_names)
 
@@ -213,15 +221,15 @@ def _lmperm_iv(
     rotation,
     n_jobs,
 ) -> _Args:
-    n_resamples = _validation.check_positive_int(n_resamples, "n_resamples")
+    n_resamples = _arguments.check_positive_int(n_resamples, "n_resamples")
     if permutation_type not in PERMUTATION_TYPES:
         raise ValueError(
             f"`permutation_type` must be 'permutation' or 'signflip'; got {permutation_type!r}."
         )
-    exact = _validation.check_exact(exact)
+    exact = _arguments.check_exact(exact)
     if permutations is not None and exact is True:
         raise ValueError("`exact=True` cannot be combined with user-given `permutations`.")
-    method = _validation.check_method(method, repeated=False)
+    method = _arguments.check_method(method, repeated=False)
     if rotation is not None and method != "huh_jhun":
         raise ValueError(f"`rotation` applies to method 'huh_jhun' only; got method {method!r}.")
     if permutations is None and n_resamples > _permutations.MAX_RESAMPLES:
@@ -233,9 +241,9 @@ def _lmperm_iv(
         n_resamples,
         permutation_type == "signflip",
         exact,
-        _validation.check_random_state(random_state),
-        _validation.check_bool(return_null, "return_null"),
-        _engine.effective_jobs(_validation.check_n_jobs(n_jobs)),
+        _arguments.check_random_state(random_state),
+        _arguments.check_bool(return_null, "return_null"),
+        _engine.effective_jobs(_arguments.check_n_jobs(n_jobs)),
     )
 
 

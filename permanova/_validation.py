@@ -1,4 +1,5 @@
-"""Checks of the data frame, the column roles, the design and the parameters.
+"""Checks of the data frame, the column roles and the design; the arguments of
+:func:`permanova.aovperm` (the scalar checks are in :mod:`permanova._arguments`).
 
 Message pattern: ``"`n_resamples` must be a positive integer; got -3."``. ``TypeError`` for
 types, ``ValueError`` for values. The input frame is only read.
@@ -7,15 +8,23 @@ types, ``ValueError`` for values. The input frame is only read.
 from __future__ import annotations
 
 import itertools
-import math
-import numbers
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from permanova._methods import ALIASES, BETWEEN_METHODS, WITHIN_METHODS
+from permanova._arguments import (
+    as_name_list,
+    check_alternative,
+    check_backend,
+    check_bool,
+    check_exact,
+    check_label,
+    check_method,
+    check_n_jobs,
+    check_positive_int,
+    check_random_state,
+)
 
 
 @dataclass(frozen=True)
@@ -50,65 +59,6 @@ def _show_rows(index, mask, limit=5) -> str:
 def _plain(values) -> list:
     """Python scalars for messages (``1`` rather than ``np.int64(1)``)."""
     return [v.item() if isinstance(v, np.generic) else v for v in values]
-
-
-MAX_INT64 = np.iinfo(np.int64).max
-
-
-def check_positive_int(value, name: str) -> int:
-    """An integer from 1 to ``2**63 - 1`` (integral floats such as ``1e4`` are accepted)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"`{name}` must be a positive integer; got {value!r}.")
-    if isinstance(value, numbers.Integral):
-        number = int(value)
-    else:
-        real = float(value)
-        if not math.isfinite(real) or not real.is_integer():
-            raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
-        number = int(real)
-    if number < 1:
-        raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
-    if number > MAX_INT64:
-        raise ValueError(
-            f"`{name}` must be a positive integer of at most 2**63 - 1 ({MAX_INT64}); "
-            f"got {value!r}."
-        )
-    return number
-
-
-def check_bool(value, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"`{name}` must be True or False; got {value!r}.")
-    return bool(value)
-
-
-def check_label(value, name: str):
-    """A column label: a string or another hashable value (pandas allows int labels)."""
-    if value is None or isinstance(value, (list, tuple)) or not isinstance(value, Hashable):
-        raise TypeError(f"`{name}` must be a column label (a string, say); got {value!r}.")
-    return value
-
-
-def as_name_list(value, name: str) -> list:
-    """``None`` -> [], a column label -> [label], a list/tuple of labels -> list."""
-    if value is None:
-        return []
-    if not isinstance(value, (list, tuple, pd.Index, np.ndarray)):
-        try:
-            return [check_label(value, name)]
-        except TypeError:
-            raise TypeError(
-                f"`{name}` must be a column label or a list of column labels; got {value!r}."
-            ) from None
-    labels = list(value)
-    for label in labels:
-        if label is None or isinstance(label, (list, tuple)) or not isinstance(label, Hashable):
-            raise TypeError(
-                f"`{name}` must be a column label or a list of column labels; got {value!r}."
-            )
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"`{name}` lists a column more than once; got {labels!r}.")
-    return labels
 
 
 def check_frame(data) -> pd.DataFrame:
@@ -387,130 +337,6 @@ def _cell_index(cols: Columns, factors) -> np.ndarray:
     return cell
 
 
-def check_method(method, repeated: bool) -> str:
-    """Normalise a method name (case-insensitive; permuco's spellings accepted)."""
-    valid = WITHIN_METHODS if repeated else BETWEEN_METHODS
-    if method is None:
-        return valid[0]
-    if not isinstance(method, str):
-        raise TypeError(f"`method` must be a string or None; got {method!r}.")
-    name = ALIASES.get(method.lower(), method.lower())
-    if name in valid:
-        return name
-    other = BETWEEN_METHODS if repeated else WITHIN_METHODS
-    if name in other:
-        kind = "with a within factor" if repeated else "without a within factor"
-        raise ValueError(
-            f"`method` {method!r} does not apply to designs {kind}; valid methods here: "
-            f"{', '.join(valid)}."
-        )
-    raise ValueError(
-        f"`method` must be one of {', '.join(BETWEEN_METHODS + WITHIN_METHODS)}; got {method!r}."
-    )
-
-
-def check_exact(exact):
-    if isinstance(exact, str) and exact == "auto":
-        return "auto"
-    if isinstance(exact, (bool, np.bool_)):
-        return bool(exact)
-    raise ValueError(f'`exact` must be "auto", True or False; got {exact!r}.')
-
-
-def check_alternative(alternative) -> str:
-    """``"greater"``, ``"less"`` or ``"two-sided"`` (permuco's ``"two.sided"`` accepted)."""
-    if alternative == "two.sided":
-        alternative = "two-sided"
-    if alternative not in ("greater", "less", "two-sided"):
-        raise ValueError(
-            f'`alternative` must be "greater", "less" or "two-sided"; got {alternative!r}.'
-        )
-    return alternative
-
-
-_SEED_TYPES = (
-    "None, a non-negative int, a numpy SeedSequence, Generator, BitGenerator or RandomState"
-)
-
-
-def check_random_state(random_state) -> np.random.Generator:
-    """A Generator for ``random_state``; a SeedSequence given is never modified.
-
-    * ``None``: fresh OS entropy; an int or a sequence of ints: ``default_rng(seed)``.
-    * ``SeedSequence``: a Generator built from a *copy* (spawning from the result leaves the
-      caller's object unchanged, so two calls with it give the same results).
-    * ``Generator`` / ``BitGenerator``: used as is, hence advanced (numpy/scipy convention).
-    * ``RandomState``: four 32-bit words are drawn from it to seed a new Generator, which
-      advances it as any use of a RandomState does.
-    """
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.BitGenerator):
-        return np.random.Generator(random_state)
-    if isinstance(random_state, np.random.SeedSequence):
-        return np.random.default_rng(copy_seed_sequence(random_state))
-    if isinstance(random_state, np.random.RandomState):
-        words = random_state.randint(0, 2**32, size=4, dtype=np.uint64)
-        return np.random.default_rng(words.tolist())
-    if random_state is None:
-        return np.random.default_rng()
-    if isinstance(random_state, (bool, np.bool_, str, bytes)) or not (
-        isinstance(random_state, numbers.Integral)
-        or isinstance(random_state, (list, tuple, np.ndarray))
-    ):
-        raise TypeError(f"`random_state` must be {_SEED_TYPES}; got {random_state!r}.")
-    try:
-        return np.random.default_rng(random_state)
-    except (TypeError, ValueError) as error:
-        kind = TypeError if isinstance(error, TypeError) else ValueError
-        message = f"`random_state` must be {_SEED_TYPES}; got {random_state!r} ({error})."
-        raise kind(message) from None
-
-
-def copy_seed_sequence(seed: np.random.SeedSequence) -> np.random.SeedSequence:
-    """An independent copy of a ``SeedSequence`` (same entropy, key and spawn count)."""
-    return np.random.SeedSequence(
-        seed.entropy,
-        spawn_key=seed.spawn_key,
-        pool_size=seed.pool_size,
-        n_children_spawned=seed.n_children_spawned,
-    )
-
-
-BACKENDS = ("threads", "dask")
-
-
-def check_n_jobs(n_jobs) -> int | None:
-    """scikit-learn's ``n_jobs``: None, a positive integer or a negative one (-1 = all
-    cores, -2 = all but one, ...)."""
-    if n_jobs is None:
-        return None
-    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, numbers.Integral):
-        raise TypeError(f"`n_jobs` must be None or an integer (-1 for all cores); got {n_jobs!r}.")
-    if int(n_jobs) == 0:
-        raise ValueError("`n_jobs` must be None, a positive integer or -1 (all cores); got 0.")
-    return int(n_jobs)
-
-
-def check_backend(backend):
-    """``(use_dask, client)`` for ``backend``: None/"threads", "dask" or a Dask client."""
-    if backend is None or (isinstance(backend, str) and backend == "threads"):
-        return False, None
-    if isinstance(backend, str):
-        if backend != "dask":
-            raise ValueError(
-                f"`backend` must be one of {list(BACKENDS)} or a dask.distributed.Client; "
-                f"got {backend!r}."
-            )
-        return True, None
-    if type(backend).__name__ == "Client" and type(backend).__module__.startswith("distributed"):
-        return True, backend
-    raise TypeError(
-        f"`backend` must be None, 'threads', 'dask' or a dask.distributed.Client; got "
-        f"{type(backend).__name__}."
-    )
-
-
 def _formula_columns(data, formula, subject, between, within) -> Columns:
     """The columns of a parsed formula (``permanova._formula.Formula``); the keyword
     roles must then be left out."""
@@ -559,41 +385,6 @@ def _formula_columns(data, formula, subject, between, within) -> Columns:
         covariates,
         full,
     )
-
-
-_MISSING = ("raise", "drop_subjects")
-
-
-def check_missing(missing) -> str:
-    if not isinstance(missing, str) or missing not in _MISSING:
-        raise ValueError(f"`missing` must be one of {list(_MISSING)}; got {missing!r}.")
-    return missing
-
-
-def drop_incomplete(data: pd.DataFrame, outcomes: list, subject, within: list):
-    """``(data without the incomplete subjects, their labels)`` for
-    ``missing="drop_subjects"``.
-
-    A subject is incomplete when an outcome is missing in one of its rows or when it
-    lacks a cell of the within factors (the cells of the whole data); without ``within``
-    each row is a subject. Only the outcome may be missing: a missing factor or subject
-    label stays an error.
-    """
-    check_columns(data, {"dv": outcomes, "subject": [] if subject is None else [subject]})
-    missing = data[outcomes].isna().any(axis=1).to_numpy()
-    if subject is None or not within:
-        return data.loc[~missing], tuple(_plain(data.index[missing]))
-    check_columns(data, {"within": within})
-    labels = data[subject]
-    if labels.isna().any():
-        _subject_codes(data, subject)  # the error naming the rows
-    cells = data[within].astype("object").apply(tuple, axis=1)
-    complete = data.loc[~missing].assign(_cell=cells[~missing]).groupby(subject)["_cell"].nunique()
-    n_cells = cells.nunique()
-    bad = set(labels[missing]) | set(complete.index[complete < n_cells])
-    bad |= set(labels) - set(complete.index)
-    dropped = labels.isin(bad).to_numpy()
-    return data.loc[~dropped], tuple(_plain(pd.unique(labels[dropped])))
 
 
 def check_observed(observed, variables: list) -> tuple:
@@ -695,91 +486,3 @@ def aovperm_iv(
         observed,
         permutation_type == "signflip",
     )
-
-
-@dataclass(frozen=True)
-class PosthocArgs:
-    """Normalised arguments of :func:`permanova.posthoc` (codes in row order)."""
-
-    y: np.ndarray
-    factor_codes: np.ndarray
-    levels: list
-    by: list
-    by_codes: dict
-    by_levels: dict
-    subject_codes: np.ndarray | None
-    paired: bool
-    method: str
-    n_resamples: int
-    exact: object
-    batch_size: int | None
-    progress: bool
-    rng: np.random.Generator
-
-
-def posthoc_iv(
-    data, dv, factor, subject, by, paired, method, n_resamples, exact, random_state,
-    batch_size, progress,
-) -> PosthocArgs:  # fmt: skip
-    """Check every argument of ``posthoc``; messages name the rows by the frame's labels."""
-    n_resamples = check_positive_int(n_resamples, "n_resamples")
-    exact = check_exact(exact)
-    progress = check_bool(progress, "progress")
-    if batch_size is not None:
-        batch_size = check_positive_int(batch_size, "batch_size")
-    data = check_frame(data)
-    check_label(dv, "dv")
-    check_label(factor, "factor")
-    if subject is not None:
-        check_label(subject, "subject")
-    by = as_name_list(by, "by")
-    if factor in by:
-        raise ValueError(f"`factor` {factor!r} cannot also be in `by`.")
-    roles = {"dv": [dv], "factor": [factor], "by": by}
-    if subject is not None:
-        roles["subject"] = [subject]
-    check_columns(data, roles)
-    y = outcome_values(data, dv)
-    codes, levels = {}, {}
-    for role, name in [("factor", factor), *(("by", b) for b in by)]:
-        na = data[name].isna().to_numpy()
-        if na.any():
-            raise ValueError(
-                f"`{role}` column {name!r} has missing values in rows "
-                f"{_show_rows(data.index, na)}."
-            )
-        codes[name], levels[name] = _factor_codes(data[name])
-    if len(levels[factor]) < 2:
-        raise ValueError(
-            f"`factor` {factor!r} must have at least 2 levels; got {levels[factor]!r}."
-        )
-    subject_codes = _subject_codes(data, subject)[0]
-    if paired is None:
-        paired = subject_codes is not None and _seen_at_several_levels(
-            subject_codes, codes[factor]
-        )
-    paired = check_bool(paired, "paired")
-    if paired and subject is None:
-        raise ValueError("`subject` is required for paired comparisons (`paired=True`).")
-    return PosthocArgs(
-        y=y,
-        factor_codes=codes[factor],
-        levels=levels[factor],
-        by=by,
-        by_codes={b: codes[b] for b in by},
-        by_levels={b: levels[b] for b in by},
-        subject_codes=subject_codes,
-        paired=paired,
-        method=check_method(method, paired),
-        n_resamples=n_resamples,
-        exact=exact,
-        batch_size=batch_size,
-        progress=progress,
-        rng=check_random_state(random_state),
-    )
-
-
-def _seen_at_several_levels(subject_codes: np.ndarray, factor_codes: np.ndarray) -> bool:
-    """Whether some subject is observed at more than one level of the factor."""
-    pairs = np.unique(np.stack([subject_codes, factor_codes]), axis=1)
-    return bool(np.unique(pairs[0]).size < pairs.shape[1])

@@ -1,33 +1,32 @@
-"""Public functions: :func:`aovperm`, the one-way and mixed shortcuts, and :func:`posthoc`."""
+"""The public entry point :func:`aovperm`: arguments -> design -> kernels -> engine -> table."""
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from permanova import _engine, _formula, _permutations, _rotation, _signflip, _validation
-from permanova._bases import Bases
-from permanova._design import Design, Outcome, build_design
-from permanova._methods import DESIGN_PERMUTING, build_kernels
-from permanova._sphericity import SphericityTest
-from permanova._table import (
-    corrected_columns,
-    effect_sizes,
-    observed_table,
-    resolve_exactly,
-    sphericity_tests,
-    strata_error,
+from permanova import (
+    _arguments,
+    _engine,
+    _formula,
+    _permutations,
+    _rotation,
+    _signflip,
+    _validation,
 )
-from permanova.results import TABLE_COLUMNS, AovPermResult
-
-#: Effect sizes in every table; the sphericity-corrected parametric p of repeated designs.
-EFFECT_SIZE_COLUMNS = ("eta2_partial", "eta2_generalized")
-CORRECTED_COLUMNS = ["p_parametric_gg", "p_parametric_hf"]
-SPHERICITY_COLUMNS = list(SphericityTest._fields)
+from permanova._bases import Bases
+from permanova._canonical import canonical_rows
+from permanova._design import Design, Outcome
+from permanova._methods import DESIGN_PERMUTING, build_kernels
+from permanova._model import check_error_df, check_rank, design_of, is_formula, without_incomplete
+from permanova._result_table import outcome_columns, result_frames
+from permanova._table import (
+    observed_table,
+)
+from permanova.results import AovPermResult
 
 
 def aovperm(
@@ -240,11 +239,11 @@ def aovperm(
     >>> res.table["p_permutation"].round(3).tolist()
     [0.022, 0.343]
     """
-    missing = _validation.check_missing(missing)
+    missing = _arguments.check_missing(missing)
     dropped: tuple = ()
     if missing == "drop_subjects":
-        data, dropped = _drop_incomplete(data, dv, subject, within)
-    formula = _formula.parse_formula(dv, data) if _is_formula(dv) else None
+        data, dropped = without_incomplete(data, dv, subject, within)
+    formula = _formula.parse_formula(dv, data) if is_formula(dv) else None
     args = _validation.aovperm_iv(
         data,
         dv,
@@ -279,16 +278,16 @@ def aovperm(
         _too_many_resamples(args)
     if method == "huh_jhun":
         _rotation.check_size(cols.y.shape[0])
-    cols, outcome_rows = _canonical_rows(cols, permutations is None and rotation is None)
-    design = _design_of(cols, formula, data, outcome_rows[0])
+    cols, outcome_rows = canonical_rows(cols, permutations is None and rotation is None)
+    design = design_of(cols, formula, data, outcome_rows[0])
     outcomes = [
         Outcome.of(name, cols.y[rows, k])
         for k, (name, rows) in enumerate(zip(cols.outcomes, outcome_rows, strict=True))
     ]
     bases = Bases(design)
-    _check_rank(design, bases)
+    check_rank(design, bases)
     tables = [observed_table(bases, outcome) for outcome in outcomes]
-    _check_error_df(design, bases, tables[0])
+    check_error_df(design, bases, tables[0])
 
     rotations = _rotation.rotations(design, rotation, rng) if method == "huh_jhun" else None
     kernels = [build_kernels(method, bases, o, rotations=rotations) for o in outcomes]
@@ -314,29 +313,14 @@ def aovperm(
         progress=args.progress,
     )
     columns = [
-        _outcome_columns(method, bases, outcome, table, obs, counts, source, args.observed)
+        outcome_columns(method, bases, outcome, table, obs, counts, source, args.observed)
         for outcome, table, obs, counts in zip(outcomes, tables, observed, out.counts, strict=True)
     ]
-    order = [i - 1 for i in design.table_order()]
-    effects = [design.effects[i] for i in order]
-    names = [*TABLE_COLUMNS, *EFFECT_SIZE_COLUMNS]
-    if design.repeated:
-        names += CORRECTED_COLUMNS
-    stacked = {key: np.concatenate([c[key] for c in columns]) for key in names}
-    null = None if out.null is None else out.null[:, :, order]
-    if cols.several:
-        index = pd.MultiIndex.from_product(
-            [list(cols.outcomes), effects], names=["outcome", "effect"]
-        )
-    else:
-        index = pd.Index(effects, name="effect")
-        null = None if null is None else null[0]
-    table = pd.DataFrame(stacked, index=index)
-    sphericity = None
-    if design.repeated:
-        sphericity = _sphericity_frame(
-            design, [c["sphericity"] for c in columns], cols.outcomes, cols.several
-        )
+    table, sphericity = result_frames(design, columns, cols.outcomes, cols.several)
+    null = None
+    if out.null is not None:
+        null = out.null[:, :, [i - 1 for i in design.table_order()]]
+        null = null if cols.several else null[0]
     return AovPermResult(
         table=table,
         n_resamples=int(source.total),
@@ -350,135 +334,12 @@ def aovperm(
     )
 
 
-def _outcome_columns(method, bases, outcome, table, observed, counts, source, measured) -> dict:
-    """The result columns of one outcome (rows in the design's table order), and its
-    sphericity tests under ``"sphericity"``."""
-    design = bases.design
-    resolved = resolve_exactly(method, table, observed)
-    with np.errstate(invalid="ignore"):
-        if source.exact:
-            pvalues = counts / source.total
-        else:
-            pvalues = (1.0 + counts) / (1.0 + source.total)
-    undefined = np.isnan(table["F"]) | (np.isnan(observed.statistic) & ~resolved)
-    pvalues = np.where(undefined, np.nan, pvalues)
-    if undefined.any():
-        warnings.warn(
-            f"the F statistic of outcome {outcome.name!r} is undefined (0/0) for some "
-            "effects (constant outcome or a perfect fit); their p-values are NaN.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-    order = [i - 1 for i in design.table_order()]
-    columns = {key: np.asarray(table[key])[order] for key in TABLE_COLUMNS[:-1]}
-    for key in ("SS", "SS_error"):  # back to the outcome's units (may overflow to inf)
-        with np.errstate(over="ignore"):
-            columns[key] = np.ldexp(columns[key], 2 * outcome.exponent)
-    columns["df"] = columns["df"].astype(np.int64)
-    columns["df_error"] = columns["df_error"].astype(np.int64)
-    columns["p_permutation"] = pvalues[order]
-    sizes = effect_sizes(design, table, strata_error(bases, outcome, table), measured)
-    extra = dict(sizes)
-    tests = sphericity_tests(bases, outcome)
-    if design.repeated:
-        extra.update(corrected_columns(table, tests))
-    columns.update({key: np.asarray(values)[order] for key, values in extra.items()})
-    columns["sphericity"] = {
-        design.effects[i - 1]: tests[i] for i in design.table_order() if i in tests
-    }
-    return columns
-
-
-def _sphericity_frame(design: Design, tests: list, outcomes: tuple, several: bool):
-    """``result.sphericity``: one row per effect (and outcome) with a within part of more
-    than one df."""
-    rows = [
-        {"outcome": name, "effect": effect, **test._asdict()}
-        for name, by_effect in zip(outcomes, tests, strict=True)
-        for effect, test in by_effect.items()
-    ]
-    columns = ["outcome", "effect", *SPHERICITY_COLUMNS]
-    frame = pd.DataFrame(rows, columns=columns)
-    if not several:
-        frame = frame.drop(columns="outcome")
-    return frame.set_index(["outcome", "effect"] if several else "effect")
-
-
 def _too_many_resamples(args) -> None:
     raise ValueError(
         f"`n_resamples` must be at most {_permutations.MAX_RESAMPLES:.0e} random "
         f"permutations (more would run for days); got {args.n_resamples}. Use exact=True "
         "for a design small enough to enumerate."
     )
-
-
-def _canonical_rows(cols: _validation.Columns, canonical: bool):
-    """The rows in an order that depends neither on the order of ``data`` nor on the
-    subject labels, and the rows of each outcome in that order.
-
-    Between designs: by cell, then by outcome value (rows equal in both are
-    interchangeable). Repeated measures: subjects ordered by between cell, then by their
-    outcomes cell by cell; within a subject, by within cell. Random permutations of these
-    rows, hence every result, are then the same for any row order of the data. Each
-    outcome gets its own order; the design (cells, subjects by cell) is the same in all of
-    them, so the outcomes share it. ``canonical=False`` (user permutations or rotations,
-    which index the rows as given) keeps the data's order.
-    """
-    if not canonical:
-        return cols, [np.arange(cols.y.shape[0])] * cols.y.shape[1]
-    orders = [_canonical_order(cols, cols.y[:, k]) for k in range(cols.y.shape[1])]
-    order, rank = orders[0]
-    # the subjects are recoded by rank, so that no basis depends on their labels either
-    subject = None if cols.subject_codes is None else rank[cols.subject_codes[order]]
-    cols = dataclasses.replace(
-        cols,
-        codes={name: codes[order] for name, codes in cols.codes.items()},
-        covariates={name: values[order] for name, values in cols.covariates.items()},
-        subject_codes=subject,
-    )
-    return cols, [rows for rows, _ in orders]
-
-
-def _canonical_order(cols: _validation.Columns, y: np.ndarray):
-    """``(order, subject ranks or None)`` of one outcome (see :func:`_canonical_rows`)."""
-    between = [cols.codes[f] for f in reversed(cols.between)]
-    covariates = list(cols.covariates.values())[::-1]
-    if not cols.within:
-        return np.lexsort([y, *covariates, *between]), None
-    within = [cols.codes[f] for f in reversed(cols.within)]
-    by_subject = np.lexsort([*within, cols.subject_codes])  # the subject-by-cell table
-    n_subjects = int(cols.subject_codes.max()) + 1
-    table = y[by_subject].reshape(n_subjects, -1)
-    first = by_subject[:: table.shape[1]]  # one row of each subject
-    subject_keys = [*table.T[::-1], *(v[first] for v in covariates), *(c[first] for c in between)]
-    rank = np.empty(n_subjects, dtype=np.intp)
-    rank[np.lexsort(subject_keys)] = np.arange(n_subjects)
-    return np.lexsort([*within, rank[cols.subject_codes]]), rank
-
-
-def _drop_incomplete(data, dv, subject, within):
-    """``missing="drop_subjects"``: the data without the subjects that miss an outcome or
-    a within cell, and their labels (with a warning that counts them)."""
-    data = _validation.check_frame(data)
-    if _is_formula(dv):
-        lhs = dv.split("~", 1)[0].strip().strip("`")
-        rows = data.dropna(subset=[lhs]) if lhs in data.columns else data
-        parsed = _formula.parse_formula(dv, rows)
-        outcomes, subject, within = [parsed.outcome], parsed.subject, list(parsed.within)
-    else:
-        outcomes = _validation.outcome_names(dv)[0]
-        within = _validation.as_name_list(within, "within")
-    kept, dropped = _validation.drop_incomplete(data, outcomes, subject, within)
-    if dropped:
-        what = "subjects" if subject is not None and within else "rows"
-        warnings.warn(
-            f"missing='drop_subjects' dropped {len(dropped)} {what} with a missing outcome "
-            f"or a missing within cell: {list(dropped[:5])}{' ...' if len(dropped) > 5 else ''}"
-            " (listed in result.dropped).",
-            UserWarning,
-            stacklevel=3,
-        )
-    return kept, dropped
 
 
 def _source(args, design: Design, unit_sizes: dict, permutations):
@@ -509,201 +370,3 @@ def _source(args, design: Design, unit_sizes: dict, permutations):
         n_resamples=args.n_resamples,
         rng=args.rng,
     )
-
-
-def _is_formula(dv) -> bool:
-    return isinstance(dv, str) and "~" in dv
-
-
-def _design_of(cols: _validation.Columns, formula, data: pd.DataFrame, rows: np.ndarray):
-    """The design of the keyword roles or of a formula (``rows``: the data's rows in the
-    canonical order). A formula that is the full factorial of its factors gives the
-    keyword form's design (the same tables), with R's effect names."""
-    args = (cols.codes, cols.n_levels, cols.between, cols.within, cols.subject_codes)
-    if formula is None:
-        return build_design(*args)
-    if cols.full_factorial:
-        design = build_design(*args)
-        names = {frozenset(t): label for t, label in zip(formula.terms, formula.term_labels)}
-        return dataclasses.replace(
-            design, effects=tuple(names[frozenset(f)] for f in design.effect_factors)
-        )
-    matrix = _formula.model_matrix(formula, data.iloc[rows], coding="sum")
-    model = (np.array(matrix.X), matrix.assign, matrix.term_labels, formula.terms)
-    return build_design(*args, model=model)
-
-
-def _check_rank(design: Design, bases: Bases) -> None:
-    """A formula's model matrix must have full column rank."""
-    rank, width = bases.full().shape[1], design.X.shape[1]
-    if rank < width:
-        raise ValueError(
-            f"the model matrix has rank {rank} for {width} columns: some terms are aliased "
-            "(empty cells of the factors they combine, or collinear covariates); drop or "
-            "merge them."
-        )
-
-
-def _check_error_df(design: Design, bases: Bases, table: dict) -> None:
-    """Every effect needs an error term with at least one degree of freedom."""
-    df_error = np.asarray(table["df_error"])
-    if (df_error >= 1).all():
-        return
-    if not design.repeated:
-        rank = bases.full().shape[1]
-        raise ValueError(
-            f"the design leaves no residual degrees of freedom ({design.n} rows for "
-            f"{rank} parameters); every cell needs replicates."
-        )
-    bad = [design.effects[i] for i in np.flatnonzero(df_error < 1)]
-    raise ValueError(
-        f"the error strata of effects {bad} have no degrees of freedom; a mixed design "
-        "needs at least 2 subjects in some between group for the between effects."
-    )
-
-
-# --------------------------------------------------------------------------------------
-# convenience wrappers
-# --------------------------------------------------------------------------------------
-def oneway_between(data: pd.DataFrame, dv: str, between: str, **kwargs) -> AovPermResult:
-    """One-way between-subjects permutation ANOVA (one factor, independent groups).
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        Long format, one row per observation.
-    dv : str
-        Numeric outcome column.
-    between : str
-        The grouping factor.
-    **kwargs
-        Keyword arguments of :func:`aovperm` (``method``, ``n_resamples``,
-        ``permutations``, ``exact``, ``random_state``, ``alternative``, ``return_null``,
-        ``progress``, ``batch_size``, ``rotation``).
-
-    Returns
-    -------
-    AovPermResult
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> import permanova
-    >>> data = pd.DataFrame({"g": ["a"] * 4 + ["b"] * 4,
-    ...                      "y": [1.0, 2.1, 2.9, 4.2, 4.8, 5.1, 6.0, 7.2]})
-    >>> res = permanova.oneway_between(data, "y", "g")
-    >>> res.exact, res.n_resamples
-    (True, 70)
-    >>> round(float(res.table.loc["g", "p_permutation"]), 4)
-    0.0286
-    """
-    _reject(kwargs, "oneway_between", ("within", "subject"))
-    if not isinstance(between, str):
-        raise TypeError(f"`between` must be one column name; got {between!r}.")
-    return aovperm(data, dv, between=between, **kwargs)
-
-
-def oneway_within(
-    data: pd.DataFrame, dv: str, within: str, *, subject: str, **kwargs
-) -> AovPermResult:
-    """One-way repeated-measures permutation ANOVA.
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        Long format, one row per subject and level of ``within``.
-    dv : str
-        Numeric outcome column.
-    within : str
-        The within-subject factor.
-    subject : str
-        Subject identifier.
-    **kwargs
-        Keyword arguments of :func:`aovperm`.
-
-    Returns
-    -------
-    AovPermResult
-
-    Examples
-    --------
-    >>> import numpy as np, pandas as pd
-    >>> import permanova
-    >>> rng = np.random.default_rng(3)
-    >>> data = pd.DataFrame({"s": np.repeat(np.arange(8), 3),
-    ...                      "t": np.tile(["t1", "t2", "t3"], 8)})
-    >>> data["y"] = rng.normal(size=24) + np.tile([0.0, 1.0, 2.0], 8)
-    >>> res = permanova.oneway_within(data, "y", "t", subject="s", random_state=0,
-    ...                               n_resamples=999)
-    >>> res.table[["df", "df_error"]]
-            df  df_error
-    effect
-    t        2        14
-    """
-    _reject(kwargs, "oneway_within", ("between",))
-    if not isinstance(within, str):
-        raise TypeError(f"`within` must be one column name; got {within!r}.")
-    return aovperm(data, dv, subject=subject, within=within, **kwargs)
-
-
-def mixed(
-    data: pd.DataFrame,
-    dv: str,
-    *,
-    subject: str,
-    between: str | list[str],
-    within: str | list[str],
-    **kwargs,
-) -> AovPermResult:
-    """Mixed (between x within) permutation ANOVA.
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        Long format, one row per subject and within cell.
-    dv : str
-        Numeric outcome column.
-    subject : str
-        Subject identifier; each subject belongs to one between group.
-    between, within : str or list of str
-        Between-subjects and within-subject factors (both required).
-    **kwargs
-        Keyword arguments of :func:`aovperm`.
-
-    Returns
-    -------
-    AovPermResult
-
-    Examples
-    --------
-    >>> import numpy as np, pandas as pd
-    >>> import permanova
-    >>> rng = np.random.default_rng(7)
-    >>> data = pd.DataFrame({"s": np.repeat(np.arange(10), 2),
-    ...                      "grp": np.repeat(["x", "y"], 10),
-    ...                      "time": np.tile(["pre", "post"], 10)})
-    >>> data["y"] = rng.normal(size=20)
-    >>> res = permanova.mixed(data, "y", subject="s", between="grp", within="time",
-    ...                       random_state=0, n_resamples=499)
-    >>> list(res.table.index)
-    ['grp', 'time', 'grp:time']
-    >>> res.table["df_error"].tolist()
-    [8, 8, 8]
-    """
-    if between is None or within is None:
-        raise ValueError("`mixed` needs both `between` and `within` factors.")
-    return aovperm(data, dv, subject=subject, between=between, within=within, **kwargs)
-
-
-def _reject(kwargs, function: str, names: tuple) -> None:
-    """A clear error for design arguments that a shortcut has no use for."""
-    for name in names:
-        if name in kwargs:
-            if name == "subject":
-                raise TypeError(
-                    f"`{function}` takes no `subject` argument (independent observations)."
-                )
-            raise TypeError(
-                f"`{function}` takes no `{name}` argument; use `aovperm` (or `mixed`) for "
-                f"designs with {name} factors."
-            )

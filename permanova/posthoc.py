@@ -12,7 +12,23 @@ import pandas as pd
 from scipy.special import gammaln
 from tqdm.auto import tqdm
 
-from permanova import _validation
+from permanova._arguments import (
+    as_name_list,
+    check_bool,
+    check_exact,
+    check_label,
+    check_method,
+    check_positive_int,
+    check_random_state,
+)
+from permanova._validation import (
+    _factor_codes,
+    _show_rows,
+    _subject_codes,
+    check_columns,
+    check_frame,
+    outcome_values,
+)
 from permanova.api import aovperm
 from permanova.results import PosthocResult
 
@@ -162,7 +178,7 @@ def posthoc(
     """
     from statsmodels.stats.multitest import multipletests
 
-    args = _validation.posthoc_iv(
+    args = posthoc_iv(
         data, dv, factor, subject, by, paired, method, n_resamples, exact, random_state,
         batch_size, progress,
     )  # fmt: skip
@@ -369,3 +385,91 @@ def _warn(plan: list, in_family: np.ndarray) -> None:
             RuntimeWarning,
             stacklevel=3,
         )
+
+
+@dataclass(frozen=True)
+class PosthocArgs:
+    """Normalised arguments of :func:`permanova.posthoc` (codes in row order)."""
+
+    y: np.ndarray
+    factor_codes: np.ndarray
+    levels: list
+    by: list
+    by_codes: dict
+    by_levels: dict
+    subject_codes: np.ndarray | None
+    paired: bool
+    method: str
+    n_resamples: int
+    exact: object
+    batch_size: int | None
+    progress: bool
+    rng: np.random.Generator
+
+
+def posthoc_iv(
+    data, dv, factor, subject, by, paired, method, n_resamples, exact, random_state,
+    batch_size, progress,
+) -> PosthocArgs:  # fmt: skip
+    """Check every argument of ``posthoc``; messages name the rows by the frame's labels."""
+    n_resamples = check_positive_int(n_resamples, "n_resamples")
+    exact = check_exact(exact)
+    progress = check_bool(progress, "progress")
+    if batch_size is not None:
+        batch_size = check_positive_int(batch_size, "batch_size")
+    data = check_frame(data)
+    check_label(dv, "dv")
+    check_label(factor, "factor")
+    if subject is not None:
+        check_label(subject, "subject")
+    by = as_name_list(by, "by")
+    if factor in by:
+        raise ValueError(f"`factor` {factor!r} cannot also be in `by`.")
+    roles = {"dv": [dv], "factor": [factor], "by": by}
+    if subject is not None:
+        roles["subject"] = [subject]
+    check_columns(data, roles)
+    y = outcome_values(data, dv)
+    codes, levels = {}, {}
+    for role, name in [("factor", factor), *(("by", b) for b in by)]:
+        na = data[name].isna().to_numpy()
+        if na.any():
+            raise ValueError(
+                f"`{role}` column {name!r} has missing values in rows "
+                f"{_show_rows(data.index, na)}."
+            )
+        codes[name], levels[name] = _factor_codes(data[name])
+    if len(levels[factor]) < 2:
+        raise ValueError(
+            f"`factor` {factor!r} must have at least 2 levels; got {levels[factor]!r}."
+        )
+    subject_codes = _subject_codes(data, subject)[0]
+    if paired is None:
+        paired = subject_codes is not None and _seen_at_several_levels(
+            subject_codes, codes[factor]
+        )
+    paired = check_bool(paired, "paired")
+    if paired and subject is None:
+        raise ValueError("`subject` is required for paired comparisons (`paired=True`).")
+    return PosthocArgs(
+        y=y,
+        factor_codes=codes[factor],
+        levels=levels[factor],
+        by=by,
+        by_codes={b: codes[b] for b in by},
+        by_levels={b: levels[b] for b in by},
+        subject_codes=subject_codes,
+        paired=paired,
+        method=check_method(method, paired),
+        n_resamples=n_resamples,
+        exact=exact,
+        batch_size=batch_size,
+        progress=progress,
+        rng=check_random_state(random_state),
+    )
+
+
+def _seen_at_several_levels(subject_codes: np.ndarray, factor_codes: np.ndarray) -> bool:
+    """Whether some subject is observed at more than one level of the factor."""
+    pairs = np.unique(np.stack([subject_codes, factor_codes]), axis=1)
+    return bool(np.unique(pairs[0]).size < pairs.shape[1])

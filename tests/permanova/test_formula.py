@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from permanova._design import build_design
-from permanova._formula import Formula, ModelMatrix, model_matrix, parse_formula
+from permanova._formula import Formula, parse_formula
+from permanova._model_matrix import ModelMatrix, model_matrix
 
 
 def _frame(n=24, seed=0):

@@ -519,7 +519,7 @@ def test_n_resamples_integral_values_of_any_type(n_resamples):
 
 
 def test_positive_int_bounds():
-    from permanova._validation import check_positive_int
+    from permanova._arguments import check_positive_int
 
     assert check_positive_int(2**63 - 1, "n") == 2**63 - 1
     assert check_positive_int(1e4, "n") == 10_000
