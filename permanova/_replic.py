@@ -30,12 +30,13 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
 
-from permanova import _exact
+from permanova import _exact, _sphericity
 from permanova._design import (
     Design,
     Outcome,
@@ -390,6 +391,46 @@ def _append(out: dict, df: int, df_error: int, ss: float, sse: float, zero: floa
     row = (df, df_error, ss, sse, float(f), float(f_pvalue(f, df, df_error)))
     for key, value in zip(TABLE_COLUMNS, row, strict=True):
         out[key].append(value)
+
+
+def replic_sphericity(design: Design, within_cells: np.ndarray, outcome: Outcome) -> dict:
+    """Mauchly's test and the epsilons of every effect with a within part of more than
+    one df, ``{effect index (1-based): SphericityTest}``, on the subject-cell means (as
+    afex, which averages replicates), like :func:`permanova._table.sphericity_tests`.
+
+    ``within_cells`` must number the cells in C order over ``design.within`` (the last
+    factor fastest, ``design.table_shape`` levels), as ``cell * n_levels + code`` builds
+    them; silently NaN where the covariance is singular, as there.
+    """
+    groups = subject_cell_groups(design, within_cells)
+    within_shape = tuple(design.table_shape[1:])
+    n_subjects, n_cells = groups.shape
+    if n_cells != int(np.prod(within_shape)):
+        raise ValueError(
+            f"within_cells must number the {int(np.prod(within_shape))} cells of the within "
+            f"factors {list(design.within)}; got {n_cells} distinct codes"
+        )
+    means = np.bincount(groups.codes, weights=outcome.scaled) / groups.counts
+    effects = range(1, len(design.effects) + 1)
+    between = np.isin(design.assign, [0, *(j for j in effects if design.within_part(j) == 0)])
+    first_rows = groups.first[::n_cells]
+    positions = {
+        i: tuple(
+            design.within.index(f) for f in design.effect_factors[i - 1] if f in design.within
+        )
+        for i in effects
+    }
+    parts = [p for p in dict.fromkeys(positions.values()) if p]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        tests = _sphericity.sphericity(
+            means.reshape(n_subjects, n_cells),
+            within_shape,
+            None,
+            parts,
+            between_model=design.X[first_rows][:, between],
+        )
+    return {i: tests[p] for i, p in positions.items() if p in tests}
 
 
 def _exact_replic(design: Design, groups: Groups, outcome: Outcome, i: int):

@@ -27,6 +27,7 @@ from permanova._replic import (
     ReplicKernel,
     ReplicScreen,
     replic_kernels,
+    replic_sphericity,
     replic_strata_error,
     replic_table,
 )
@@ -363,6 +364,36 @@ def test_engine_counts_give_permucos_p(n_outcomes, monkeypatch):
             distribution = np.round(num / den, 10)
             expected = np.mean(distribution >= distribution[0])
             assert (counts[k, i - 1] + 1) / (perms.shape[0] + 1) == expected
+
+
+@pytest.mark.parametrize("counts", [2, "unbalanced"])
+def test_sphericity_is_that_of_the_subject_cell_means(counts):
+    frame = replicated([4, 5], {"cond": 3, "time": 2}, counts, seed=25)
+    design, cells, outcome, _ = kernels_of(frame, ["cond", "time"])
+    tests = replic_sphericity(design, cells, outcome)
+    means = means_of(frame, ["cond", "time"])
+    res = permanova.aovperm(
+        means, "y", subject="subject", between="type", within=["cond", "time"], n_resamples=9
+    )
+    expected = res.sphericity
+    assert sorted(design.effects[i - 1] for i in tests) == sorted(expected.index)
+    for i, test in tests.items():
+        row = expected.loc[design.effects[i - 1]]
+        for name in ("W", "p_mauchly", "epsilon_gg", "epsilon_hf"):
+            np.testing.assert_allclose(getattr(test, name), row[name], rtol=1e-9)
+        assert (test.d, test.error_df) == (row["d"], row["error_df"])
+
+
+def test_sphericity_matches_pingouin_on_the_means():
+    frame = replicated(None, {"cond": 4}, "unbalanced", seed=26)
+    design, cells, outcome, _ = kernels_of(frame, ["cond"])
+    (test,) = replic_sphericity(design, cells, outcome).values()
+    means = means_of(frame, ["cond"])
+    spher = pg.sphericity(means, dv="y", within="cond", subject="subject")
+    np.testing.assert_allclose(test.W, spher.W, rtol=1e-9)
+    np.testing.assert_allclose(test.p_mauchly, spher.pval, rtol=1e-7)
+    gg = pg.epsilon(means, dv="y", within="cond", subject="subject", correction="gg")
+    np.testing.assert_allclose(test.epsilon_gg, gg, rtol=1e-9)
 
 
 # --------------------------------------------------------------------------------------------
