@@ -44,11 +44,27 @@ def canonical_order(cols: _validation.Columns, y: np.ndarray):
     if not cols.within:
         return np.lexsort([y, *covariates, *between]), None
     within = [cols.codes[f] for f in reversed(cols.within)]
-    by_subject = np.lexsort([*within, cols.subject_codes])  # the subject-by-cell table
     n_subjects = int(cols.subject_codes.max()) + 1
-    table = y[by_subject].reshape(n_subjects, -1)
-    first = by_subject[:: table.shape[1]]  # one row of each subject
-    subject_keys = [*table.T[::-1], *(v[first] for v in covariates), *(c[first] for c in between)]
+    if cols.replicated:  # the subjects by their cell means and counts; replicates by value
+        table, counts = _cell_table(cols, y, n_subjects)
+        first = np.unique(cols.subject_codes, return_index=True)[1]
+        cell_keys = [*table.T[::-1], *counts.T[::-1]]
+    else:
+        by_subject = np.lexsort([*within, cols.subject_codes])  # the subject-by-cell table
+        table = y[by_subject].reshape(n_subjects, -1)
+        first = by_subject[:: table.shape[1]]  # one row of each subject
+        cell_keys = list(table.T[::-1])
+    subject_keys = [*cell_keys, *(v[first] for v in covariates), *(c[first] for c in between)]
     rank = np.empty(n_subjects, dtype=np.intp)
     rank[np.lexsort(subject_keys)] = np.arange(n_subjects)
-    return np.lexsort([*within, rank[cols.subject_codes]]), rank
+    return np.lexsort([y, *within, rank[cols.subject_codes]]), rank
+
+
+def _cell_table(cols: _validation.Columns, y: np.ndarray, n_subjects: int):
+    """Each subject's mean outcome and number of observations in each within cell."""
+    cells = _validation._cell_index(cols, cols.within)
+    shape = (n_subjects, int(np.prod([cols.n_levels[f] for f in cols.within])))
+    sums, counts = np.zeros(shape), np.zeros(shape)
+    np.add.at(sums, (cols.subject_codes, cells), y)
+    np.add.at(counts, (cols.subject_codes, cells), 1.0)
+    return sums / counts, counts

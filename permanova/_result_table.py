@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from permanova._design import Design
+from permanova._replic import replic_sphericity, replic_strata_error
 from permanova._sphericity import SphericityTest
 from permanova._table import (
     corrected_columns,
@@ -29,11 +30,17 @@ CORRECTED_COLUMNS = ["p_parametric_gg", "p_parametric_hf"]
 SPHERICITY_COLUMNS = list(SphericityTest._fields)
 
 
-def outcome_columns(method, bases, outcome, table, observed, counts, source, measured) -> dict:
+def outcome_columns(
+    method, bases, outcome, table, observed, counts, source, measured, replicated_cells=None
+) -> dict:
     """The result columns of one outcome (rows in the design's table order), and its
-    sphericity tests under ``"sphericity"``."""
+    sphericity tests under ``"sphericity"``. ``replicated_cells``: each row's within cell
+    when some subject has replicates (the table is then of the full data, the statistics
+    of the subject-cell means)."""
     design = bases.design
-    resolved = resolve_exactly(method, table, observed)
+    replicated = replicated_cells is not None
+    # with replicates the exact statistic is of the means, not of the table's sums
+    resolved = resolve_exactly(None if replicated else method, table, observed)
     with np.errstate(invalid="ignore"):
         if source.exact:
             pvalues = counts / source.total
@@ -56,9 +63,13 @@ def outcome_columns(method, bases, outcome, table, observed, counts, source, mea
     columns["df"] = columns["df"].astype(np.int64)
     columns["df_error"] = columns["df_error"].astype(np.int64)
     columns["p_permutation"] = pvalues[order]
-    sizes = effect_sizes(design, table, strata_error(bases, outcome, table), measured)
-    extra = dict(sizes)
-    tests = sphericity_tests(bases, outcome)
+    if replicated:
+        errors = replic_strata_error(design, replicated_cells, outcome)
+        tests = replic_sphericity(design, replicated_cells, outcome)
+    else:
+        errors = strata_error(bases, outcome, table)
+        tests = sphericity_tests(bases, outcome)
+    extra = dict(effect_sizes(design, table, errors, measured))
     if design.repeated:
         extra.update(corrected_columns(table, tests))
     columns.update({key: np.asarray(values)[order] for key, values in extra.items()})

@@ -28,6 +28,7 @@ from permanova._kernels import (
     VectorKernel,
     compiled,
 )
+from permanova._replic import ReplicKernel, ReplicScreen
 
 _EPS = np.finfo(float).eps
 
@@ -226,7 +227,7 @@ class DesignScreen:
         return _ratio_and_error(num, den, ratio.df_num, ratio.df_den, err_num, err_den, zero)
 
 
-_SCREENS = {VectorKernel: VectorScreen, DesignKernel: DesignScreen}
+_SCREENS = {VectorKernel: VectorScreen, DesignKernel: DesignScreen, ReplicKernel: ReplicScreen}
 
 
 def screen(kernels: list, total: int):

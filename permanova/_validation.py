@@ -7,6 +7,7 @@ types, ``ValueError`` for values. The input frame is only read.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
@@ -47,6 +48,7 @@ class Columns:
     several: bool = False  # `dv` was a list (the result has an outcome level)
     covariates: dict = field(default_factory=dict)  # name -> float values (formulas)
     full_factorial: bool = True  # the model is the full factorial of the factors
+    replicated: bool = False  # some subject has several observations in a within cell
 
 
 def _show_rows(index, mask, limit=5) -> str:
@@ -192,7 +194,14 @@ def outcome_names(dv) -> tuple[list, bool]:
 
 
 def check_data(
-    data, dv, subject, between, within, covariates: dict | None = None, full_factorial=True
+    data,
+    dv,
+    subject,
+    between,
+    within,
+    covariates: dict | None = None,
+    full_factorial=True,
+    replicates=False,
 ) -> Columns:
     """Validate the frame and the column roles; return arrays (the frame is not modified).
 
@@ -254,11 +263,13 @@ def check_data(
         dict(covariates or {}),
         full_factorial,
     )
-    _check_structure(cols, subject)
-    return cols
+    replicated = _check_structure(cols, subject, replicates)
+    return dataclasses.replace(cols, replicated=replicated)
 
 
-def _check_structure(cols: Columns, subject) -> None:
+def _check_structure(cols: Columns, subject, replicates: bool = False) -> bool:
+    """Check the design; return whether some subject has replicates in a within cell
+    (allowed with ``replicates`` only)."""
     n = cols.y.shape[0]
     # every between cell observed
     if cols.between and cols.full_factorial:
@@ -271,7 +282,7 @@ def _check_structure(cols: Columns, subject) -> None:
                 f"{n_cells - observed} of {n_cells} cells are empty."
             )
     if cols.subject_codes is None:
-        return
+        return False
     subj = cols.subject_codes
     n_subjects = int(subj.max()) + 1
     if not cols.within:
@@ -282,7 +293,7 @@ def _check_structure(cols: Columns, subject) -> None:
                 f"subjects {bad!r} have several rows but no `within` factor was given; "
                 "name the repeated-measures factor in `within`."
             )
-        return
+        return False
     # a subject belongs to one between group
     if cols.between:
         cell = _cell_index(cols, cols.between)
@@ -318,16 +329,17 @@ def _check_structure(cols: Columns, subject) -> None:
             f"subjects {bad!r} miss at least one cell of the `within` factors {cols.within}; "
             "each subject needs exactly one observation per within cell."
         )
-    if repeated.any():
+    if repeated.any() and not replicates:
         bad = _plain(cols.subject_levels[i] for i in np.flatnonzero(repeated)[:5])
         raise ValueError(
             f"subjects {bad!r} have more than one observation in a cell of the `within` "
             f"factors {cols.within}; each subject needs exactly one observation per within "
-            "cell (average replicates first)."
+            "cell (average replicates first, or use method='rd_replic_kheradpajouh_renaud')."
         )
     if n_subjects < 2:
         raise ValueError(f"`subject` column {subject!r} must hold at least 2 subjects.")
     del n
+    return bool(repeated.any())
 
 
 def _cell_index(cols: Columns, factors) -> np.ndarray:
@@ -337,7 +349,7 @@ def _cell_index(cols: Columns, factors) -> np.ndarray:
     return cell
 
 
-def _formula_columns(data, formula, subject, between, within) -> Columns:
+def _formula_columns(data, formula, subject, between, within, replicates) -> Columns:
     """The columns of a parsed formula (``permanova._formula.Formula``); the keyword
     roles must then be left out."""
     given = [
@@ -384,6 +396,7 @@ def _formula_columns(data, formula, subject, between, within) -> Columns:
         list(formula.within),
         covariates,
         full,
+        replicates,
     )
 
 
@@ -463,10 +476,16 @@ def aovperm_iv(
     if rotation is not None and method != "huh_jhun":
         raise ValueError(f"`rotation` applies to method 'huh_jhun' only; got method {method!r}.")
     rng = check_random_state(random_state)
+    replicates = method == "rd_replic_kheradpajouh_renaud"
     if formula is None:
-        columns = check_data(data, dv, subject, between, within)
+        columns = check_data(data, dv, subject, between, within, replicates=replicates)
     else:
-        columns = _formula_columns(data, formula, subject, between, within)
+        columns = _formula_columns(data, formula, subject, between, within, replicates)
+    if columns.replicated and permutation_type == "signflip":
+        raise ValueError(
+            "`permutation_type='signflip'` is not available for replicated within cells; "
+            "use permutations."
+        )
     observed = check_observed(
         observed, columns.between + columns.within + list(columns.covariates)
     )

@@ -13,6 +13,7 @@ from permanova import (
     _engine,
     _formula,
     _permutations,
+    _replic,
     _rotation,
     _signflip,
     _validation,
@@ -286,11 +287,18 @@ def aovperm(
     ]
     bases = Bases(design)
     check_rank(design, bases)
-    tables = [observed_table(bases, outcome) for outcome in outcomes]
+    cells = _validation._cell_index(cols, cols.within) if cols.replicated else None
+    if cells is None:
+        tables = [observed_table(bases, outcome) for outcome in outcomes]
+    else:
+        tables = [_replic.replic_table(design, cells, outcome) for outcome in outcomes]
     check_error_df(design, bases, tables[0])
 
-    rotations = _rotation.rotations(design, rotation, rng) if method == "huh_jhun" else None
-    kernels = [build_kernels(method, bases, o, rotations=rotations) for o in outcomes]
+    if cells is not None:
+        kernels = [_replic.replic_kernels(design, cells, o) for o in outcomes]
+    else:
+        rotations = _rotation.rotations(design, rotation, rng) if method == "huh_jhun" else None
+        kernels = [build_kernels(method, bases, o, rotations=rotations) for o in outcomes]
     unit_sizes = {kernel.unit_key: kernel.units for kernel in kernels[0]}
     observed = [_engine.observed_statistics(ks) for ks in kernels]
     source = _source(args, design, unit_sizes, permutations)
@@ -313,7 +321,7 @@ def aovperm(
         progress=args.progress,
     )
     columns = [
-        outcome_columns(method, bases, outcome, table, obs, counts, source, args.observed)
+        outcome_columns(method, bases, outcome, table, obs, counts, source, args.observed, cells)
         for outcome, table, obs, counts in zip(outcomes, tables, observed, out.counts, strict=True)
     ]
     table, sphericity = result_frames(design, columns, cols.outcomes, cols.several)
