@@ -11,16 +11,26 @@ from importlib.metadata import PackageNotFoundError, version
 
 from tukeyrupture.comparison import (
     AbsoluteDropDetector,
+    BOCPDDetector,
+    CUSUMDetector,
+    EWMADetector,
+    RealisticAlliance,
     ReliableChangeDetector,
     RupturesDetector,
+    SegmentedRegressionDetector,
+    SensitivityResult,
     ShewhartDetector,
     SimulatedAlliance,
+    build_detector,
     compare_detectors,
+    list_detectors,
     make_rupture_scorer,
     plot_comparison,
     rupture_roc_curve,
     rupture_scores,
+    sensitivity_study,
     simulate_alliance,
+    simulate_realistic,
     summarize_comparison,
 )
 from tukeyrupture.data import from_long, total_scores
@@ -34,6 +44,16 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 __all__ = [
     "AbsoluteDropDetector",
+    "BOCPDDetector",
+    "CUSUMDetector",
+    "EWMADetector",
+    "RealisticAlliance",
+    "SegmentedRegressionDetector",
+    "SensitivityResult",
+    "build_detector",
+    "list_detectors",
+    "sensitivity_study",
+    "simulate_realistic",
     "ReliableChangeDetector",
     "RuptureLabel",
     "RuptureResult",

@@ -35,6 +35,7 @@ from tukeyrupture._cli_files import (
     _with_line_numbers,
 )
 from tukeyrupture.comparison._compare_cli import add_compare_command
+from tukeyrupture.comparison._sensitivity_cli import SENSITIVITY_FLAGS, add_sensitivity_command
 from tukeyrupture.study._cli import add_study_command
 
 PROG = "tukeyrupture"
@@ -74,6 +75,7 @@ _FLAGS: dict[str, dict[str, str]] = {
         "random_state": "--seed",
         "backend": "--backend",
     },
+    "sensitivity": SENSITIVITY_FLAGS,
 }
 
 
@@ -336,7 +338,7 @@ def _dask_client(args):
 # --------------------------------------------------------------------------- main
 
 # One registration per command: each function adds its subparser and sets ``run``.
-_COMMANDS = (_add_detect_parser, add_study_command, add_compare_command)
+_COMMANDS = (_add_detect_parser, add_study_command, add_compare_command, add_sensitivity_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

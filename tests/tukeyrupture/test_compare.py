@@ -145,7 +145,7 @@ def test_custom_detectors_and_dict_grid():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"detectors": ["tcc", "cusum"]}, ValueError, "cusum"),
+        ({"detectors": ["tcc", "kalman"]}, ValueError, "kalman"),
         ({"conditions": [{"depth": -1}]}, ValueError, "`depth`"),
         ({"conditions": [{"rupture_rate": 1.2}]}, ValueError, "`rupture_rate`"),
         ({"conditions": [{"missing_rate": -0.5}]}, ValueError, "`missing_rate`"),

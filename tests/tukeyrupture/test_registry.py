@@ -34,11 +34,31 @@ def test_every_family_has_a_member_and_every_member_a_family():
 
 
 def test_existing_names_are_kept_with_their_estimators():
-    for name, factory in compare.DETECTORS.items():
-        expected = factory()
+    """The names of the first release build the same estimators as then."""
+    from tukeyrupture import (
+        AbsoluteDropDetector,
+        ReliableChangeDetector,
+        RupturesDetector,
+        ShewhartDetector,
+        TukeyRuptureDetector,
+    )
+
+    before = {
+        "tcc": TukeyRuptureDetector(),
+        "tcc_only": TukeyRuptureDetector(absolute_sd_multiplier=None),
+        "absolute": AbsoluteDropDetector(),
+        "shewhart": ShewhartDetector(),
+        "reliable_change": ReliableChangeDetector(),
+        "pelt": RupturesDetector(algorithm="pelt"),
+        "binseg": RupturesDetector(algorithm="binseg"),
+        "window": RupturesDetector(algorithm="window"),
+    }
+    for name, expected in before.items():
         built = build_detector(name)
         assert type(built) is type(expected)
         assert built.get_params() == expected.get_params()
+        assert compare.make_detector(name).get_params() == expected.get_params()
+    assert set(compare.DETECTORS) == set(REGISTRY)
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))

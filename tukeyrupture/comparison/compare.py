@@ -13,21 +13,15 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
 
-from permanova._validation import copy_seed_sequence
+from permanova._arguments import copy_seed_sequence
 from tukeyrupture._validation import check_bool, check_integer, progress_bar
 from tukeyrupture.comparison.metrics import RuptureScores, rupture_scores
-from tukeyrupture.comparison.rivals import (
-    AbsoluteDropDetector,
-    ReliableChangeDetector,
-    RupturesDetector,
-    ShewhartDetector,
-)
+from tukeyrupture.comparison.registry import REGISTRY, build_detector
 from tukeyrupture.comparison.simulate import (
     SIMULATION_DEFAULTS,
     _simulate_alliance_iv,
     simulate_alliance,
 )
-from tukeyrupture.detector import TukeyRuptureDetector
 
 __all__ = [
     "DETECTORS",
@@ -35,23 +29,14 @@ __all__ = [
     "make_detector",
 ]
 
-#: Built-in detectors by name: a factory returning a new, unfitted estimator.
-DETECTORS: dict[str, Callable[[], Any]] = {
-    "tcc": lambda: TukeyRuptureDetector(),
-    "tcc_only": lambda: TukeyRuptureDetector(absolute_sd_multiplier=None),
-    "absolute": lambda: AbsoluteDropDetector(),
-    "shewhart": lambda: ShewhartDetector(),
-    "reliable_change": lambda: ReliableChangeDetector(),
-    "pelt": lambda: RupturesDetector(algorithm="pelt"),
-    "binseg": lambda: RupturesDetector(algorithm="binseg"),
-    "window": lambda: RupturesDetector(algorithm="window"),
-}
+#: Built-in detectors by name (the registry's): a factory returning a new, unfitted estimator.
+DETECTORS: dict[str, Callable[[], Any]] = {name: entry.build for name, entry in REGISTRY.items()}
 
 #: Sizes used when a condition does not give them.
 DEFAULT_CONDITION: dict[str, Any] = {"n_series": 200, "n_sessions": 20}
 
 #: Optional packages of built-in detectors: estimator class -> (module, extra).
-_OPTIONAL = {RupturesDetector: ("ruptures", "rivals")}
+_OPTIONAL = {e.estimator: (e.requires, e.extra) for e in REGISTRY.values() if e.requires}
 
 #: The grid of ``tukeyrupture compare --demo``: depth x detector.
 DEMO_CONDITIONS: dict[str, list] = {"depth": [0.0, 1.0, 2.0, 3.0, 4.0], "n_series": [80]}
@@ -61,6 +46,10 @@ DEMO_DETECTORS: tuple[str, ...] = (
     "absolute",
     "shewhart",
     "reliable_change",
+    "ewma",
+    "cusum",
+    "segmented",
+    "bocpd",
     "pelt",
 )
 DEMO_REPLICATIONS = 8
@@ -74,20 +63,22 @@ _SCORE_FIELDS = tuple(name for name in RuptureScores.__dataclass_fields__ if nam
 
 
 def make_detector(name: str) -> Any:
-    """A new estimator of the built-in detector ``name``.
+    """A new estimator of the built-in detector ``name``, with its registered parameters.
 
     Parameters
     ----------
     name : str
-        One of ``"tcc"`` (``TukeyRuptureDetector()``, the study's rule: TCC or absolute),
-        ``"tcc_only"`` (TCC without the absolute criterion), ``"absolute"``,
-        ``"shewhart"``, ``"reliable_change"``, ``"pelt"``, ``"binseg"``, ``"window"``
-        (the last three need the ``rivals`` extra).
+        A name of :data:`tukeyrupture.comparison.registry.REGISTRY` (see
+        :func:`~tukeyrupture.comparison.registry.list_detectors`, which gives each
+        detector's family): ``"tcc"`` (``TukeyRuptureDetector()``, the study's rule: TCC
+        or absolute), ``"tcc_only"``, ``"absolute"``, ``"shewhart"``, ``"ewma"``,
+        ``"cusum"``, ``"reliable_change"``, ``"segmented"``, ``"bocpd"``, ``"pelt"``,
+        ``"binseg"``, ``"window"`` (the last three need the ``rivals`` extra).
 
     Returns
     -------
     estimator
-        An unfitted estimator with default parameters.
+        An unfitted estimator.
 
     Raises
     ------
@@ -100,9 +91,7 @@ def make_detector(name: str) -> Any:
     >>> make_detector("shewhart")
     ShewhartDetector()
     """
-    if not isinstance(name, str) or name not in DETECTORS:
-        raise ValueError(f"Unknown detector name {name!r}; valid names are {sorted(DETECTORS)}.")
-    return DETECTORS[name]()
+    return build_detector(name)
 
 
 def _missing_dependency(estimator) -> str | None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from permanova._validation import check_random_state
+from permanova._arguments import check_random_state
 from tukeyrupture import _core
 from tukeyrupture.comparison._realistic_iv import (
     PRESETS,

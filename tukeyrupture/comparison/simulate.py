@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from permanova._validation import check_random_state
+from permanova._arguments import check_random_state
 from tukeyrupture import _core
 from tukeyrupture._validation import check_integer as _check_integer
 from tukeyrupture._validation import check_real as _check_real
