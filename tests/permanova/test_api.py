@@ -310,9 +310,14 @@ def test_input_not_modified(mixed_frame):
 def test_progress_bar(oneway, capsys):
     pytest.importorskip("tqdm")
     res = permanova.aovperm(
-        oneway, "y", between="group", n_resamples=500, random_state=0, progress=True
+        oneway, "y", between="group", n_resamples=500, exact=False, random_state=0, progress=True
     )
-    quiet = permanova.aovperm(oneway, "y", between="group", n_resamples=500, random_state=0)
+    shown = capsys.readouterr().err
+    assert "500/500" in shown  # one bar, counting every permutation
+    quiet = permanova.aovperm(
+        oneway, "y", between="group", n_resamples=500, exact=False, random_state=0
+    )
+    assert capsys.readouterr().err == ""
     pd.testing.assert_frame_equal(res.table, quiet.table)
 
 
