@@ -69,10 +69,13 @@ def aovperm(
         Numeric outcome column, or a list of them: every outcome is then tested on the
         same design with the same permutations (one set of products for all of them), the
         table has an ``(outcome, effect)`` index and each outcome's table and p-values
-        are those of a separate run with the same ``random_state``.
+        are those of a separate run with the same ``random_state``. Or an R formula
+        (``"y ~ type * cond + Error(subject/cond)"``; numeric columns are covariates,
+        ``C(x)`` a factor; see the documentation), the roles then being given by it.
     subject : str, optional
         Subject identifier; required with ``within``. Each subject must belong to one
-        between group and have exactly one observation per within cell.
+        between group and have exactly one observation per within cell (several, in any
+        numbers, with ``rd_replic_kheradpajouh_renaud``).
     between, within : str or list of str, optional
         Between-subjects and within-subject factors (full factorial of all listed
         factors). At least one factor is needed.
