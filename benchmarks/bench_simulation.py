@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import median_time, peak_memory_mib, print_table
 
 from tukeyrupture import TukeyRuptureDetector, compare_detectors, simulate_alliance
-from tukeyrupture.comparison.rivals import RupturesDetector
+from tukeyrupture.comparison.partitioning import RupturesDetector
 
 N_SERIES = (100_000, 1_000_000)
 N_SESSIONS = 20

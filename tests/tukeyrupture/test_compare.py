@@ -15,7 +15,7 @@ from tukeyrupture.comparison.compare import (
     make_detector,
 )
 from tukeyrupture.comparison.metrics import rupture_scores
-from tukeyrupture.comparison.rivals import RupturesDetector
+from tukeyrupture.comparison.partitioning import RupturesDetector
 from tukeyrupture.comparison.simulate import simulate_alliance
 from tukeyrupture.comparison.summary import plot_comparison, summarize_comparison
 from tukeyrupture.detector import TukeyRuptureDetector

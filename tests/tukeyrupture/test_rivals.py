@@ -14,10 +14,10 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from tukeyrupture import _core
+from tukeyrupture.comparison.partitioning import RupturesDetector
 from tukeyrupture.comparison.rivals import (
     AbsoluteDropDetector,
     ReliableChangeDetector,
-    RupturesDetector,
     ShewhartDetector,
 )
 from tukeyrupture.comparison.simulate import simulate_alliance

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from tukeyrupture import TukeyRuptureDetector
+from tukeyrupture.comparison.partitioning import RupturesDetector
 from tukeyrupture.comparison.rivals import (
     AbsoluteDropDetector,
     ReliableChangeDetector,
-    RupturesDetector,
     ShewhartDetector,
 )
 from tukeyrupture.plotting import plot_control_chart

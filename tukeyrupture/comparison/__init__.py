@@ -20,12 +20,12 @@ from tukeyrupture.comparison.metrics import (
     rupture_roc_curve,
     rupture_scores,
 )
+from tukeyrupture.comparison.partitioning import RupturesDetector
 from tukeyrupture.comparison.realistic import RealisticAlliance, simulate_realistic
 from tukeyrupture.comparison.registry import FAMILIES, REGISTRY, build_detector, list_detectors
 from tukeyrupture.comparison.rivals import (
     AbsoluteDropDetector,
     ReliableChangeDetector,
-    RupturesDetector,
     ShewhartDetector,
 )
 from tukeyrupture.comparison.segmented import SegmentedRegressionDetector

@@ -7,12 +7,8 @@ from collections.abc import Mapping
 from numbers import Integral
 from typing import Any
 
-from tukeyrupture.comparison.simulate import (
-    MAX_CELLS,
-    _check_integer,
-    _check_real,
-    _check_rupture_rate,
-)
+from tukeyrupture._validation import check_integer, check_real
+from tukeyrupture.comparison.simulate import MAX_CELLS, _check_rupture_rate
 
 #: Repair shapes, coded 1, 2, 3 in :attr:`RealisticAlliance.repair_shape` (0: no rupture).
 REPAIR_SHAPES: tuple[str, ...] = ("v", "slow", "no_return")
@@ -65,7 +61,7 @@ def _check_item_range(value):
     name = "item_range"
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
         raise TypeError(f"`{name}` must be a pair (low, high); got {value!r}.")
-    low, high = (_check_integer(f"{name}[{i}]", v, -(2**31)) for i, v in enumerate(value))
+    low, high = (check_integer(f"{name}[{i}]", v, -(2**31)) for i, v in enumerate(value))
     if not low < high:
         raise ValueError(f"`{name}` must satisfy low < high; got {tuple(value)!r}.")
     return (low, high)
@@ -77,7 +73,7 @@ def _check_lengths(lengths, n_sessions):
     if isinstance(lengths, Integral) and not isinstance(lengths, bool):
         low = high = int(lengths)
     elif isinstance(lengths, (tuple, list)) and len(lengths) == 2:
-        low, high = (_check_integer(f"lengths[{i}]", v, 3) for i, v in enumerate(lengths))
+        low, high = (check_integer(f"lengths[{i}]", v, 3) for i, v in enumerate(lengths))
     else:
         raise TypeError(
             f"`lengths` must be None, an integer or a pair (low, high); got {lengths!r}."
@@ -101,7 +97,7 @@ def _check_repair(repair):
     if unknown:
         raise ValueError(f"`repair` shapes must be in {list(REPAIR_SHAPES)}; got {unknown}.")
     probabilities = {
-        name: _check_real(f"repair[{name!r}]", repair.get(name, 0.0), low=0, high=1)
+        name: check_real(f"repair[{name!r}]", repair.get(name, 0.0), low=0, high=1)
         for name in REPAIR_SHAPES
     }
     total = sum(probabilities.values())
@@ -111,8 +107,8 @@ def _check_repair(repair):
 
 
 def _check_ar(ar, ar_spread):
-    ar = _check_real("ar", ar, low=-1, high=1, open_low=True, open_high=True)
-    ar_spread = _check_real("ar_spread", ar_spread, low=0)
+    ar = check_real("ar", ar, low=-1, high=1, open_low=True, open_high=True)
+    ar_spread = check_real("ar_spread", ar_spread, low=0)
     if abs(ar) + ar_spread >= 1:
         raise ValueError(
             "`ar` +- `ar_spread` must lie inside (-1, 1) (the person-specific coefficients "
@@ -132,8 +128,8 @@ def _simulate_realistic_iv(n_series, preset, overrides):
     """Validate the arguments of :func:`simulate_realistic`; return them normalised."""
     params = {"preset": _check_preset(preset), **PRESETS[preset]}
     params.update({key: value for key, value in overrides.items() if value is not None})
-    n_series = _check_integer("n_series", n_series, 1)
-    m = _check_integer("n_sessions", params["n_sessions"], 3)
+    n_series = check_integer("n_series", n_series, 1)
+    m = check_integer("n_sessions", params["n_sessions"], 3)
     if n_series * m > MAX_CELLS:
         raise ValueError(
             f"`n_series` * `n_sessions` must be at most {MAX_CELLS} (2**31); got "
@@ -147,21 +143,21 @@ def _simulate_realistic_iv(n_series, preset, overrides):
         **params,
         "n_sessions": m,
         "lengths": _check_lengths(params["lengths"], m),
-        "n_items": _check_integer("n_items", params["n_items"], 1),
+        "n_items": check_integer("n_items", params["n_items"], 1),
         "item_range": _check_item_range(params["item_range"]),
-        "mean": _check_real("mean", params["mean"]),
-        "between_sd": _check_real("between_sd", params["between_sd"], low=0),
-        "within_sd": _check_real("within_sd", params["within_sd"], low=0),
-        "item_noise": _check_real("item_noise", params["item_noise"], low=0, high=1),
+        "mean": check_real("mean", params["mean"]),
+        "between_sd": check_real("between_sd", params["between_sd"], low=0),
+        "within_sd": check_real("within_sd", params["within_sd"], low=0),
+        "item_noise": check_real("item_noise", params["item_noise"], low=0, high=1),
         "ar": ar,
         "ar_spread": ar_spread,
-        "trend": _check_real("trend", params["trend"]),
+        "trend": check_real("trend", params["trend"]),
         "rupture_rate": _check_rupture_rate(params["rupture_rate"]),
-        "depth": _check_real("depth", params["depth"], low=0),
+        "depth": check_real("depth", params["depth"], low=0),
         "repair": _check_repair(params["repair"]),
-        "recovery": _check_integer("recovery", params["recovery"], 2),
-        "missing_rate": _check_real("missing_rate", params["missing_rate"], low=0, high=1),
-        "post_rupture_missing": _check_real(
+        "recovery": check_integer("recovery", params["recovery"], 2),
+        "missing_rate": check_real("missing_rate", params["missing_rate"], low=0, high=1),
+        "post_rupture_missing": check_real(
             "post_rupture_missing", params["post_rupture_missing"], low=0, high=1
         ),
     }

@@ -17,10 +17,10 @@ import pandas as pd
 
 from tukeyrupture.comparison.bocpd import BOCPDDetector
 from tukeyrupture.comparison.charts import CUSUMDetector, EWMADetector
+from tukeyrupture.comparison.partitioning import RupturesDetector
 from tukeyrupture.comparison.rivals import (
     AbsoluteDropDetector,
     ReliableChangeDetector,
-    RupturesDetector,
     ShewhartDetector,
 )
 from tukeyrupture.comparison.segmented import SegmentedRegressionDetector

@@ -115,7 +115,7 @@ class SegmentedRegressionDetector(_RivalDetector):
 
     See Also
     --------
-    tukeyrupture.comparison.rivals.RupturesDetector : Offline searches for several breaks.
+    tukeyrupture.comparison.partitioning.RupturesDetector : Offline searches for several breaks.
 
     Notes
     -----

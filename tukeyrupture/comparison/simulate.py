@@ -12,9 +12,7 @@ import pandas as pd
 
 from permanova._arguments import check_random_state
 from tukeyrupture import _core
-from tukeyrupture._validation import check_integer as _check_integer
-from tukeyrupture._validation import check_real as _check_real
-from tukeyrupture._validation import read_only
+from tukeyrupture._validation import check_integer, check_real, read_only
 
 _LABEL_NAMES = np.array(_core.LABEL_NAMES)
 
@@ -121,7 +119,7 @@ MAX_CELLS = 2**31
 
 
 def _check_rupture_rate(rupture_rate):
-    rate = _check_real("rupture_rate", rupture_rate, low=0, high=1)
+    rate = check_real("rupture_rate", rupture_rate, low=0, high=1)
     if rate > 0.5:
         raise ValueError(
             f"`rupture_rate` must be <= 0.5, since ruptures are never adjacent (the session "
@@ -135,8 +133,8 @@ def _check_scale(scale):
         return None
     if isinstance(scale, (str, bytes)) or not hasattr(scale, "__len__") or len(scale) != 2:
         raise TypeError(f"`scale` must be None or a pair (lo, hi); got {scale!r}.")
-    lo = _check_real("scale[0]", scale[0])
-    hi = _check_real("scale[1]", scale[1])
+    lo = check_real("scale[0]", scale[0])
+    hi = check_real("scale[1]", scale[1])
     if not lo < hi:
         raise ValueError(f"`scale` must satisfy lo < hi; got {tuple(scale)!r}.")
     return (lo, hi)
@@ -158,8 +156,8 @@ def _simulate_alliance_iv(
     scale,
 ):
     """Validate the arguments of :func:`simulate_alliance`; return them normalised."""
-    n_series = _check_integer("n_series", n_series, 1)
-    n_sessions = _check_integer("n_sessions", n_sessions, 3)
+    n_series = check_integer("n_series", n_series, 1)
+    n_sessions = check_integer("n_sessions", n_sessions, 3)
     if n_series * n_sessions > MAX_CELLS:
         raise ValueError(
             f"`n_series` * `n_sessions` must be at most {MAX_CELLS} (2**31) scores; got "
@@ -169,15 +167,15 @@ def _simulate_alliance_iv(
     return {
         "n_series": n_series,
         "n_sessions": n_sessions,
-        "mean": _check_real("mean", mean),
-        "between_sd": _check_real("between_sd", between_sd, low=0),
-        "within_sd": _check_real("within_sd", within_sd, low=0),
-        "ar": _check_real("ar", ar, low=-1, high=1, open_low=True, open_high=True),
-        "trend": _check_real("trend", trend),
+        "mean": check_real("mean", mean),
+        "between_sd": check_real("between_sd", between_sd, low=0),
+        "within_sd": check_real("within_sd", within_sd, low=0),
+        "ar": check_real("ar", ar, low=-1, high=1, open_low=True, open_high=True),
+        "trend": check_real("trend", trend),
         "rupture_rate": _check_rupture_rate(rupture_rate),
-        "depth": _check_real("depth", depth, low=0),
-        "repair_rate": _check_real("repair_rate", repair_rate, low=0, high=1),
-        "missing_rate": _check_real("missing_rate", missing_rate, low=0, high=1),
+        "depth": check_real("depth", depth, low=0),
+        "repair_rate": check_real("repair_rate", repair_rate, low=0, high=1),
+        "missing_rate": check_real("missing_rate", missing_rate, low=0, high=1),
         "scale": _check_scale(scale),
     }
 
