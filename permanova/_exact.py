@@ -34,10 +34,15 @@ def integer_vector(values: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def integer_matrix(matrix: np.ndarray) -> np.ndarray:
-    """An integer-valued matrix (coded columns, or already exact integers) as Python ints."""
+    """A model matrix as exact Python ints: integer columns (coded factors) as they are,
+    any other column (a covariate) times the power of two that makes it integral. Scaling
+    a column leaves its span, hence every projection, unchanged."""
     if matrix.dtype == object:
         return np.vectorize(int, otypes=[object])(matrix) if matrix.size else matrix
-    return np.rint(matrix).astype(np.int64).astype(object)
+    if np.array_equal(matrix, np.rint(matrix)):
+        return np.rint(matrix).astype(np.int64).astype(object)
+    columns = [integer_vector(column)[0] for column in matrix.T]
+    return np.stack(columns, axis=1)
 
 
 def _independent_columns(matrix: np.ndarray) -> list[int]:

@@ -69,3 +69,58 @@ def test_designs_too_large_for_exact_arithmetic_count_the_band_as_ties(monkeypat
     data = pd.DataFrame({"g": ["a", "b", "c", "c"], "y": [0.0, 2.0, 0.0625, 0.0]})
     res = permanova.aovperm(data, "y", between="g", exact=True)
     assert res.table.loc["g", "p_permutation"] * 12 == pytest.approx(6)  # ties still count
+
+
+def test_integer_matrix_scales_covariate_columns_exactly():
+    """Coded columns stay; a covariate column becomes integers times one power of two."""
+    from fractions import Fraction
+
+    from permanova._exact import integer_matrix
+
+    x = np.array([[1.0, 0.1, 3.0], [1.0, -2.75, 1e-3], [-1.0, 0.5, 2.0]])
+    out = integer_matrix(x)
+    assert [int(v) for v in out[:, 0]] == [1, 1, -1]
+    for j in (1, 2):
+        ratios = {Fraction(int(out[i, j])) / Fraction(float(x[i, j])) for i in range(3)}
+        assert len(ratios) == 1  # one exact scale per column
+        (scale,) = ratios
+        assert scale.denominator == 1 and scale.numerator & (scale.numerator - 1) == 0
+
+
+def test_covariate_design_ties_are_decided_exactly():
+    """A covariate with fractional values: p-values of every permutation against an exact
+    rational brute force (ties included)."""
+    import itertools
+    from fractions import Fraction
+
+    import pandas as pd
+
+    from permanova._exact import Projection
+
+    g = np.array(["a", "a", "a", "b", "b", "b"])
+    x = np.array([0.1, 0.3, 0.1, 0.3, 0.1, 0.3])
+    y = np.array([1.0, 2.0, 2.0, 1.0, 3.0, 3.0]) + 1e6
+    data = pd.DataFrame({"g": g, "x": x, "y": y})
+    perms = np.array(list(itertools.permutations(range(6)))[1:])
+    res = permanova.aovperm(data, "y ~ g + x", permutations=perms, method="manly")
+    code = np.where(g == "a", 1, -1)
+    xs = [Fraction(float(v)) for v in x]
+    full = np.array([[1, c, v * 10**17] for c, v in zip(code, xs)], dtype=object)
+    full = np.vectorize(int, otypes=[object])(full)
+    ys = [Fraction(float(v)) - Fraction(10**6) for v in y]
+    yi = np.array([int(v * 8) for v in ys], dtype=object)
+    for effect, column in (("g", 1), ("x", 2)):
+        reduced = np.delete(full, column, axis=1)
+        pf, pr = Projection.of(full), Projection.of(reduced)
+        stats = []
+        for p in [tuple(range(6)), *map(tuple, perms)]:
+            v = yi[list(p)]
+            a, b = pf.squares(v[None])[0], pr.squares(v[None])[0]
+            total = sum(int(t) * int(t) for t in v)
+            num, den = a - b, total - a
+            stats.append(Fraction(0) if num == 0 else (float("inf") if den == 0 else num / den))
+        observed = stats[0]
+        count = sum(1 for s in stats if s >= observed)
+        assert res.table.loc[effect, "p_permutation"] == pytest.approx(
+            count / len(stats), abs=1e-15
+        ), effect
