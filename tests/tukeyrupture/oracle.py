@@ -261,3 +261,18 @@ def features_loop(labels, eligible):
         if ruptures:
             features[i, 5] = ruptures[0] + 1
     return features
+
+
+def repair_labels(x, central) -> list[int]:
+    """The study's repair rule for one series: each flagged session labelled from the next
+    one against the series' lower-half median (1 repaired, 2 unrepaired, 3 unresolved)."""
+    lhm = series_stats(x)["lower_half_median"]
+    labels = []
+    for t, flagged in enumerate(central):
+        if not flagged:
+            labels.append(0)
+        elif t + 1 >= len(x) or not is_observed(x[t + 1]):
+            labels.append(3)
+        else:
+            labels.append(1 if x[t + 1] >= lhm else 2)
+    return labels

@@ -31,19 +31,6 @@ def data():
     return X
 
 
-def repair_oracle(x, central):
-    lhm = oracle.series_stats(x)["lower_half_median"]
-    labels = []
-    for t, flagged in enumerate(central):
-        if not flagged:
-            labels.append(0)
-        elif t + 1 >= len(x) or math.isnan(x[t + 1]):
-            labels.append(3)
-        else:
-            labels.append(1 if x[t + 1] >= lhm else 2)
-    return labels
-
-
 def posterior(values, kappa0, alpha0, beta0):
     """Normal-gamma posterior from a segment's values in batch form (Murphy 2007, eq. 85-89)."""
     n = len(values)
@@ -110,7 +97,7 @@ def test_matches_per_series_run_length_recursion(data, params):
         np.testing.assert_array_equal(np.isneginf(score[i]), np.isneginf(expected))
         finite = ~np.isneginf(expected)
         np.testing.assert_allclose(score[i, finite], expected[finite], rtol=1e-9, atol=1e-14)
-        assert labels[i].tolist() == repair_oracle(x, expected > p["threshold"])
+        assert labels[i].tolist() == oracle.repair_labels(x, expected > p["threshold"])
     assert labels.any()
 
 

@@ -38,20 +38,6 @@ def data():
     return X
 
 
-def repair_oracle(x, central):
-    """The study's repair rule for one series, from its lower-half median."""
-    lhm = oracle.series_stats(x)["lower_half_median"]
-    labels = []
-    for t, flagged in enumerate(central):
-        if not flagged:
-            labels.append(0)
-        elif t + 1 >= len(x) or math.isnan(x[t + 1]):
-            labels.append(3)
-        else:
-            labels.append(1 if x[t + 1] >= lhm else 2)
-    return labels
-
-
 def baseline(x, n_baseline):
     values = [v for v in x if not math.isnan(v)]
     values = values if n_baseline is None else values[:n_baseline]
@@ -132,7 +118,7 @@ def test_ewma_matches_per_series_oracle(data, lam, n_sigma, n_baseline):
     for i, x in enumerate(data):
         expected = ewma_oracle(list(x), lam, n_baseline)
         assert_scores_equal(score[i], expected)
-        assert labels[i].tolist() == repair_oracle(x, [s > n_sigma for s in expected])
+        assert labels[i].tolist() == oracle.repair_labels(x, [s > n_sigma for s in expected])
     assert labels.any()
 
 
@@ -146,7 +132,7 @@ def test_cusum_matches_page_decision_interval(data, k, h, n_baseline):
     for i, x in enumerate(data):
         expected = cusum_oracle(list(x), k, n_baseline)
         assert_scores_equal(score[i], expected)
-        assert labels[i].tolist() == repair_oracle(x, [s > h for s in expected])
+        assert labels[i].tolist() == oracle.repair_labels(x, [s > h for s in expected])
     assert labels.any()
 
 

@@ -35,19 +35,6 @@ def data():
     return X
 
 
-def repair_oracle(x, central):
-    lhm = oracle.series_stats(x)["lower_half_median"]
-    labels = []
-    for t, flagged in enumerate(central):
-        if not flagged:
-            labels.append(0)
-        elif t + 1 >= len(x) or math.isnan(x[t + 1]):
-            labels.append(3)
-        else:
-            labels.append(1 if x[t + 1] >= lhm else 2)
-    return labels
-
-
 def statsmodels_oracle(x, min_segment, correction):
     """Fit y ~ 1 + t + step(tau) by statsmodels OLS at every candidate tau of one series."""
     sessions = np.flatnonzero(~np.isnan(x))
@@ -90,7 +77,7 @@ def test_matches_statsmodels_per_series(data, min_segment, correction):
         np.testing.assert_array_equal(np.isneginf(score[i]), np.isneginf(expected_score))
         finite = ~np.isneginf(expected_score)
         np.testing.assert_allclose(score[i, finite], expected_score[finite], rtol=1e-8)
-        assert labels[i].tolist() == repair_oracle(x, expected_score > -math.log10(0.05))
+        assert labels[i].tolist() == oracle.repair_labels(x, expected_score > -math.log10(0.05))
     assert labels.any()
 
 
