@@ -67,6 +67,10 @@ def _permuted_rows(generator, rows, n):  # pragma: no cover - compiled
     return out
 
 
+#: Floating-point freedoms of the sums of products: reordered additions (vector lanes)
+#: and fused multiply-adds. The error bound of a sum of n products holds in any order,
+#: and one machine always compiles the same order (bit-identical across ``n_jobs``).
+_REORDER = {"reassoc", "contract"}
 _LOW32 = np.uint64(0xFFFF_FFFF)
 _MULTIPLIER_HIGH = np.uint64(0x2360_ED05_1FC6_5DA4)  # PCG's default 128-bit multiplier
 _MULTIPLIER_LOW = np.uint64(0x4385_DF64_9FCC_F645)
@@ -172,7 +176,7 @@ def group_square_sums(values, cells):  # pragma: no cover - compiled
     return out
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, fastmath=_REORDER)
 def vector_sums(u, perms, basis_t, k_num):  # pragma: no cover - compiled
     """``(||A[:, :k]||^2, ||u[p] - A B'||^2)`` with ``A = u[p] B`` (``basis_t = B'``),
     row by row."""
@@ -189,7 +193,7 @@ def vector_sums(u, perms, basis_t, k_num):  # pragma: no cover - compiled
     return num, den
 
 
-@njit(inline="always")
+@njit(inline="always", fastmath=_REORDER)
 def _fit(v, basis_t, a, e):  # pragma: no cover - compiled
     """``a = B' v`` and the residual ``e = v - B a`` (``basis_t = B'``)."""
     e[:] = v
@@ -201,17 +205,51 @@ def _fit(v, basis_t, a, e):  # pragma: no cover - compiled
             e[j] -= coefficient * row[j]
 
 
-@njit(inline="always")
+@njit(inline="always", fastmath=_REORDER)
 def _dot(x, y):  # pragma: no cover - compiled
-    """``x . y`` with four partial sums (independent additions pipeline)."""
-    n = x.shape[0]
-    s0 = s1 = s2 = s3 = 0.0
-    stop = n - n % 4
-    for j in range(0, stop, 4):
-        s0 += x[j] * y[j]
-        s1 += x[j + 1] * y[j + 1]
-        s2 += x[j + 2] * y[j + 2]
-        s3 += x[j + 3] * y[j + 3]
-    for j in range(stop, n):
-        s0 += x[j] * y[j]
-    return (s0 + s1) + (s2 + s3)
+    """``x . y``, added in the order the CPU's vector width suits."""
+    total = 0.0
+    for j in range(x.shape[0]):
+        total += x[j] * y[j]
+    return total
+
+
+@njit(nogil=True, cache=True, fastmath=_REORDER)
+def stratum_sums(u, perms, order, block, fixed_t, num_t, k_num):  # pragma: no cover
+    """``(num, den)`` of a stratum kernel, row by row: ``v = u[p][order]`` in cell-major
+    table order (position ``c * n_subjects + s``), ``t = T_w v`` (``block``: ``T_w`` on the
+    cells of one subject, the same for every subject), ``a = F' t``, ``den = ||t - F a||^2``
+    and ``num = ||a[:k_num]||^2``, or ``||N' v||^2`` with ``num_t = N'`` when it has rows
+    (``F'``, ``N'`` with columns in the same order)."""
+    rows, n = perms.shape
+    cells = block.shape[0]
+    subjects = n // cells
+    width, tested = fixed_t.shape[0], num_t.shape[0]
+    num, den = np.empty(rows), np.empty(rows)
+    v, t = np.empty(n), np.empty(n)
+    a, b = np.empty(width), np.empty(max(tested, 1))
+    for r in range(rows):
+        p = perms[r]
+        for k in range(n):
+            v[k] = u[p[order[k]]]
+        t[:] = 0.0
+        for i in range(cells):  # cell i of every subject at once
+            t_i = t[i * subjects : (i + 1) * subjects]
+            for j in range(cells):
+                weight, v_j = block[i, j], v[j * subjects : (j + 1) * subjects]
+                for s in range(subjects):
+                    t_i[s] += weight * v_j[s]
+        for c in range(width):
+            a[c] = _dot(fixed_t[c], t)
+        for c in range(width):
+            coefficient, row = a[c], fixed_t[c]
+            for k in range(n):
+                t[k] -= coefficient * row[k]
+        den[r] = _dot(t, t)
+        if tested:
+            for c in range(tested):
+                b[c] = _dot(num_t[c], v)
+            num[r] = _dot(b[:tested], b[:tested])
+        else:
+            num[r] = _dot(a[:k_num], a[:k_num])
+    return num, den

@@ -228,6 +228,26 @@ class Stratum:
     fixed_basis: np.ndarray  # (n, r) orthonormal basis of F_w, table order
     df: int  # dim(T_w) - rank(F_w)
 
+    @functools.cached_property
+    def block(self) -> np.ndarray:
+        """``T_w`` on the within cells of one subject (the same for every subject: no
+        term averages over subjects), for the compiled kernel."""
+        n = int(np.prod(self.table_shape))
+        cells = n // self.table_shape[0]
+        return np.ascontiguousarray(self.project(np.eye(cells, n))[:, :cells].T)
+
+    @functools.cached_property
+    def cell_major(self) -> np.ndarray:
+        """The table positions in cell-major order (cell ``c`` of subject ``s`` at ``c *
+        n_subjects + s``): the compiled kernel's order, in which ``T_w`` acts on runs."""
+        n = int(np.prod(self.table_shape))
+        return np.arange(n).reshape(self.table_shape[0], -1).T.ravel()
+
+    @functools.cached_property
+    def fixed_basis_t(self) -> np.ndarray:
+        """``F'`` with its columns in cell-major order."""
+        return np.ascontiguousarray(self.fixed_basis[self.cell_major].T)
+
     def project(self, v: np.ndarray, cache: dict | None = None) -> np.ndarray:
         """``T_w v`` for a batch ``v`` (b, n)."""
         b = v.shape[0]
@@ -273,9 +293,32 @@ class StratumKernel(Kernel):
         return gather(perms, self.row_order, cache, axis=1)
 
     def sums(self, perms: np.ndarray, cache: dict | None = None):
+        if self.compiled and not is_signflip(perms):
+            return self.compiled_sums(perms)
         if is_signflip(perms):  # the signs in table order times u in table order
             return self.sums_of(self.table_perms(perms, cache) * self.u_table, cache)
         return self.sums_of(gather(self.u, self.table_perms(perms, cache), cache), cache)
+
+    def compiled_sums(self, perms: np.ndarray):
+        """:meth:`sums` by the compiled kernel (the same sums up to rounding)."""
+        stratum = self.stratum
+        return compiled("stratum_sums")(
+            self.u, perms, self.cell_major_rows, stratum.block, stratum.fixed_basis_t,
+            self.num_basis_t, self.num_basis.shape[1],
+        )
+
+    @functools.cached_property
+    def cell_major_rows(self) -> np.ndarray:
+        """The rows of ``data`` in the compiled kernel's (cell-major) order."""
+        positions = self.stratum.cell_major
+        return positions if self.row_order is None else self.row_order[positions]
+
+    @functools.cached_property
+    def num_basis_t(self) -> np.ndarray:
+        """``N'`` in cell-major order for the compiled kernel (no rows when nested)."""
+        if self.nested:
+            return np.empty((0, self.u.shape[0]))
+        return np.ascontiguousarray(self.num_basis[self.stratum.cell_major].T)
 
     @functools.cached_property
     def u_table(self) -> np.ndarray:
