@@ -18,7 +18,9 @@ draw), then write the advanced state back: the same stream.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 from numba.np.random.generator_core import next_uint32
 
 
@@ -26,10 +28,25 @@ def permuted_rows(generator: np.random.Generator, rows: int, n: int) -> np.ndarr
     """``generator.permuted(np.tile(np.arange(n), (rows, 1)), axis=1)``, advancing
     ``generator`` as that call does."""
     bit_generator = generator.bit_generator
-    if type(bit_generator) is not np.random.PCG64:
+    words = pcg64_words(bit_generator)
+    if words is None:
         return _permuted_rows(generator, rows, n)
+    out = permuted_rows_pcg64(words, rows, n)
     state = bit_generator.state
-    words = np.array(
+    state["state"]["state"] = (int(words[0]) << 64) | int(words[1])
+    state["has_uint32"] = int(words[5])
+    state["uinteger"] = int(words[4])
+    bit_generator.state = state
+    return out
+
+
+def pcg64_words(bit_generator) -> np.ndarray | None:
+    """The state of a PCG64 ``bit_generator`` as the words :func:`permuted_rows_pcg64`
+    advances (a copy: the generator itself is not touched), or None for other kinds."""
+    if type(bit_generator) is not np.random.PCG64:
+        return None
+    state = bit_generator.state
+    return np.array(
         [
             *_halves(state["state"]["state"]),
             *_halves(state["state"]["inc"]),
@@ -38,12 +55,6 @@ def permuted_rows(generator: np.random.Generator, rows: int, n: int) -> np.ndarr
         ],
         dtype=np.uint64,
     )
-    out = _permuted_rows_pcg64(words, rows, n)
-    state["state"]["state"] = (int(words[0]) << 64) | int(words[1])
-    state["has_uint32"] = int(words[5])
-    state["uinteger"] = int(words[4])
-    bit_generator.state = state
-    return out
 
 
 def _halves(value: int) -> tuple[int, int]:
@@ -71,50 +82,116 @@ def _permuted_rows(generator, rows, n):  # pragma: no cover - compiled
 #: and fused multiply-adds. The error bound of a sum of n products holds in any order,
 #: and one machine always compiles the same order (bit-identical across ``n_jobs``).
 _REORDER = {"reassoc", "contract"}
-_LOW32 = np.uint64(0xFFFF_FFFF)
-_MULTIPLIER_HIGH = np.uint64(0x2360_ED05_1FC6_5DA4)  # PCG's default 128-bit multiplier
-_MULTIPLIER_LOW = np.uint64(0x4385_DF64_9FCC_F645)
+_MULTIPLIER = 0x2360_ED05_1FC6_5DA4_4385_DF64_9FCC_F645  # PCG64's 128-bit multiplier
+
+
+#: 64-bit outputs of PCG64 generated ahead of the draws (with the state after each).
+_AHEAD = 256
 
 
 @njit(nogil=True, cache=True)
-def _permuted_rows_pcg64(words, rows, n):  # pragma: no cover - compiled
+def permuted_rows_pcg64(words, rows, n):  # pragma: no cover - compiled
     """The draws of :func:`_permuted_rows` from PCG64 state ``words`` = (state high, state
-    low, increment high, increment low, buffered 32 bits, has buffered), updated in place."""
+    low, increment high, increment low, buffered 32 bits, has buffered), updated in place.
+
+    The outputs are generated :data:`_AHEAD` at a time, each with the state after it, so
+    that the state after the last 32 bits used can be written back. Each index takes the
+    first of the next four masked candidates that is in range, chosen without a branch
+    (a rejection is a coin flip the CPU cannot predict); beyond four, the next four.
+    """
     out = np.empty((rows, n), dtype=np.intp)
-    high, low, inc_high, inc_low, buffered = words[0], words[1], words[2], words[3], words[4]
-    has_uint32 = words[5] != 0
+    inc_high, inc_low = words[2], words[3]
+    outputs = np.empty(_AHEAD, dtype=np.uint64)
+    highs, lows = np.empty(_AHEAD, dtype=np.uint64), np.empty(_AHEAD, dtype=np.uint64)
+    stream = outputs.view(np.uint32)  # the 32-bit draws: low half first (little-endian)
+    masks = np.empty(n, dtype=np.uint64)
+    for i in range(1, n):
+        masks[i] = _mask(np.uint64(i))
+    high, low, position = words[0], words[1], _ZERO
+    if words[5] != 0:  # a buffered high half: an output whose low half is already used
+        outputs[0], highs[0], lows[0] = words[4] << np.uint64(32), high, low
+        position = _ONE
+    high, low = _generate(outputs, highs, lows, position, high, low, inc_high, inc_low)
+    first, refilled = position, False
+    last = np.uint64(2 * _AHEAD - 4)
+    row = np.empty(n, dtype=np.intp)
     for r in range(rows):
         for k in range(n):
-            out[r, k] = k
+            row[k] = k
         for i in range(n - 1, 0, -1):
-            limit = np.uint64(i)
-            mask = _mask(limit)
+            mask, limit = masks[i], np.uint64(i)
             while True:
-                if has_uint32:
-                    value = buffered
-                    has_uint32 = False
-                else:
-                    high, low = _pcg_step(high, low, inc_high, inc_low)
-                    word = _pcg_output(high, low)
-                    buffered = word >> np.uint64(32)
-                    has_uint32 = True
-                    value = word & _LOW32
-                value &= mask
-                if value <= limit:
+                if position > last:  # keep the unused outputs, generate the rest
+                    kept = position >> _ONE
+                    for k in range(kept, _AHEAD):
+                        outputs[k - kept], highs[k - kept], lows[k - kept] = (
+                            outputs[k], highs[k], lows[k]
+                        )
+                    high, low = _generate(
+                        outputs, highs, lows, _AHEAD - kept, high, low, inc_high, inc_low
+                    )
+                    position -= kept + kept
+                    refilled = True
+                c0 = np.uint64(stream[position]) & mask
+                c1 = np.uint64(stream[position + _ONE]) & mask
+                c2 = np.uint64(stream[position + np.uint64(2)]) & mask
+                c3 = np.uint64(stream[position + np.uint64(3)]) & mask
+                # 1 where a candidate is out of range (limit < 2**32: no wrap-around)
+                out0, out1 = (limit - c0) >> _SIGN, (limit - c1) >> _SIGN
+                out2, out3 = (limit - c2) >> _SIGN, (limit - c3) >> _SIGN
+                out01 = out0 & out1
+                out012 = out01 & out2
+                j = c3 ^ ((c3 ^ c2) & (out2 - _ONE))
+                j ^= (j ^ c1) & (out1 - _ONE)
+                j ^= (j ^ c0) & (out0 - _ONE)
+                if (out012 & out3) == _ZERO:
+                    position += _ONE + out0 + out01 + out012
                     break
-            _swap(out, r, i, np.intp(value))
-    words[0], words[1], words[4], words[5] = high, low, buffered, np.uint64(has_uint32)
+                position += np.uint64(4)
+            swap = np.intp(j)
+            row[i], row[swap] = row[swap], row[i]
+        out[r] = row
+    if position != first or refilled:
+        used = (position - _ONE) >> _ONE  # the output of the last 32 bits used
+        words[0], words[1] = highs[used], lows[used]
+        words[4] = outputs[used] >> np.uint64(32)
+        words[5] = _ONE if ((position - _ONE) & _ONE) == _ZERO else _ZERO
     return out
 
 
+_ZERO, _ONE, _SIGN = np.uint64(0), np.uint64(1), np.uint64(63)
+
+
 @njit(inline="always")
-def _pcg_step(high, low, inc_high, inc_low):  # pragma: no cover - compiled
-    """``state * multiplier + increment`` modulo 2**128, in 64-bit halves."""
-    product_high, product_low = _multiply_64(low, _MULTIPLIER_LOW)
-    product_high += high * _MULTIPLIER_LOW + low * _MULTIPLIER_HIGH
-    new_low = product_low + inc_low
-    carry = np.uint64(1) if new_low < product_low else np.uint64(0)
-    return product_high + inc_high + carry, new_low
+def _generate(outputs, highs, lows, start, high, low, inc_high, inc_low):  # pragma: no cover
+    """PCG64 outputs ``start:`` and the state after each; returns the last state."""
+    for k in range(start, _AHEAD):
+        high, low = _lcg_step(high, low, inc_high, inc_low)
+        highs[k], lows[k] = high, low
+        outputs[k] = _pcg_output(high, low)
+    return high, low
+
+
+@intrinsic
+def _lcg_step(typingctx, high, low, inc_high, inc_low):  # pragma: no cover - compiled
+    """``state * multiplier + increment`` modulo 2**128 (in LLVM's 128-bit integers),
+    the state and increment given as 64-bit halves."""
+    word = types.uint64
+    signature = types.UniTuple(word, 2)(word, word, word, word)
+
+    def codegen(context, builder, sig, args):
+        wide, narrow = ir.IntType(128), ir.IntType(64)
+        shift = ir.Constant(wide, 64)
+
+        def join(h, lo):
+            return builder.or_(builder.shl(builder.zext(h, wide), shift), builder.zext(lo, wide))
+
+        state, increment = join(args[0], args[1]), join(args[2], args[3])
+        new = builder.add(builder.mul(state, ir.Constant(wide, _MULTIPLIER)), increment)
+        halves = [builder.trunc(builder.lshr(new, shift), narrow), builder.trunc(new, narrow)]
+        return context.make_tuple(builder, sig.return_type, halves)
+
+    return signature, codegen
 
 
 @njit(inline="always")
@@ -123,19 +200,6 @@ def _pcg_output(high, low):  # pragma: no cover - compiled
     xored = high ^ low
     rotation = high >> np.uint64(58)
     return (xored >> rotation) | (xored << ((np.uint64(64) - rotation) & np.uint64(63)))
-
-
-@njit(inline="always")
-def _multiply_64(a, b):  # pragma: no cover - compiled
-    """The 128-bit product of two 64-bit words as (high, low)."""
-    a_low, a_high = a & _LOW32, a >> np.uint64(32)
-    b_low, b_high = b & _LOW32, b >> np.uint64(32)
-    low_low = a_low * b_low
-    cross_1 = a_low * b_high
-    cross_2 = a_high * b_low
-    middle = (low_low >> np.uint64(32)) + (cross_1 & _LOW32) + (cross_2 & _LOW32)
-    high = a_high * b_high + (cross_1 >> np.uint64(32)) + (cross_2 >> np.uint64(32))
-    return high + (middle >> np.uint64(32)), (middle << np.uint64(32)) | (low_low & _LOW32)
 
 
 @njit(inline="always")

@@ -154,6 +154,24 @@ def test_compiled_draw_equals_generator_permuted(bit_generator):
             assert ours.integers(2**62) == numpy.integers(2**62)
 
 
+@pytest.mark.parametrize("buffered", [False, True])
+@pytest.mark.parametrize("n_units", [2, 3, 17, 64, 65, 257, 4099])
+def test_compiled_pcg64_draw_keeps_numpy_state(buffered, n_units):
+    """PCG64's inline draw over many refills of its output buffer, starting with or
+    without a buffered half word: numpy's permutations and numpy's exact state after."""
+    pytest.importorskip("numba")
+    from permanova._compiled import permuted_rows
+
+    ours, numpy = np.random.default_rng(n_units), np.random.default_rng(n_units)
+    if buffered:  # one 32-bit draw leaves the high half of a 64-bit output buffered
+        assert ours.integers(7, dtype=np.uint32) == numpy.integers(7, dtype=np.uint32)
+    for rows in (1, 2, 300):
+        got = permuted_rows(ours, rows, n_units)
+        expected = numpy.permuted(np.tile(np.arange(n_units), (rows, 1)), axis=1)
+        np.testing.assert_array_equal(got, expected)
+        assert ours.bit_generator.state == numpy.bit_generator.state
+
+
 def test_compiled_blocks_equal_numpy_blocks():
     """``compiled=True`` changes how a block is drawn, never what (without numba it falls
     back to numpy)."""
@@ -207,7 +225,7 @@ def test_compiled_kernels_give_the_numpy_results(monkeypatch, design, method):
     for module in (_kernels, perms):
         monkeypatch.setattr(module, "compiled", _counted(_kernels.compiled, calls))
     fast = permanova.aovperm(frame, "y", **factors, **options)
-    assert "permuted_rows" in calls
+    assert "permuted_rows_pcg64" in calls
     assert ("stratum_sums" if design in ("mixed", "within2") else "vector_sums") in calls
     pd.testing.assert_frame_equal(plain.table, fast.table)
     np.testing.assert_allclose(fast.null_distribution, plain.null_distribution, rtol=1e-9)
