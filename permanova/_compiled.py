@@ -317,3 +317,24 @@ def stratum_sums(u, perms, order, block, fixed_t, num_t, k_num):  # pragma: no c
         else:
             num[r] = _dot(a[:k_num], a[:k_num])
     return num, den
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def decide(num, den, zero, df_num, df_den, low, high, greater, all_unsure):  # pragma: no cover
+    """``(F, extreme, unsure)`` of a batch from its sums of squares, as
+    :meth:`permanova._kernels.Ratio.statistic` and the engine's tie band decide them: a sum
+    at most ``zero`` is an exact zero, ``F`` is extreme when ``F >= low`` (``greater``) or
+    ``F <= high``, and unsure in the band ``[low, high]``, with a zero sum, or always
+    (``all_unsure``: a degenerate observed F)."""
+    rows = num.shape[0]
+    f = np.empty(rows)
+    extreme = np.empty(rows, dtype=np.bool_)
+    unsure = np.empty(rows, dtype=np.bool_)
+    for r in range(rows):
+        numerator = num[r] if num[r] > zero else 0.0
+        denominator = den[r] if den[r] > zero else 0.0
+        value = 0.0 if numerator == 0.0 else (numerator / df_num) / (denominator / df_den)
+        f[r] = value
+        extreme[r] = value >= low if greater else value <= high
+        unsure[r] = all_unsure or num[r] <= zero or den[r] <= zero or low <= value <= high
+    return f, extreme, unsure

@@ -227,14 +227,22 @@ def _decide(task: Evaluation, k: int, j: int, perms, num, den):
     float sums: inside the tie band, with a sum at the rounding level, or when the
     observed F is degenerate, the exact statistic decides."""
     kernel, observed = task.kernels[k][j], task.observed[k]
-    f = kernel.ratio.statistic(num, den)
-    if task.identity is not None and kernel.fixed_observed is not None:
-        f[task.identity(perms)] = kernel.fixed_observed
     low, high = observed.low[j], observed.high[j]
-    extreme = f >= low if task.greater else f <= high
-    unsure = kernel.ratio.degenerate(num, den) | ((f >= low) & (f <= high))
-    if observed.degenerate[j]:
-        unsure[:] = True
+    fixed = task.identity is not None and kernel.fixed_observed is not None
+    if kernel.compiled and not fixed:  # one pass, without the GIL
+        ratio = kernel.ratio
+        f, extreme, unsure = compiled("decide")(
+            num, den, ratio.noise * ratio.noise, ratio.df_num, ratio.df_den, low, high,
+            task.greater, bool(observed.degenerate[j]),
+        )
+    else:
+        f = kernel.ratio.statistic(num, den)
+        if fixed:
+            f[task.identity(perms)] = kernel.fixed_observed
+        extreme = f >= low if task.greater else f <= high
+        unsure = kernel.ratio.degenerate(num, den) | ((f >= low) & (f <= high))
+        if observed.degenerate[j]:
+            unsure[:] = True
     band = np.flatnonzero(unsure)
     lazy = observed.exact[j]
     if band.size and lazy is not None:
