@@ -41,11 +41,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from permanova import _exact
+from permanova._design import orthonormal_basis
 from permanova._transform import is_signflip, transform
 
 #: Eigenvalues of a permuted Gram matrix below this fraction of its largest diagonal
 #: entry are treated as zero (a permuted design that lost rank).
 GRAM_TOL = 1e-11
+#: Distance from the span of a kernel's untested columns below which the constant
+#: direction is taken to lie in it (the columns are orthonormal).
+_CONSTANT_TOL = 1e-10
 #: Number of floats of a permuted design held at once (32 MiB).
 _DESIGN_CHUNK = 2**22
 
@@ -155,7 +159,8 @@ class VectorKernel(Kernel):
 
     def sums(self, perms: np.ndarray, cache: dict | None = None):
         if self.compiled and not is_signflip(perms):
-            return compiled("vector_sums")(self.u, perms, self.basis_t, self.k_num)
+            u, basis_t = self.compiled_operands
+            return compiled("vector_sums")(u, perms, basis_t, self.k_num)
         v = gather(self.u, perms, cache)
         a = v @ self.basis
         num = row_norms2(a[:, : self.k_num])
@@ -164,8 +169,18 @@ class VectorKernel(Kernel):
         return num, row_norms2(np.subtract(v, resid, out=resid))
 
     @functools.cached_property
-    def basis_t(self) -> np.ndarray:
-        return np.ascontiguousarray(self.basis.T)
+    def compiled_operands(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(u, B')`` for the compiled kernel, without the constant direction when the
+        untested columns span it: a permutation keeps the mean, so that coefficient is
+        the same for every permutation (``u`` is centred instead; same sums)."""
+        n = self.u.shape[0]
+        constant = np.full(n, n**-0.5)
+        reduced = self.basis[:, self.k_num :]
+        if np.linalg.norm(constant - reduced @ (reduced.T @ constant)) > _CONSTANT_TOL:
+            return self.u, np.ascontiguousarray(self.basis.T)
+        rest = orthonormal_basis(reduced - np.outer(constant, constant @ reduced), scale=1.0)
+        basis = np.hstack([self.basis[:, : self.k_num], rest])
+        return self.u - self.u.mean(), np.ascontiguousarray(basis.T)
 
 
 @dataclass(frozen=True)
