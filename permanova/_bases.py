@@ -29,18 +29,20 @@ class Bases:
         self.design = design
         self._built: dict = {}
 
-    def _once(self, key, build: Callable):
+    def once(self, key, build: Callable):
+        """``build()``, computed on the first call with ``key`` and kept (design-only
+        quantities shared by the effects and the outcomes of a run)."""
         if key not in self._built:
             self._built[key] = build()
         return self._built[key]
 
     def full(self) -> np.ndarray:
         """Orthonormal basis of the full fixed-effect model."""
-        return self._once("full", lambda: orthonormal_basis(self.design.X))
+        return self.once("full", lambda: orthonormal_basis(self.design.X))
 
     def reduced(self, i: int) -> np.ndarray:
         """Orthonormal basis of the model without effect ``i`` (``D``)."""
-        return self._once(("reduced", i), lambda: orthonormal_basis(self._reduced_columns(i)))
+        return self.once(("reduced", i), lambda: orthonormal_basis(self._reduced_columns(i)))
 
     def tested(self, i: int) -> np.ndarray:
         """Orthonormal basis of ``R_D X_i``, the tested columns free of the reduced model."""
@@ -49,7 +51,7 @@ class Bases:
             x = self.design.X[:, self.design.columns(i)]
             return orthonormal_basis(residualize(self.reduced(i), x), scale=column_scale(x))
 
-        return self._once(("tested", i), build)
+        return self.once(("tested", i), build)
 
     def _reduced_columns(self, i: int) -> np.ndarray:
         return self.design.X[:, ~self.design.columns(i)]
@@ -67,12 +69,12 @@ class Bases:
             d = self.design
             return orthonormal_basis(d.X[:, np.isin(d.assign, self.stratum_effects(w))])
 
-        return self._once(("fixed", w), build)
+        return self.once(("fixed", w), build)
 
     def stratum(self, i: int) -> tuple[Stratum, bool]:
         """The error :class:`Stratum` of effect ``i`` and whether its tested basis lies in
         the stratum's fixed columns (then the stratum's basis starts with it)."""
-        return self._once(("stratum", i), lambda: self._stratum(i))
+        return self.once(("stratum", i), lambda: self._stratum(i))
 
     def table_layout(self, i: int) -> tuple:
         """``(row order or None when the rows are already in table order, the tested
@@ -89,11 +91,11 @@ class Bases:
                 fixed,
             )
 
-        return self._once(("table layout", i), build)
+        return self.once(("table layout", i), build)
 
     def error_stratum(self, w: int) -> Stratum:
         """The :class:`Stratum` of within part ``w`` (0: the subjects)."""
-        return self._once(("error stratum", w), lambda: self._stratum_with(w, self.fixed(w)))
+        return self.once(("error stratum", w), lambda: self._stratum_with(w, self.fixed(w)))
 
     def _stratum(self, i: int) -> tuple[Stratum, bool]:
         w = self.design.within_part(i)

@@ -125,7 +125,9 @@ def permuted_rows_pcg64(words, rows, n):  # pragma: no cover - compiled
                     kept = position >> _ONE
                     for k in range(kept, _AHEAD):
                         outputs[k - kept], highs[k - kept], lows[k - kept] = (
-                            outputs[k], highs[k], lows[k]
+                            outputs[k],
+                            highs[k],
+                            lows[k],
                         )
                     high, low = _generate(
                         outputs, highs, lows, _AHEAD - kept, high, low, inc_high, inc_low
@@ -338,3 +340,26 @@ def decide(num, den, zero, df_num, df_den, low, high, greater, all_unsure):  # p
         extreme[r] = value >= low if greater else value <= high
         unsure[r] = all_unsure or num[r] <= zero or den[r] <= zero or low <= value <= high
     return f, extreme, unsure
+
+
+@njit(nogil=True, cache=True)
+def screen_decide(f, rel, low, high, band, degenerate, greater, valid):  # pragma: no cover
+    """``(F, extreme, unsure)``, each ``(outcomes, valid)``, of the first ``valid`` rows of
+    a screen's ``(F, relative error bound)`` ``(rows, outcomes)``: the kernel's own F lies
+    within ``rel`` of the screen's and within ``band`` of the exact one, so a permutation
+    is decided where that interval is wholly below ``low`` or above ``high`` (and the
+    observed F is not degenerate), and unsure elsewhere."""
+    outcomes = f.shape[1]
+    out = np.empty((outcomes, valid))
+    extreme = np.empty((outcomes, valid), dtype=np.bool_)
+    unsure = np.empty((outcomes, valid), dtype=np.bool_)
+    for k in range(outcomes):
+        for r in range(valid):
+            value, error = f[r, k], rel[r, k]
+            smallest = value * (1.0 - error) * (1.0 - band[k])
+            largest = value * (1.0 + error) * (1.0 + band[k])
+            below, above = largest < low[k], smallest > high[k]
+            out[k, r] = value
+            extreme[k, r] = above if greater else below
+            unsure[k, r] = degenerate[k] or not (below or above) or not np.isfinite(error)
+    return out, extreme, unsure

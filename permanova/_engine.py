@@ -232,8 +232,15 @@ def _decide(task: Evaluation, k: int, j: int, perms, num, den):
     if kernel.compiled and not fixed:  # one pass, without the GIL
         ratio = kernel.ratio
         f, extreme, unsure = compiled("decide")(
-            num, den, ratio.noise * ratio.noise, ratio.df_num, ratio.df_den, low, high,
-            task.greater, bool(observed.degenerate[j]),
+            num,
+            den,
+            ratio.noise * ratio.noise,
+            ratio.df_num,
+            ratio.df_den,
+            low,
+            high,
+            task.greater,
+            bool(observed.degenerate[j]),
         )
     else:
         f = kernel.ratio.statistic(num, den)
@@ -258,19 +265,24 @@ def _multi(task: Evaluation, j: int, pieces: dict, valid: int, cache):
     screen = task.screens[j]
     perms = pieces[screen.unit_key]
     f, rel = screen.statistics(perms, cache)
-    f, rel = f[:valid].T, rel[:valid].T  # (n_outcomes, rows)
-    low, high, band, degenerate = (values[:, j, None] for values in task.bands)
-    # the kernel's own F lies within rel of the screen's (and within its band of the truth)
-    with np.errstate(invalid="ignore", over="ignore"):
-        smallest = f * (1.0 - rel) * (1.0 - band)
-        largest = f * (1.0 + rel) * (1.0 + band)
-    below, above = largest < low, smallest > high
-    fixed = task.kernels[0][j].fixed_observed is not None and task.identity is not None
-    unsure = ~(below | above) | ~np.isfinite(rel)
-    unsure |= degenerate
-    if fixed:
+    low, high, band, degenerate = (values[:, j] for values in task.bands)
+    if task.kernels[0][j].compiled:  # one pass, without the GIL
+        f, extreme, unsure = compiled("screen_decide")(
+            f, rel, low, high, band, degenerate, task.greater, valid
+        )
+    else:
+        f, rel = f[:valid].T, rel[:valid].T  # (n_outcomes, rows)
+        low, high, band, degenerate = (v[:, None] for v in (low, high, band, degenerate))
+        # the kernel's own F lies within rel of the screen's (and within its band of the truth)
+        with np.errstate(invalid="ignore", over="ignore"):
+            smallest = f * (1.0 - rel) * (1.0 - band)
+            largest = f * (1.0 + rel) * (1.0 + band)
+        below, above = largest < low, smallest > high
+        unsure = ~(below | above) | ~np.isfinite(rel)
+        unsure |= degenerate
+        extreme = above if task.greater else below
+    if task.kernels[0][j].fixed_observed is not None and task.identity is not None:
         unsure[:, task.identity(perms[:valid])] = True
-    extreme = above if task.greater else below
     for k in np.flatnonzero(unsure.any(axis=1)):
         rows = np.flatnonzero(unsure[k])
         num, den = task.kernels[k][j].sums(perms[rows])

@@ -318,8 +318,13 @@ class StratumKernel(Kernel):
         """:meth:`sums` by the compiled kernel (the same sums up to rounding)."""
         stratum = self.stratum
         return compiled("stratum_sums")(
-            self.u, perms, self.cell_major_rows, stratum.block, stratum.fixed_basis_t,
-            self.num_basis_t, self.num_basis.shape[1],
+            self.u,
+            perms,
+            self.cell_major_rows,
+            stratum.block,
+            stratum.fixed_basis_t,
+            self.num_basis_t,
+            self.num_basis.shape[1],
         )
 
     @functools.cached_property

@@ -47,7 +47,7 @@ from permanova._design import (
     rounding_bound,
 )
 from permanova._kernels import Kernel, Ratio, gather, row_norms2
-from permanova._table import f_pvalue
+from permanova._table import f_pvalue, within_positions
 
 #: The columns of :func:`replic_table`.
 TABLE_COLUMNS = ("df", "df_error", "SS", "SS_error", "F", "p_parametric")
@@ -414,12 +414,7 @@ def replic_sphericity(design: Design, within_cells: np.ndarray, outcome: Outcome
     effects = range(1, len(design.effects) + 1)
     between = np.isin(design.assign, [0, *(j for j in effects if design.within_part(j) == 0)])
     first_rows = groups.first[::n_cells]
-    positions = {
-        i: tuple(
-            design.within.index(f) for f in design.effect_factors[i - 1] if f in design.within
-        )
-        for i in effects
-    }
+    positions = within_positions(design)
     parts = [p for p in dict.fromkeys(positions.values()) if p]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

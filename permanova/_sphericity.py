@@ -109,20 +109,44 @@ def sphericity(
     >>> round(test.W, 4), round(test.p_mauchly, 4), round(test.epsilon_gg, 4)
     (0.2104, 0.0965, 0.5588)
     """
-    y, shape, basis_between, error_df, effects = _sphericity_iv(
-        table, within_shape, group_codes, effects, between_model
-    )
+    y = _table_iv(table)
+    return tests(y, prepare(within_shape, group_codes, effects, between_model, y.shape))
+
+
+class Prepared(NamedTuple):
+    """What the tests need of the design alone (:func:`prepare`), shared by outcomes."""
+
+    shape: tuple[int, ...]  # levels of the within factors
+    basis_between: np.ndarray  # orthonormal basis of the between-subject model
+    error_df: int
+    contrasts: dict  # effect -> orthonormal contrasts, for the effects with d > 1
+
+
+def prepare(within_shape, group_codes, effects, between_model, table_shape) -> Prepared:
+    """The design's part of :func:`sphericity` (arguments as there; ``table_shape`` is
+    ``(n_subjects, n_cells)``), checked once for the outcomes of one design."""
+    shape = _shape_iv(within_shape, table_shape[1])
+    basis, rank = _between_iv(group_codes, between_model, table_shape[0])
+    contrasts = {}
+    for effect in (_effect_iv(e, len(shape)) for e in effects):
+        contrasts[effect] = _contrasts(shape, effect)
+    return Prepared(shape, basis, table_shape[0] - rank, contrasts)
+
+
+def tests(y: np.ndarray, design: Prepared) -> dict[tuple[int, ...], SphericityTest]:
+    """:func:`sphericity` of the float table ``y`` (n_subjects, n_cells) of a prepared
+    design."""
     # the rounding level of the data: residuals below it are no variance
     noise = 64 * np.finfo(np.float64).eps * np.sqrt(y.size) * (np.abs(y).max() if y.size else 0)
     y = y - y.mean(axis=1, keepdims=True)  # per-subject offsets vanish in every contrast
     out, singular = {}, []
-    for effect in effects:
-        contrasts = _contrasts(shape, effect)
+    n_cells = int(np.prod(design.shape))
+    for effect, contrasts in design.contrasts.items():
         d = contrasts.shape[1]
         if d < 2:
             continue
-        residuals = _residuals(y @ contrasts, basis_between)
-        out[effect], ok = _one_effect(residuals, d, error_df, int(np.prod(shape)), noise)
+        residuals = _residuals(y @ contrasts, design.basis_between)
+        out[effect], ok = _one_effect(residuals, d, design.error_df, n_cells, noise)
         if not ok:
             singular.append(effect)
     if singular:
@@ -269,7 +293,7 @@ def _residuals(z: np.ndarray, basis: np.ndarray) -> np.ndarray:
     return z
 
 
-def _sphericity_iv(table, within_shape, group_codes, effects, between_model):
+def _table_iv(table) -> np.ndarray:
     y = np.asarray(table)
     if y.dtype.kind not in "iuf" or y.ndim != 2:
         raise TypeError(
@@ -279,10 +303,7 @@ def _sphericity_iv(table, within_shape, group_codes, effects, between_model):
     y = y.astype(np.float64)
     if not np.isfinite(y).all():
         raise ValueError("`table` must be finite; it has NaN or infinite entries.")
-    shape = _shape_iv(within_shape, y.shape[1])
-    basis, rank = _between_iv(group_codes, between_model, y.shape[0])
-    effects = [_effect_iv(e, len(shape)) for e in effects]
-    return y, shape, basis, y.shape[0] - rank, effects
+    return y
 
 
 def _shape_iv(within_shape, n_cells: int) -> tuple[int, ...]:

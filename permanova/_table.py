@@ -180,23 +180,41 @@ def sphericity_tests(bases: Bases, outcome: Outcome) -> dict:
     design = bases.design
     if not design.repeated:
         return {}
-    n_cells = int(np.prod(design.table_shape[1:]))
-    y = outcome.scaled[design.row_order].reshape(design.n_subjects, n_cells)
-    first_rows = design.row_order[::n_cells]
-    between = np.isin(design.assign, bases.stratum_effects(0))
-    positions = {
+    prepared, positions = bases.once(("sphericity",), lambda: _sphericity_design(bases))
+    y = outcome.scaled[design.row_order].reshape(design.n_subjects, -1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        tests = _sphericity.tests(y, prepared)
+    return {i: tests[p] for i, p in positions.items() if p in tests}
+
+
+def within_positions(design) -> dict[int, tuple[int, ...]]:
+    """``{effect index (1-based): positions of its within factors in design.within}``:
+    the within part whose sphericity an effect has."""
+    return {
         i: tuple(
             design.within.index(f) for f in design.effect_factors[i - 1] if f in design.within
         )
         for i in range(1, len(design.effects) + 1)
     }
+
+
+def _sphericity_design(bases: Bases):
+    """The design's part of the sphericity tests, and each effect's within part."""
+    design = bases.design
+    n_cells = int(np.prod(design.table_shape[1:]))
+    first_rows = design.row_order[::n_cells]
+    between = np.isin(design.assign, bases.stratum_effects(0))
+    positions = within_positions(design)
     parts = [p for p in dict.fromkeys(positions.values()) if p]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        tests = _sphericity.sphericity(
-            y, design.table_shape[1:], None, parts, between_model=design.X[first_rows][:, between]
-        )
-    return {i: tests[p] for i, p in positions.items() if p in tests}
+    prepared = _sphericity.prepare(
+        design.table_shape[1:],
+        None,
+        parts,
+        design.X[first_rows][:, between],
+        (design.n_subjects, n_cells),
+    )
+    return prepared, positions
 
 
 def corrected_columns(table: dict, tests: dict) -> dict:

@@ -346,6 +346,36 @@ def test_many_outcomes_two_within_factors_equal_separate_runs(kind):
     assert list(multi.table.loc["y"].index) == ["A", "B", "A:B"]
 
 
+@pytest.mark.parametrize("design", ["mixed", "two within"])
+def test_many_outcomes_compiled_screens_equal_separate_runs(monkeypatch, design):
+    """The compiled stratum screens and decisions (used on long runs) give the separate
+    runs' tables."""
+    pytest.importorskip("numba")
+    from permanova import _engine, _screens
+
+    monkeypatch.setattr(_screens, "COMPILED_WORK", 0)
+    monkeypatch.setattr(_engine, "COMPILED_WORK", 0)
+    if design == "mixed":
+        frame, names = _mixed_frame(), MIXED_OUTCOMES
+        factors = {"between": "group", "within": "cond"}
+    else:
+        frame, names = _two_within_frame(), TWO_WITHIN_OUTCOMES
+        factors = {"within": ["A", "B"]}
+
+    def run(dv):
+        return permanova.aovperm(
+            frame,
+            dv,
+            subject="subject",
+            n_resamples=149,
+            random_state=3,
+            return_null=True,
+            **factors,
+        )
+
+    _check_against_separate(run, names)
+
+
 def test_many_outcomes_exact_within_equal_separate_runs():
     # one within factor, 3 subjects x 2 levels: 6! = 720 permutations
     frame = _two_within_frame(n_subjects=3)
