@@ -221,25 +221,55 @@ def _swap(out, r, i, j):  # pragma: no cover - compiled
 
 
 @njit(nogil=True, cache=True)
-def group_square_sums(values, cells):  # pragma: no cover - compiled
-    """``sum_g (sum_c values[cells[:, g, c]])**2`` as ``(b, columns)``: the squared sums
-    of the values over the cells of every group, added up without holding them."""
-    batch, groups, n_cells = cells.shape
+def group_square_sums(values, perms, cells):  # pragma: no cover - compiled
+    """``sum_g (sum_c values[perms[:, cells[g, c]]])**2`` as ``(b, columns)``: the squared
+    sums of the values over the cells (positions) of every group, added up without
+    holding them."""
+    batch = perms.shape[0]
+    groups, n_cells = cells.shape
     columns = values.shape[1]
     out = np.zeros((batch, columns))
     row = np.empty(columns)
     for i in range(batch):
+        p = perms[i]
         for g in range(groups):
-            first = values[cells[i, g, 0]]
+            first = values[p[cells[g, 0]]]
             for k in range(columns):
                 row[k] = first[k]
             for c in range(1, n_cells):
-                other = values[cells[i, g, c]]
+                other = values[p[cells[g, c]]]
                 for k in range(columns):
                     row[k] += other[k]
             for k in range(columns):
                 out[i, k] += row[k] * row[k]
     return out
+
+
+@njit(nogil=True, cache=True)
+def inverse_rows(perms):  # pragma: no cover - compiled
+    """The inverse of every permutation (row) of ``perms``."""
+    inverse = np.empty_like(perms)
+    for r in range(perms.shape[0]):
+        for j in range(perms.shape[1]):
+            inverse[r, perms[r, j]] = j
+    return inverse
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def screen_ratio(num, den, df_num, df_den, delta, err_den, zero):  # pragma: no cover
+    """``(F, relative error bound)`` of a screen's sums ``(b, outcomes)``, as
+    ``permanova._screens.ratio_and_error`` with ``err_num = 2 sqrt(|num|) delta +
+    delta**2`` and the outcomes' ``err_den``, ``delta`` and ``zero``."""
+    rows, outcomes = num.shape
+    f, rel = np.empty((rows, outcomes)), np.empty((rows, outcomes))
+    for r in range(rows):
+        for k in range(outcomes):
+            a, b, d = num[r, k], den[r, k], delta[k]
+            err_num = 2.0 * np.sqrt(np.abs(a)) * d + d * d
+            f[r, k] = (a / df_num) / (b / df_den)
+            clear = a > err_num and b > err_den[k] and a > zero[k] and b > zero[k]
+            rel[r, k] = 2.0 * (err_num / a + err_den[k] / b) if clear else np.inf
+    return f, rel
 
 
 @njit(nogil=True, cache=True, fastmath=_REORDER)

@@ -17,6 +17,7 @@ thus those of separate runs, and the null statistics equal theirs to rounding.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -158,38 +159,50 @@ class StratumScreen:
         """``(F, relative error bound)``, each ``(b, n_outcomes)``."""
         kernel = self.kernel
         table_perms = kernel.table_perms(perms, cache)  # position in the table -> row
-        inverse = _inverse(table_perms)
+        inverse = compiled("inverse_rows")(table_perms) if self.compiled else None
+        inverse = _inverse(table_perms) if inverse is None else inverse
         a = _projections(self.fixed_basis, inverse, self.u)
         if kernel.nested:
             num = _squares(a[: self.num_basis.shape[0]])
         else:
             num = _squares(_projections(self.num_basis, inverse, self.u))
-        shape = kernel.stratum.table_shape
-        table = table_perms.reshape((table_perms.shape[0], *shape))
         stratum = np.zeros_like(num)
-        for sign, axes in kernel.stratum.terms:
+        for (sign, axes), cells in zip(kernel.stratum.terms, self.cells, strict=True):
             if not axes:
                 stratum += sign * self.squares
                 continue
-            count = int(np.prod([shape[axis] for axis in axes]))
-            stratum += (sign / count) * self._group_squares(table, axes)
+            stratum += (sign / cells.shape[1]) * self._group_squares(table_perms, cells)
         den = stratum - _squares(a)
-        err_num = 2.0 * np.sqrt(np.abs(num)) * self.delta + self.delta**2
         err_den = 3.0 * np.sqrt(self.squares) * self.delta + self.delta**2
         ratio, zero = kernel.ratio, (self.delta / (len(kernel.stratum.terms) + 1)) ** 2
+        if self.compiled:
+            zeros = np.broadcast_to(zero, self.delta.shape)
+            return compiled("screen_ratio")(
+                num, den, ratio.df_num, ratio.df_den, self.delta, err_den, zeros
+            )
+        err_num = 2.0 * np.sqrt(np.abs(num)) * self.delta + self.delta**2
         return _ratio_and_error(num, den, ratio.df_num, ratio.df_den, err_num, err_den, zero)
 
-    def _group_squares(self, table: np.ndarray, axes: tuple) -> np.ndarray:
-        """The sum over the groups of a term (the table's ``axes`` averaged over) of the
-        squared sums of ``u[p]`` over the group's cells, ``(b, m)`` (compiled with the
-        ``fast`` extra on long runs: the same sums, the squares added in another order)."""
-        batch = table.shape[0]
-        moved = np.moveaxis(table, [axis + 1 for axis in axes], range(-len(axes), 0))
-        cells = moved.reshape(batch, -1, int(np.prod([table.shape[a + 1] for a in axes])))
-        cells = np.ascontiguousarray(cells)
+    @functools.cached_property
+    def cells(self) -> list:
+        """The table positions of the groups of every term of the stratum, ``(groups,
+        cells)`` (None for the term that averages nothing)."""
+        shape = self.kernel.stratum.table_shape
+        positions = np.arange(int(np.prod(shape))).reshape(shape)
+        out = []
+        for _, axes in self.kernel.stratum.terms:
+            moved = np.moveaxis(positions, list(axes), range(-len(axes), 0))
+            size = int(np.prod([shape[axis] for axis in axes]))
+            out.append(np.ascontiguousarray(moved.reshape(-1, size)) if axes else None)
+        return out
+
+    def _group_squares(self, table_perms: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """The sum over the groups (``cells``: their table positions) of the squared sums
+        of ``u[p]`` over the group's cells, ``(b, m)`` (compiled with the ``fast`` extra
+        on long runs: the same sums, the squares added in another order)."""
         if self.compiled:
-            return compiled("group_square_sums")(self.u, cells)
-        return _squares(numpy_group_sums(self.u, cells))
+            return compiled("group_square_sums")(self.u, table_perms, cells)
+        return _squares(numpy_group_sums(self.u, table_perms[:, cells]))
 
 
 def numpy_group_sums(values: np.ndarray, cells: np.ndarray) -> np.ndarray:

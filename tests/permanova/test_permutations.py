@@ -190,9 +190,33 @@ def test_compiled_group_square_sums_equal_numpy(rng):
     from permanova._screens import numpy_group_sums
 
     values = np.ascontiguousarray(rng.normal(size=(69, 17)) * 10.0 ** rng.integers(-8, 8, 17))
-    cells = np.array([rng.permutation(69) for _ in range(11)]).reshape(11, 23, 3)
-    expected = np.einsum("gbm,gbm->bm", *(numpy_group_sums(values, cells),) * 2)
-    np.testing.assert_allclose(group_square_sums(values, cells), expected, rtol=1e-13)
+    table_perms = np.array([rng.permutation(69) for _ in range(11)])
+    cells = rng.permutation(69).reshape(23, 3)
+    sums = numpy_group_sums(values, table_perms[:, cells])
+    expected = np.einsum("gbm,gbm->bm", sums, sums)
+    got = group_square_sums(values, table_perms, cells)
+    np.testing.assert_allclose(got, expected, rtol=1e-13)
+
+
+def test_compiled_screen_helpers_equal_numpy(rng):
+    """The compiled inverse permutations and screen ratio are NumPy's."""
+    pytest.importorskip("numba")
+    from permanova._compiled import inverse_rows, screen_ratio
+    from permanova._screens import _inverse, _ratio_and_error
+
+    perms_ = np.array([rng.permutation(31) for _ in range(7)])
+    np.testing.assert_array_equal(inverse_rows(perms_), _inverse(perms_))
+    num = rng.normal(size=(9, 4)) ** 2 * 10.0 ** rng.integers(-20, 20, (9, 4))
+    num[0, 0] = 0.0
+    den = rng.normal(size=(9, 4)) ** 2
+    den[1, 1] = 1e-40
+    delta, err_den, zero = np.array([1e-9, 1e-3, 1e-12, 0.0]), np.full(4, 1e-8), np.full(4, 1e-30)
+    err_num = 2.0 * np.sqrt(np.abs(num)) * delta + delta**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        want = _ratio_and_error(num, den, 2.0, 11.0, err_num, err_den, zero)
+        got = screen_ratio(num, den, 2.0, 11.0, delta, err_den, zero)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-15)
 
 
 @pytest.mark.parametrize(
