@@ -96,8 +96,9 @@ def permuted_rows_pcg64(words, rows, n):  # pragma: no cover - compiled
 
     The outputs are generated :data:`_AHEAD` at a time, each with the state after it, so
     that the state after the last 32 bits used can be written back. Each index takes the
-    first of the next four masked candidates that is in range, chosen without a branch
-    (a rejection is a coin flip the CPU cannot predict); beyond four, the next four.
+    first of the next two masked candidates that is in range, chosen without a branch
+    (a rejection is a coin flip the CPU cannot predict); when both are out of range, the
+    next two.
     """
     out = np.empty((rows, n), dtype=np.intp)
     inc_high, inc_low = words[2], words[3]
@@ -113,7 +114,7 @@ def permuted_rows_pcg64(words, rows, n):  # pragma: no cover - compiled
         position = _ONE
     high, low = _generate(outputs, highs, lows, position, high, low, inc_high, inc_low)
     first, refilled = position, False
-    last = np.uint64(2 * _AHEAD - 4)
+    last = np.uint64(2 * _AHEAD - 2)
     row = np.empty(n, dtype=np.intp)
     for r in range(rows):
         for k in range(n):
@@ -136,20 +137,13 @@ def permuted_rows_pcg64(words, rows, n):  # pragma: no cover - compiled
                     refilled = True
                 c0 = np.uint64(stream[position]) & mask
                 c1 = np.uint64(stream[position + _ONE]) & mask
-                c2 = np.uint64(stream[position + np.uint64(2)]) & mask
-                c3 = np.uint64(stream[position + np.uint64(3)]) & mask
                 # 1 where a candidate is out of range (limit < 2**32: no wrap-around)
                 out0, out1 = (limit - c0) >> _SIGN, (limit - c1) >> _SIGN
-                out2, out3 = (limit - c2) >> _SIGN, (limit - c3) >> _SIGN
-                out01 = out0 & out1
-                out012 = out01 & out2
-                j = c3 ^ ((c3 ^ c2) & (out2 - _ONE))
-                j ^= (j ^ c1) & (out1 - _ONE)
-                j ^= (j ^ c0) & (out0 - _ONE)
-                if (out012 & out3) == _ZERO:
-                    position += _ONE + out0 + out01 + out012
+                j = c0 ^ ((c0 ^ c1) & (_ZERO - out0))
+                if (out0 & out1) == _ZERO:
+                    position += _ONE + out0
                     break
-                position += np.uint64(4)
+                position += np.uint64(2)
             swap = np.intp(j)
             row[i], row[swap] = row[swap], row[i]
         out[r] = row
