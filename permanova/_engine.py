@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import itertools
 import os
+import queue
 import threading
 from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -348,24 +347,51 @@ def run(
 
 
 def _threaded(task: Evaluation, blocks: Iterable, n_jobs: int):
-    """Results of the blocks evaluated in ``n_jobs`` threads (NumPy releases the GIL in
-    its gathers, sorts and products), at most ``2 n_jobs`` blocks in flight."""
-    local = threading.local()
+    """Results of the blocks evaluated in ``n_jobs`` threads, each taking the next block
+    when it is done with one (NumPy and the compiled kernels release the GIL), so at most
+    ``n_jobs`` blocks are held at once. The blocks are taken in order, so a block's
+    permutations do not depend on the thread that draws them."""
+    iterator, lock, results = iter(blocks), threading.Lock(), queue.SimpleQueue()
+    stop = threading.Event()
 
-    def work(block):
-        if not hasattr(local, "workspace"):
-            local.workspace = {}
-        return evaluate_block(task, block, local.workspace)
+    def work():
+        workspace: dict = {}
+        try:
+            while not stop.is_set():
+                with lock:
+                    block = next(iterator, None)
+                if block is None:
+                    break
+                results.put(evaluate_block(task, block, workspace))
+        except BaseException as error:  # handed to the caller's thread
+            results.put(_Failed(error))
+        finally:
+            results.put(None)
 
-    iterator = iter(blocks)
-    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-        pending = {pool.submit(work, b) for b in itertools.islice(iterator, 2 * n_jobs)}
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield future.result()
-            for block in itertools.islice(iterator, len(done)):
-                pending.add(pool.submit(work, block))
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(n_jobs)]
+    for thread in threads:
+        thread.start()
+    try:
+        running = n_jobs
+        while running:
+            result = results.get()
+            if result is None:
+                running -= 1
+            elif isinstance(result, _Failed):
+                raise result.error
+            else:
+                yield result
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """An exception raised in a worker thread."""
+
+    error: BaseException
 
 
 def _progress_bar(total: int, enabled: bool):

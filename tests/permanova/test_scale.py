@@ -10,6 +10,7 @@ runs must be bit-identical to the serial run.
 from __future__ import annotations
 
 import re
+import threading
 import tracemalloc
 import warnings
 
@@ -590,6 +591,35 @@ def test_n_jobs_results_are_bit_identical(case):
         _assert_identical(parallel, serial)
     default = permanova.aovperm(frame, dv, return_null=True, **kwargs)
     _assert_identical(default, serial)
+
+
+def test_an_error_in_a_worker_thread_reaches_the_caller():
+    """A block that fails in one of the threads raises in the caller; no thread is left."""
+    from permanova import _engine
+
+    class Failing:
+        start, rows = 0, 1
+
+        def permutations(self):
+            raise ZeroDivisionError("block 3")
+
+    frame, dv, kwargs = _case("oneway_monte_carlo")
+    captured = {}
+
+    def spy(task, blocks, total, **options):
+        captured["task"] = task
+        return _engine.EngineOutput(np.zeros(task.shape, dtype=np.int64), None)
+
+    original, _engine.run = _engine.run, spy
+    try:
+        permanova.aovperm(frame, dv, **kwargs)
+    finally:
+        _engine.run = original
+    before = threading.active_count()
+    blocks = [Failing() for _ in range(7)]
+    with pytest.raises(ZeroDivisionError, match="block 3"):
+        list(_engine._threaded(captured["task"], blocks, 2))
+    assert threading.active_count() == before
 
 
 @pytest.mark.parametrize("n_jobs", [0, 1.5, "2", -1.0])
