@@ -223,19 +223,27 @@ def group_square_sums(values, perms, cells):  # pragma: no cover - compiled
     groups, n_cells = cells.shape
     columns = values.shape[1]
     out = np.zeros((batch, columns))
-    row = np.empty(columns)
+    row = np.zeros(columns)  # the sum of all cells but the last (in order)
     for i in range(batch):
-        p = perms[i]
+        p, total = perms[i], out[i]
         for g in range(groups):
             first = values[p[cells[g, 0]]]
-            for k in range(columns):
-                row[k] = first[k]
-            for c in range(1, n_cells):
-                other = values[p[cells[g, c]]]
+            if n_cells == 1:
                 for k in range(columns):
-                    row[k] += other[k]
+                    total[k] += first[k] * first[k]
+                continue
+            if n_cells > 2:
+                second = values[p[cells[g, 1]]]
+                for k in range(columns):
+                    row[k] = first[k] + second[k]
+                for c in range(2, n_cells - 1):
+                    other = values[p[cells[g, c]]]
+                    for k in range(columns):
+                        row[k] += other[k]
+            last = values[p[cells[g, n_cells - 1]]]
             for k in range(columns):
-                out[i, k] += row[k] * row[k]
+                cell_sum = (first[k] if n_cells == 2 else row[k]) + last[k]
+                total[k] += cell_sum * cell_sum
     return out
 
 

@@ -183,7 +183,8 @@ def test_compiled_blocks_equal_numpy_blocks():
             np.testing.assert_array_equal(a.permutations()[key], b.permutations()[key])
 
 
-def test_compiled_group_square_sums_equal_numpy(rng):
+@pytest.mark.parametrize("group_size", [1, 2, 3, 4, 6])
+def test_compiled_group_square_sums_equal_numpy(rng, group_size):
     """The compiled squared group sums are NumPy's up to the order of the additions."""
     pytest.importorskip("numba")
     from permanova._compiled import group_square_sums
@@ -191,7 +192,7 @@ def test_compiled_group_square_sums_equal_numpy(rng):
 
     values = np.ascontiguousarray(rng.normal(size=(69, 17)) * 10.0 ** rng.integers(-8, 8, 17))
     table_perms = np.array([rng.permutation(69) for _ in range(11)])
-    cells = rng.permutation(69).reshape(23, 3)
+    cells = rng.permutation(69)[: 69 // group_size * group_size].reshape(-1, group_size)
     sums = numpy_group_sums(values, table_perms[:, cells])
     expected = np.einsum("gbm,gbm->bm", sums, sums)
     got = group_square_sums(values, table_perms, cells)
