@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from permanova import _screens
-from permanova._kernels import COMPILED_WORK, Kernel, compiled
+from permanova._kernels import COMPILED_WORK, Kernel, StratumKernel, compiled
 from permanova._permutations import IdentityMask, chunk_rows
 
 #: Floats of one outcome-by-permutation work array of a multi-outcome chunk (8 MiB).
@@ -52,25 +52,48 @@ class Observed:
         return self.statistic * (1.0 + self.tolerance)
 
 
-def observed_statistics(kernels: list[Kernel]) -> Observed:
-    """Each kernel's F at the identity (or its fixed observed value) and its tie band.
+def observed_statistics(kernels: list[list[Kernel]]) -> list[Observed]:
+    """Each kernel's F at the identity (or its fixed observed value) and its tie band,
+    per outcome (``kernels[outcome][effect]``).
 
     A permuted ``F_b`` is within rounding error of ``F_obs`` when ``|F_b - F_obs| <=
     tolerance * F_obs`` (:meth:`permanova._kernels.Ratio.tie_tolerance`). Those
     permutations are decided again in exact arithmetic (``kernel.exact``), so that exact
     ties count and near ties do not; kernels without an exact form count them as ties.
+    The kernels of one effect share their bases, so the stratum kernels of every outcome
+    are evaluated at the identity in one batch.
     """
+    n_effects = len(kernels[0])
+    sums = [identity_sums([ks[j] for ks in kernels]) for j in range(n_effects)]
+    return [_observed(ks, [pair[k] for pair in sums]) for k, ks in enumerate(kernels)]
+
+
+def identity_sums(kernels: list[Kernel]) -> list:
+    """``(num, den)`` at the identity of the kernels of one effect (one per outcome), or
+    None for those compared with a fixed observed value."""
+    first = kernels[0]
+    if first.fixed_observed is not None:
+        return [None] * len(kernels)
+    if isinstance(first, StratumKernel) and all(first.shares_layout(k) for k in kernels):
+        num, den = first.sums_of(np.stack([k.u_table for k in kernels]))
+        return list(zip(num[:, None], den[:, None], strict=True))
+    identity = np.arange(first.units, dtype=np.intp)[None, :]
+    return [kernel.sums(identity) for kernel in kernels]
+
+
+def _observed(kernels: list[Kernel], sums: list) -> Observed:
+    """The :class:`Observed` of one outcome's kernels from their sums at the identity."""
     statistic = np.empty(len(kernels))
     tolerance = np.empty(len(kernels))
     degenerate = np.zeros(len(kernels), dtype=bool)
     exact = []
-    for j, kernel in enumerate(kernels):
+    for j, (kernel, pair) in enumerate(zip(kernels, sums, strict=True)):
         if kernel.fixed_observed is not None:
             statistic[j], tolerance[j] = kernel.fixed_observed, kernel.fixed_tolerance
             exact.append(None)
             continue
+        num, den = pair
         identity = np.arange(kernel.units, dtype=np.intp)[None, :]
-        num, den = kernel.sums(identity)
         statistic[j] = kernel.ratio.statistic(num, den)[0]
         tolerance[j] = kernel.ratio.tie_tolerance(float(num[0]), float(den[0]))
         degenerate[j] = kernel.ratio.degenerate(num, den)[0]

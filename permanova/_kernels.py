@@ -314,6 +314,17 @@ class StratumKernel(Kernel):
             return self.sums_of(self.table_perms(perms, cache) * self.u_table, cache)
         return self.sums_of(gather(self.u, self.table_perms(perms, cache), cache), cache)
 
+    def shares_layout(self, other: Kernel) -> bool:
+        """Whether ``other`` is a stratum kernel of the same effect of the same design (it
+        differs at most by its permuted vector), so both evaluate in one batch."""
+        return (
+            isinstance(other, StratumKernel)
+            and other.stratum is self.stratum
+            and other.num_basis is self.num_basis
+            and other.row_order is self.row_order
+            and other.nested == self.nested
+        )
+
     def compiled_sums(self, perms: np.ndarray):
         """:meth:`sums` by the compiled kernel (the same sums up to rounding)."""
         stratum = self.stratum

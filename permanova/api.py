@@ -303,7 +303,7 @@ def aovperm(
         rotations = _rotation.rotations(design, rotation, rng) if method == "huh_jhun" else None
         kernels = [build_kernels(method, bases, o, rotations=rotations) for o in outcomes]
     unit_sizes = {kernel.unit_key: kernel.units for kernel in kernels[0]}
-    observed = [_engine.observed_statistics(ks) for ks in kernels]
+    observed = _engine.observed_statistics(kernels)
     source = _source(args, design, unit_sizes, permutations)
     task = _engine.evaluation(
         kernels,

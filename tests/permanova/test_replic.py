@@ -347,7 +347,7 @@ def test_engine_counts_give_permucos_p(n_outcomes, monkeypatch):
         n_resamples=perms.shape[0],
         rng=np.random.default_rng(0),
     )
-    observed = [_engine.observed_statistics(ks) for ks in kernels]
+    observed = _engine.observed_statistics(kernels)
     task = _engine.evaluation(
         kernels,
         observed,
