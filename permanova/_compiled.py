@@ -258,15 +258,23 @@ def inverse_rows(perms):  # pragma: no cover - compiled
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def screen_ratio(num, den, df_num, df_den, delta, err_den, zero):  # pragma: no cover
-    """``(F, relative error bound)`` of a screen's sums ``(b, outcomes)``, as
-    ``permanova._screens.ratio_and_error`` with ``err_num = 2 sqrt(|num|) delta +
-    delta**2`` and the outcomes' ``err_den``, ``delta`` and ``zero``."""
-    rows, outcomes = num.shape
+def screen_ratio(tested, fitted, total, df_num, df_den, delta, err_den, zero):  # pragma: no cover
+    """``(F, relative error bound)``, each ``(b, outcomes)``, of a screen whose sums of
+    squares are ``num = sum_c tested[c]**2`` and ``den = total - sum_c fitted[c]**2``
+    (projections ``(columns, b, outcomes)``), as ``permanova._screens._ratio_and_error``
+    with ``err_num = 2 sqrt(|num|) delta + delta**2`` and the outcomes' ``err_den``,
+    ``delta`` and ``zero``."""
+    rows, outcomes = total.shape
     f, rel = np.empty((rows, outcomes)), np.empty((rows, outcomes))
     for r in range(rows):
         for k in range(outcomes):
-            a, b, d = num[r, k], den[r, k], delta[k]
+            a = 0.0
+            for c in range(tested.shape[0]):
+                a += tested[c, r, k] * tested[c, r, k]
+            fit = 0.0
+            for c in range(fitted.shape[0]):
+                fit += fitted[c, r, k] * fitted[c, r, k]
+            b, d = total[r, k] - fit, delta[k]
             err_num = 2.0 * np.sqrt(np.abs(a)) * d + d * d
             f[r, k] = (a / df_num) / (b / df_den)
             clear = a > err_num and b > err_den[k] and a > zero[k] and b > zero[k]

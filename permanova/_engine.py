@@ -30,8 +30,8 @@ from permanova import _screens
 from permanova._kernels import COMPILED_WORK, Kernel, StratumKernel, compiled
 from permanova._permutations import IdentityMask, chunk_rows
 
-#: Floats of one outcome-by-permutation work array of a multi-outcome chunk (8 MiB).
-_MULTI_CHUNK = 2**20
+#: Floats of one outcome-by-permutation work array of a multi-outcome chunk (16 MiB).
+_MULTI_CHUNK = 2**21
 
 
 @dataclass(frozen=True)

@@ -163,23 +163,23 @@ class StratumScreen:
         inverse = _inverse(table_perms) if inverse is None else inverse
         a = _projections(self.fixed_basis, inverse, self.u)
         if kernel.nested:
-            num = _squares(a[: self.num_basis.shape[0]])
+            tested = a[: self.num_basis.shape[0]]
         else:
-            num = _squares(_projections(self.num_basis, inverse, self.u))
-        stratum = np.zeros_like(num)
+            tested = _projections(self.num_basis, inverse, self.u)
+        stratum = np.zeros(a.shape[1:])
         for (sign, axes), cells in zip(kernel.stratum.terms, self.cells, strict=True):
             if not axes:
                 stratum += sign * self.squares
                 continue
             stratum += (sign / cells.shape[1]) * self._group_squares(table_perms, cells)
-        den = stratum - _squares(a)
         err_den = 3.0 * np.sqrt(self.squares) * self.delta + self.delta**2
         ratio, zero = kernel.ratio, (self.delta / (len(kernel.stratum.terms) + 1)) ** 2
         if self.compiled:
             zeros = np.broadcast_to(zero, self.delta.shape)
             return compiled("screen_ratio")(
-                num, den, ratio.df_num, ratio.df_den, self.delta, err_den, zeros
+                tested, a, stratum, ratio.df_num, ratio.df_den, self.delta, err_den, zeros
             )
+        num, den = _squares(tested), stratum - _squares(a)
         err_num = 2.0 * np.sqrt(np.abs(num)) * self.delta + self.delta**2
         return _ratio_and_error(num, den, ratio.df_num, ratio.df_den, err_num, err_den, zero)
 

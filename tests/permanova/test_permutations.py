@@ -207,17 +207,21 @@ def test_compiled_screen_helpers_equal_numpy(rng):
 
     perms_ = np.array([rng.permutation(31) for _ in range(7)])
     np.testing.assert_array_equal(inverse_rows(perms_), _inverse(perms_))
-    num = rng.normal(size=(9, 4)) ** 2 * 10.0 ** rng.integers(-20, 20, (9, 4))
-    num[0, 0] = 0.0
-    den = rng.normal(size=(9, 4)) ** 2
-    den[1, 1] = 1e-40
+    tested = rng.normal(size=(2, 9, 4)) * 10.0 ** rng.integers(-10, 10, (1, 9, 4))
+    tested[:, 0, 0] = 0.0
+    fitted = np.concatenate([tested, rng.normal(size=(1, 9, 4))])
+    total = np.einsum("cbm,cbm->bm", fitted, fitted) + rng.normal(size=(9, 4)) ** 2
+    total[1, 1] = np.einsum("c,c->", fitted[:, 1, 1], fitted[:, 1, 1])  # den 0
+    num = np.einsum("cbm,cbm->bm", tested, tested)
+    den = total - np.einsum("cbm,cbm->bm", fitted, fitted)
     delta, err_den, zero = np.array([1e-9, 1e-3, 1e-12, 0.0]), np.full(4, 1e-8), np.full(4, 1e-30)
     err_num = 2.0 * np.sqrt(np.abs(num)) * delta + delta**2
     with np.errstate(divide="ignore", invalid="ignore"):
         want = _ratio_and_error(num, den, 2.0, 11.0, err_num, err_den, zero)
-        got = screen_ratio(num, den, 2.0, 11.0, delta, err_den, zero)
-    np.testing.assert_array_equal(got[0], want[0])
-    np.testing.assert_allclose(got[1], want[1], rtol=1e-15)
+        got = screen_ratio(tested, fitted, total, 2.0, 11.0, delta, err_den, zero)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+    np.testing.assert_array_equal(np.isinf(got[1]), np.isinf(want[1]))
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
 
 
 @pytest.mark.parametrize(
