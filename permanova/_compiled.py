@@ -5,14 +5,16 @@ up to the order of their additions.
 the units are shuffled by Fisher-Yates from the last position down, each index drawn by
 masked rejection from the bit generator's 32-bit stream. The same generator gives the
 same permutations and is left in the same state (``tests/permanova/test_permutations.py``
-checks this for every numpy bit generator). :func:`group_square_sums` and
-:func:`vector_sums` compute the sums of squares of the many-outcome screens and of the
-vector methods without NumPy's temporaries (the same sums up to rounding: they add in
-another order). All release the GIL, so blocks run in parallel threads.
+checks this for every numpy bit generator). For numpy's default bit generator, PCG64,
+:func:`permuted_rows_pcg64` works on the state as words (:func:`pcg64_words`): it steps
+the 128-bit state in LLVM's 128-bit integers, generates the outputs ahead and resolves two
+rejection candidates at a time without a branch: the same stream.
 
-For numpy's default bit generator, PCG64, the draws read its state and run the PCG
-XSL-RR 128/64 step inline (no call through the bit generator's function pointer per
-draw), then write the advanced state back: the same stream.
+The sums of squares of long runs: :func:`vector_sums` (the vector methods),
+:func:`stratum_sums` (the repeated-measures strata), :func:`group_square_sums`,
+:func:`inverse_rows` and :func:`screen_ratio` (the many-outcome screens), and the
+decisions :func:`decide` and :func:`screen_decide` (F against the observed F and its tie
+band). All release the GIL, so blocks run in parallel threads.
 """
 
 from __future__ import annotations
