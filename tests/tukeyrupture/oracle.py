@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from fractions import Fraction
 
 import numpy as np
 
@@ -168,14 +169,17 @@ def detect_series(
 
 
 def pooled_sd(X, *, kind="within", min_consecutive=7):
-    """Pooled SD over the eligible rows of ``X``; NaN and a UserWarning without dof."""
-    sum_squares = 0.0
+    """Pooled SD over the eligible rows of ``X``; NaN and a UserWarning without dof.
+
+    The sums of squares are exact (fractions), so subnormal or huge sessions neither
+    underflow nor overflow on the way to the SD."""
+    sum_squares = Fraction(0)
     dof = 0
     all_values = []
     for row in X:
         if longest_observed_run(row) < min_consecutive:
             continue
-        values = [float(v) for v in row if is_observed(float(v))]
+        values = [Fraction(float(v)) for v in row if is_observed(float(v))]
         if kind == "within":
             mean = sum(values) / len(values)
             sum_squares += sum((v - mean) ** 2 for v in values)
@@ -190,7 +194,19 @@ def pooled_sd(X, *, kind="within", min_consecutive=7):
     if dof <= 0:
         warnings.warn("no degrees of freedom for the pooled SD", UserWarning, stacklevel=2)
         return math.nan
-    return math.sqrt(sum_squares / dof)
+    return _float_sqrt(sum_squares / dof)
+
+
+def _float_sqrt(value: Fraction) -> float:
+    """``sqrt(value)`` as a float: ``inf`` beyond the float range, subnormal or 0 below it."""
+    if value == 0:
+        return 0.0
+    half_exponent = (value.numerator.bit_length() - value.denominator.bit_length()) // 2
+    root = math.sqrt(float(value / Fraction(4) ** half_exponent))
+    try:
+        return math.ldexp(root, half_exponent)
+    except OverflowError:
+        return math.inf
 
 
 def fitted_pooled_sd(X, params):
