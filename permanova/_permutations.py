@@ -90,9 +90,8 @@ class RandomBlock:
     compiled: bool = False  # draw with the compiled Generator.permuted (same permutations)
 
     def permutations(self) -> dict:
-        words = None
-        if self.compiled and compiled("pcg64_words") is not None:
-            words = compiled("pcg64_words")(self.generator.bit_generator)
+        to_words = compiled("pcg64_words") if self.compiled else None
+        words = None if to_words is None else to_words(self.generator.bit_generator)
         if words is not None:  # PCG64's state as words: the generator is not touched
             draw = compiled("permuted_rows_pcg64")
             return {key: draw(words, self.rows, size) for key, size in self.unit_sizes}

@@ -159,8 +159,10 @@ class StratumScreen:
         """``(F, relative error bound)``, each ``(b, n_outcomes)``."""
         kernel = self.kernel
         table_perms = kernel.table_perms(perms, cache)  # position in the table -> row
-        inverse = compiled("inverse_rows")(table_perms) if self.compiled else None
-        inverse = _inverse(table_perms) if inverse is None else inverse
+        if self.compiled:
+            inverse = compiled("inverse_rows")(table_perms)
+        else:
+            inverse = _inverse(table_perms)
         a = _projections(self.fixed_basis, inverse, self.u)
         if kernel.nested:
             tested = a[: self.num_basis.shape[0]]
@@ -191,9 +193,12 @@ class StratumScreen:
         positions = np.arange(int(np.prod(shape))).reshape(shape)
         out = []
         for _, axes in self.kernel.stratum.terms:
+            if not axes:
+                out.append(None)
+                continue
             moved = np.moveaxis(positions, list(axes), range(-len(axes), 0))
             size = int(np.prod([shape[axis] for axis in axes]))
-            out.append(np.ascontiguousarray(moved.reshape(-1, size)) if axes else None)
+            out.append(np.ascontiguousarray(moved.reshape(-1, size)))
         return out
 
     def _group_squares(self, table_perms: np.ndarray, cells: np.ndarray) -> np.ndarray:
